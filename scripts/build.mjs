@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Builds the filter (release + debug) and the benchmark baselines with the AssemblyScript compiler.
+// `--if-needed` skips the build when every output is newer than every input, so `npm test` and
+// `npm start` on a fresh clone build once and then start fast.
+import { main as asc } from "assemblyscript/asc";
+import { readdirSync, statSync, existsSync, mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+/** Every wasm this project ships or measures: [entry, outFile, target]. */
+export const outputs = [
+  ["assembly/index.ts", "build/llmproxy.wasm", "release"],
+  ["assembly/index.ts", "build/llmproxy.debug.wasm", "debug"],
+  ["bench/baselines/noop.ts", "build/noop.wasm", "release"],
+];
+const extra = (process.env.ASM_LLM_PROXY_EXTRA_BUILDS ?? "");
+
+function newest(dir) {
+  let t = 0;
+  if (!existsSync(dir)) return t;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+  }
+  return t;
+}
+
+const inputsTime = Math.max(newest("assembly"), newest("bench/baselines"), statSync("asconfig.json").mtimeMs,
+  newest("node_modules/@solo-io/proxy-runtime/assembly"), statSync("package.json").mtimeMs);
+const stale = outputs.filter(([, out]) => !existsSync(out) || statSync(out).mtimeMs < inputsTime);
+if (process.argv.includes("--if-needed") && stale.length === 0) process.exit(0);
+
+mkdirSync("build", { recursive: true });
+for (const [entry, outFile, target] of outputs) {
+  const args = [entry, "--config", "asconfig.json", "--target", target, "--outFile", outFile];
+  if (target === "debug") args.push("--textFile", outFile.replace(/\.wasm$/, ".wat"));
+  const t0 = Date.now();
+  const { error, stderr } = await asc(args);
+  if (error) {
+    console.error(stderr.toString());
+    console.error(`build failed: ${entry} (${target}): ${error.message}`);
+    process.exit(1);
+  }
+  console.error(`built ${outFile} (${statSync(outFile).size} bytes, ${Date.now() - t0} ms)`);
+}
+void extra;
