@@ -1,4 +1,8 @@
+// The filter's entry: the proxy-wasm exports, and the root context under the names Istio may
+// pass as root id (WasmPlugin pluginName; empty when unset).
 export * from "@solo-io/proxy-runtime/assembly/proxy";
-import { RootContext, Context, registerRootContext } from "@solo-io/proxy-runtime/assembly";
-class R extends RootContext { createContext(id: u32): Context { return new Context(id, this); } }
-registerRootContext((id: u32) => new R(id), "");
+import { registerRootContext, RootContext } from "@solo-io/proxy-runtime/assembly";
+import { LlmRoot, PLUGIN } from "./root";
+
+registerRootContext((context_id: u32): RootContext => new LlmRoot(context_id), PLUGIN);
+registerRootContext((context_id: u32): RootContext => new LlmRoot(context_id), "");

@@ -1,0 +1,134 @@
+// Thin, non-trapping wrappers over the proxy-wasm imports. The SDK's helpers turn any non-Ok
+// result into a trap (CHECK_RESULT → abort), which in Envoy fails every stream on the worker; here
+// NotFound/BadArgument are ordinary answers and come back as null/false.
+import * as imports from "@solo-io/proxy-runtime/assembly/imports";
+import { free } from "@solo-io/proxy-runtime/assembly/malloc";
+
+export const enum HeaderMap { Request = 0, RequestTrailers = 1, Response = 2, ResponseTrailers = 3 }
+export const enum Buffer { RequestBody = 0, ResponseBody = 1, VmConfiguration = 6, PluginConfiguration = 7 }
+export const enum Level { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Critical = 5 }
+export const OK: u32 = 0;
+
+// Out-pointers the host writes a (ptr, size) pair through.
+const OUT: usize = memory.data(16, 8);
+const OUT_PTR: usize = OUT;
+const OUT_SIZE: usize = OUT + 8;
+
+/** Takes ownership of the bytes the host returned through OUT (see malloc.ts: unpin once). */
+function takeReturned(): ArrayBuffer {
+  const ptr = load<usize>(OUT_PTR);
+  const size = load<usize>(OUT_SIZE);
+  if (size == 0 || ptr == 0) return new ArrayBuffer(0);
+  const buffer = changetype<ArrayBuffer>(ptr);
+  free(ptr); // the local reference keeps it alive from here on
+  return buffer;
+}
+
+function clearOut(): void {
+  store<usize>(OUT_PTR, 0);
+  store<usize>(OUT_SIZE, 0);
+}
+
+export function log(level: Level, message: string): void {
+  const bytes = String.UTF8.encode(message);
+  imports.proxy_log(<usize>level, changetype<usize>(bytes), bytes.byteLength);
+}
+
+/** A header value, or null when absent (or when Envoy no longer holds the map). */
+export function getHeader(map: HeaderMap, name: string): string | null {
+  const key = String.UTF8.encode(name);
+  clearOut();
+  const result = imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
+  if (result != OK) return null;
+  return String.UTF8.decode(takeReturned());
+}
+
+export function replaceHeader(map: HeaderMap, name: string, value: string): bool {
+  const key = String.UTF8.encode(name);
+  const v = String.UTF8.encode(value);
+  return imports.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(v), v.byteLength) == OK;
+}
+
+export function removeHeader(map: HeaderMap, name: string): bool {
+  const key = String.UTF8.encode(name);
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength) == OK;
+}
+
+/** A property by its path segments (joined with \0 as the ABI wants), or null when NotFound. */
+export function getProperty(segments: string[]): ArrayBuffer | null {
+  const path = String.UTF8.encode(segments.join("\0"));
+  clearOut();
+  const result = imports.proxy_get_property(changetype<usize>(path), path.byteLength, OUT_PTR, OUT_SIZE);
+  if (result != OK) return null;
+  return takeReturned();
+}
+
+export function getPropertyString(segments: string[]): string | null {
+  const value = getProperty(segments);
+  return value === null ? null : String.UTF8.decode(value);
+}
+
+/** Sets filter state `wasm.<path>` (Envoy's Context::setProperty). */
+export function setFilterState(path: string, value: ArrayBuffer): bool {
+  const key = String.UTF8.encode(path);
+  return imports.proxy_set_property(changetype<usize>(key), key.byteLength, changetype<usize>(value), value.byteLength) == OK;
+}
+
+/** Reads [start, start+length) of a buffer; an empty buffer when unavailable. The caller owns it. */
+export function getBuffer(type: Buffer, start: u32, length: u32): ArrayBuffer {
+  clearOut();
+  const result = imports.proxy_get_buffer_bytes(type, start, length, OUT_PTR, OUT_SIZE);
+  if (result != OK) return new ArrayBuffer(0);
+  return takeReturned();
+}
+
+/** Replaces [start, start+length) of a buffer with `data` (the SDK bound this to the wrong import). */
+export function setBuffer(type: Buffer, start: u32, length: u32, data: ArrayBuffer): bool {
+  return imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == OK;
+}
+
+/** Defines a counter; every call returns a new id in Envoy, so callers cache (telemetry/metrics.ts). */
+export function defineCounter(name: string): i64 {
+  const bytes = String.UTF8.encode(name);
+  store<u32>(OUT_PTR, 0);
+  const result = imports.proxy_define_metric(0, changetype<usize>(bytes), bytes.byteLength, OUT_PTR);
+  if (result != OK) return -1;
+  return <i64>load<u32>(OUT_PTR);
+}
+
+/** Adds a positive amount to a counter (Envoy answers BadArgument for <= 0). */
+export function incrementCounter(id: u32, amount: i64): bool {
+  if (amount <= 0) return false;
+  return imports.proxy_increment_metric(id, amount) == OK;
+}
+
+// The VM environment (WasmPlugin vmConfig.env) arrives through WASI, as Envoy provides it.
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "environ_sizes_get")
+declare function environ_sizes_get(count: usize, bufSize: usize): u16;
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "environ_get")
+declare function environ_get(environ: usize, environBuf: usize): u16;
+
+/** The VM's environment variable `name`, or null. */
+export function getEnv(name: string): string | null {
+  if (environ_sizes_get(OUT_PTR, OUT_SIZE) != 0) return null;
+  const count = load<u32>(OUT_PTR);
+  const size = load<u32>(OUT_SIZE);
+  if (count == 0 || count > 65536 || size > (64 << 20)) return null;
+  const pointers = new ArrayBuffer(<i32>count * 4);
+  const buf = new ArrayBuffer(<i32>size);
+  if (environ_get(changetype<usize>(pointers), changetype<usize>(buf)) != 0) return null;
+  const base = changetype<usize>(buf);
+  const end = base + <usize>size;
+  for (let i: u32 = 0; i < count; i++) {
+    const p = load<u32>(changetype<usize>(pointers) + <usize>(i * 4));
+    if (<usize>p < base || <usize>p >= end) continue;
+    let q = <usize>p;
+    while (q < end && load<u8>(q) != 0) q++;
+    const entry = String.UTF8.decodeUnsafe(<usize>p, q - <usize>p);
+    const eq = entry.indexOf("=");
+    if (eq > 0 && entry.substring(0, eq) == name) return entry.substring(eq + 1);
+  }
+  return null;
+}

@@ -1,0 +1,282 @@
+// The per-stream context: lifecycle glue only. It classifies the request, applies routing,
+// feeds bodies to the parsers and hands the Usage record to the sinks once the response ends.
+// Every body chunk passes on unchanged (Continue) unless a rewrite was configured for this
+// request, and then only the request body is held, within a bound.
+import { Context, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues } from "@solo-io/proxy-runtime/assembly";
+import * as imports from "@solo-io/proxy-runtime/assembly/imports";
+import { LlmRoot } from "./root";
+import { ApiShape } from "./apis/shape";
+import { classifyPath } from "./apis/registry";
+import { openai } from "./apis/openai";
+import { F_MODEL, F_STREAM } from "./apis/fields";
+import { JsonScanner } from "./json/scanner";
+import { Buffer, getBuffer, getHeader, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { decideRouting, hostOf, Routing } from "./routing";
+import { ModelPolicy } from "./config";
+import { rewriteRequest } from "./rewrite";
+import { BodyKind, ResponseParser } from "./response";
+import { Usage } from "./usage";
+import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
+
+/** Why a response's usage was not read (the llmproxy_reason tag). */
+export const enum Skip {
+  None = 0, ErrorStatus, Compressed, ContentType, Malformed, NoUsage, Incomplete, ProviderError,
+}
+
+export class LlmStream extends Context {
+  private llm: ApiShape | null = null;
+  private host: string = "";
+  private routing: Routing | null = null;
+  private buffering: bool = false;
+  private requestScanner: JsonScanner | null = null;
+  private requestDone: bool = false;
+  usage: Usage = new Usage();
+  stream: bool = false;
+  private parser: ResponseParser | null = null;
+  private sniff: bool = false;
+  private responseEnded: bool = false;
+  private finalized: bool = false;
+  status: i32 = 0;
+  skip: Skip = Skip.None;
+
+  constructor(context_id: u32, public root: LlmRoot) {
+    super(context_id, root);
+  }
+
+  // ---- request ---------------------------------------------------------------------------
+
+  onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    const config = this.root.config;
+    const authority = getHeader(HeaderMap.Request, ":authority");
+    this.host = hostOf(authority !== null ? authority : "");
+    let path = getHeader(HeaderMap.Request, ":path");
+    if (path === null) path = "/";
+    const routing = decideRouting(config, this.host);
+    const provider = routing.provider;
+    if (provider !== null) {
+      this.routing = routing;
+      // The seed's bare `curl http://dashscope.aliyuncs.com`: a path that is no API path becomes
+      // the provider's; a request already aimed at an API path keeps it.
+      if (provider.path.length > 0 && classifyPath(config.apiPaths, path) === null) {
+        replaceHeader(HeaderMap.Request, ":path", provider.path);
+        path = provider.path;
+      }
+      if (provider.apiKey.length > 0) replaceHeader(HeaderMap.Request, "authorization", "Bearer " + provider.apiKey);
+      if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
+      if (provider.hosts.length > 0 && !provider.hosts.includes(this.host)) {
+        // A route switched provider: re-target the request and let Envoy pick the route again.
+        replaceHeader(HeaderMap.Request, ":authority", provider.hosts[0]);
+        this.host = provider.hosts[0];
+        imports.proxy_clear_route_cache();
+      }
+    }
+    const method = getHeader(HeaderMap.Request, ":method");
+    if (method === null || method != "POST") return FilterHeadersStatusValues.Continue;
+    let shape = classifyPath(config.apiPaths, path);
+    if (shape === null) return FilterHeadersStatusValues.Continue;
+    const contentType = getHeader(HeaderMap.Request, "content-type");
+    if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
+    this.llm = shape;
+    const accept = getHeader(HeaderMap.Request, "accept");
+    const sse = getHeader(HeaderMap.Request, "x-dashscope-sse");
+    if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.stream = true;
+    const encoding = getHeader(HeaderMap.Request, "content-encoding");
+    const readable = encoding === null || encoding.toLowerCase() == "identity";
+    if (end_of_stream || !readable) {
+      this.requestDone = true;
+      if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.root, "compressed");
+      return FilterHeadersStatusValues.Continue;
+    }
+    this.requestScanner = new JsonScanner(shape.request);
+    if (provider !== null && this.wantsRewrite(shape)) {
+      // The body may change length: the headers go upstream before the body is rewritten.
+      removeHeader(HeaderMap.Request, "content-length");
+      this.buffering = true;
+    }
+    return FilterHeadersStatusValues.Continue;
+  }
+
+  private wantsRewrite(shape: ApiShape): bool {
+    const routing = this.routing;
+    if (routing === null) return false;
+    const provider = routing.provider;
+    if (provider === null) return false;
+    return routing.model.length > 0 || (provider.includeUsage && shape == openai);
+  }
+
+  onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
+    const scanner = this.requestScanner;
+    if (scanner === null || this.requestDone) return FilterDataStatusValues.Continue;
+    const length = <i32>body_buffer_length;
+    if (this.buffering) {
+      if (!end_of_stream) {
+        if (length <= this.root.config.maxRewriteBodyBytes) return FilterDataStatusValues.StopIterationAndBuffer;
+        // Over the bound: give up the rewrite, read what is held, let it go and stream the rest.
+        this.buffering = false;
+        countSkippedRewrite(this.root, "too_large");
+        this.scanChunk(scanner, length);
+        return FilterDataStatusValues.Continue;
+      }
+      this.rewriteBuffered(scanner, length);
+      return FilterDataStatusValues.Continue;
+    }
+    this.scanChunk(scanner, length);
+    if (end_of_stream) this.endRequest(scanner);
+    return FilterDataStatusValues.Continue;
+  }
+
+  onRequestTrailers(_trailers: u32): FilterTrailersStatusValues {
+    // A request body ending in trailers never had end_of_stream on a body callback.
+    const scanner = this.requestScanner;
+    if (scanner !== null && !this.requestDone) {
+      if (this.buffering) this.rewriteBuffered(scanner, bufferedLength(0));
+      else this.endRequest(scanner);
+    }
+    return FilterTrailersStatusValues.Continue;
+  }
+
+  private scanChunk(scanner: JsonScanner, length: i32): void {
+    if (length <= 0) return;
+    const chunk = getBuffer(Buffer.RequestBody, 0, <u32>length);
+    scanner.feed(changetype<usize>(chunk), chunk.byteLength);
+  }
+
+  private rewriteBuffered(scanner: JsonScanner, length: i32): void {
+    this.buffering = false;
+    const body = Uint8Array.wrap(getBuffer(Buffer.RequestBody, 0, <u32>length));
+    scanner.feed(body.dataStart, body.length);
+    scanner.finish();
+    const routing = this.routing!;
+    if (!scanner.complete || !scanner.rootIsObject) {
+      countSkippedRewrite(this.root, "malformed");
+    } else {
+      let model = routing.model;
+      if (model.length > 0 && routing.policy == ModelPolicy.Default && scanner.string(F_MODEL) !== null) model = "";
+      const provider = routing.provider!;
+      const includeUsage = provider.includeUsage && this.llm == openai;
+      const rewritten = rewriteRequest(body, scanner, model, includeUsage);
+      if (rewritten !== null) {
+        if (setBuffer(Buffer.RequestBody, 0, <u32>body.length, rewritten.buffer)) {
+          if (model.length > 0) {
+            this.usage.requestModel = Uint8Array.wrap(String.UTF8.encode(model));
+          }
+        } else {
+          countSkippedRewrite(this.root, "refused");
+        }
+      }
+    }
+    this.endRequest(scanner);
+  }
+
+  private endRequest(scanner: JsonScanner): void {
+    this.requestDone = true;
+    scanner.finish();
+    if (this.usage.requestModel === null) this.usage.requestModel = scanner.string(F_MODEL);
+    if (scanner.isTrue(F_STREAM)) this.stream = true;
+    this.requestScanner = null;
+    publishRequestModel(this);
+  }
+
+  // ---- response --------------------------------------------------------------------------
+
+  onResponseHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
+    const shape = this.llm;
+    if (shape === null) return FilterHeadersStatusValues.Continue;
+    const status = getHeader(HeaderMap.Response, ":status");
+    this.status = status !== null ? I32.parseInt(status) : 0;
+    const encoding = getHeader(HeaderMap.Response, "content-encoding");
+    const contentType = getHeader(HeaderMap.Response, "content-type");
+    const ct = contentType !== null ? contentType.toLowerCase() : "";
+    if (this.status < 200 || this.status >= 300) {
+      this.skip = Skip.ErrorStatus;
+    } else if (encoding !== null && encoding.toLowerCase() != "identity") {
+      this.skip = Skip.Compressed;
+    } else if (ct.includes("text/event-stream")) {
+      this.parser = new ResponseParser(shape, BodyKind.Sse, this.usage);
+    } else if (ct.includes("json")) {
+      this.parser = new ResponseParser(shape, BodyKind.Json, this.usage);
+    } else {
+      this.sniff = true; // no or odd content type: decide from the first bytes
+    }
+    if (end_of_stream) this.endResponse();
+    return FilterHeadersStatusValues.Continue;
+  }
+
+  onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
+    if (this.llm === null || this.responseEnded) return FilterDataStatusValues.Continue;
+    if (body_buffer_length > 0 && (this.parser !== null || this.sniff)) {
+      const chunk = getBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
+      if (this.sniff) this.sniffKind(chunk);
+      const parser = this.parser;
+      if (parser !== null) parser.feed(changetype<usize>(chunk), chunk.byteLength);
+    }
+    if (end_of_stream) this.endResponse();
+    return FilterDataStatusValues.Continue;
+  }
+
+  onResponseTrailers(_trailers: u32): FilterTrailersStatusValues {
+    if (this.llm !== null && !this.responseEnded) this.endResponse();
+    return FilterTrailersStatusValues.Continue;
+  }
+
+  private sniffKind(chunk: ArrayBuffer): void {
+    const p = changetype<usize>(chunk);
+    const n = chunk.byteLength;
+    let i = 0;
+    while (i < n && load<u8>(p + <usize>i) <= 0x20) i++;
+    if (i == n) return; // only blanks so far
+    this.sniff = false;
+    const c = load<u8>(p + <usize>i);
+    if (c == 0x7b) this.parser = new ResponseParser(this.llm!, BodyKind.Json, this.usage);
+    else if (c == 0x64 /* d */ || c == 0x3a /* : */ || c == 0x65 /* e */ || c == 0x69 /* i */) this.parser = new ResponseParser(this.llm!, BodyKind.Sse, this.usage);
+    else this.skip = Skip.ContentType;
+  }
+
+  private endResponse(): void {
+    this.responseEnded = true;
+    const parser = this.parser;
+    if (parser !== null) {
+      parser.finish();
+      if (!parser.sound) this.skip = Skip.Malformed;
+      else if (this.usage.providerError) this.skip = Skip.ProviderError;
+      else if (!this.usage.hasTokens) this.skip = Skip.NoUsage;
+    } else if (this.skip == Skip.None) {
+      this.skip = this.sniff ? Skip.NoUsage : Skip.ContentType;
+    }
+    this.finalize(true);
+  }
+
+  // ---- end of stream ---------------------------------------------------------------------
+
+  onLog(): void {
+    // Reached without a response end: an upstream reset or a client abort.
+    if (this.llm !== null && !this.finalized) {
+      if (!this.requestDone) {
+        this.requestDone = true;
+        publishRequestModel(this);
+      }
+      this.skip = Skip.Incomplete;
+      this.finalize(false);
+    }
+  }
+
+  private finalize(complete: bool): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    if (this.root.config.debug) {
+      log(Level.Debug, "asm-llm-proxy: stream " + this.context_id.toString() + " status " + this.status.toString() + " skip " + (<i32>this.skip).toString());
+    }
+    publishResult(this, complete && this.skip == Skip.None);
+  }
+
+  get destination(): string {
+    return this.host;
+  }
+}
+
+/** The size of a buffered body (for a body completed by trailers). */
+const STATUS_OUT: usize = memory.data(8, 4);
+function bufferedLength(type: i32): i32 {
+  if (imports.proxy_get_buffer_status(type, STATUS_OUT, STATUS_OUT + 4) != 0) return 0;
+  return <i32>load<u32>(STATUS_OUT);
+}

@@ -1,0 +1,462 @@
+// A streaming, byte-level JSON scanner in the manner of gjson: it follows only the object paths
+// named in a PathTrie and skips everything else (string contents 16 bytes a step), with a few
+// bytes of state so a document can arrive in chunks split anywhere. It never builds a tree,
+// never recurses (100k levels of nesting cost a counter), never allocates in the hot loop, and
+// never traps on malformed input: it records what it saw and whether the document was sound.
+import { PathTrie } from "./paths";
+import { findQuoteOrBackslash } from "./simd";
+
+/** Fields per API shape (see apis/fields.ts). */
+export const MAX_FIELDS = 12;
+/** Depth levels whose container kind and trie node are remembered. Deeper levels are counted. */
+const TRACK = 8;
+/** Bytes kept of a captured key or value; a longer one is marked oversized. */
+export const CAPTURE_BYTES = 512;
+/** Largest integer accepted as a token count (15 digits); larger is treated as absurd. */
+const MAX_DIGITS = 15;
+
+export enum Kind { None = 0, String = 1, Number = 2, True = 3, False = 4, Null = 5, Object = 6, Array = 7, Oversized = 8 }
+
+export class JsonScanner {
+  // Results, one slot per field id; the last occurrence of a duplicate key wins.
+  present: StaticArray<bool> = new StaticArray<bool>(MAX_FIELDS);
+  kind: StaticArray<u8> = new StaticArray<u8>(MAX_FIELDS);
+  start: StaticArray<i64> = new StaticArray<i64>(MAX_FIELDS);
+  end: StaticArray<i64> = new StaticArray<i64>(MAX_FIELDS);
+  /** A non-negative integer value, or -1 (not a number, a float, negative, absurd). */
+  num: StaticArray<i64> = new StaticArray<i64>(MAX_FIELDS);
+  /** A string value with its escapes decoded (bytes, not necessarily UTF-8). */
+  bytes: StaticArray<Uint8Array | null> = new StaticArray<Uint8Array | null>(MAX_FIELDS);
+
+  /** Whether the input broke JSON's structure somewhere (mismatched brackets, stray bytes). */
+  malformed: bool = false;
+  rootIsObject: bool = false;
+  rootSeen: bool = false;
+  rootClosed: bool = false;
+  /** Absolute offset just after the root object's `{`, or -1. */
+  rootOpenEnd: i64 = -1;
+
+  private depth: i32 = 0;
+  private nodeAt: StaticArray<i32> = new StaticArray<i32>(TRACK + 1);
+  private fieldAt: StaticArray<i32> = new StaticArray<i32>(TRACK + 1);
+  private isObject: StaticArray<bool> = new StaticArray<bool>(TRACK + 1);
+  private expectKey: bool = false;
+  private pendingNode: i32 = -1;
+
+  private inString: bool = false;
+  private escaped: bool = false;
+  private stringIsKey: bool = false;
+  private inLiteral: bool = false;
+  private capturing: bool = false;
+  private captureField: i32 = -1;
+  private captureLen: i32 = 0;
+  private captureOverflow: bool = false;
+  private captureBuf: StaticArray<u8> = new StaticArray<u8>(CAPTURE_BYTES);
+  private valueStart: i64 = 0;
+  private base: i64 = 0;
+  private chunk: usize = 0;
+
+  constructor(public trie: PathTrie) {
+    this.reset();
+  }
+
+  reset(): void {
+    for (let i = 0; i < MAX_FIELDS; i++) {
+      unchecked(this.present[i] = false);
+      unchecked(this.bytes[i] = null);
+      unchecked(this.num[i] = -1);
+    }
+    this.malformed = false;
+    this.rootIsObject = false;
+    this.rootSeen = false;
+    this.rootClosed = false;
+    this.rootOpenEnd = -1;
+    this.depth = 0;
+    this.expectKey = false;
+    this.pendingNode = -1;
+    this.inString = false;
+    this.escaped = false;
+    this.inLiteral = false;
+    this.capturing = false;
+    this.captureField = -1;
+    this.base = 0;
+  }
+
+  /** Bytes fed so far. */
+  get offset(): i64 {
+    return this.base;
+  }
+
+  /** Whether the document ended cleanly: one root value, closed, nothing broken. */
+  get complete(): bool {
+    return this.rootSeen && this.depth == 0 && !this.inString && !this.malformed;
+  }
+
+  /** Feeds the next `len` bytes at `ptr`. */
+  feed(ptr: usize, len: i32): void {
+    this.chunk = ptr;
+    let p = ptr;
+    const end = ptr + <usize>len;
+    while (p < end) {
+      if (this.inString) {
+        p = this.scanString(p, end);
+        continue;
+      }
+      if (this.inLiteral) {
+        p = this.scanLiteral(p, end);
+        continue;
+      }
+      const c = load<u8>(p);
+      if (c <= 0x20) {
+        p++;
+        continue;
+      }
+      if (this.rootClosed) this.malformed = true; // bytes after the root value
+      switch (c) {
+        case 0x22: this.openString(p); break; // "
+        case 0x7b: this.open(true, p); break; // {
+        case 0x5b: this.open(false, p); break; // [
+        case 0x7d: this.close(true, p); break; // }
+        case 0x5d: this.close(false, p); break; // ]
+        case 0x3a: this.expectKey = false; break; // :
+        case 0x2c: { // ,
+          const d = this.depth;
+          this.expectKey = d > 0 && d <= TRACK && unchecked(this.isObject[d]);
+          this.pendingNode = -1;
+          break;
+        }
+        default: {
+          if (isLiteralByte(c)) {
+            this.openLiteral(p);
+            continue; // the literal scanner consumes it
+          }
+          this.malformed = true;
+        }
+      }
+      p++;
+    }
+    this.base += <i64>len;
+  }
+
+  /** Ends the document: a trailing literal (a bare number) is closed. */
+  finish(): void {
+    if (this.inLiteral) this.closeLiteral(this.chunk + <usize>(0)); // offset == base
+  }
+
+  // @ts-ignore: decorator
+  @inline private at(p: usize): i64 {
+    return this.base + <i64>(p - this.chunk);
+  }
+
+  private valueField(): i32 {
+    const node = this.pendingNode;
+    return node >= 0 ? unchecked(this.trie.fields[node]) : -1;
+  }
+
+  private open(isObject: bool, p: usize): void {
+    let node = this.pendingNode;
+    let field = this.valueField();
+    if (this.depth == 0) {
+      if (this.rootSeen) this.malformed = true;
+      this.rootSeen = true;
+      this.rootIsObject = isObject;
+      node = isObject ? 0 : -1;
+      field = -1;
+      if (isObject) this.rootOpenEnd = this.at(p) + 1;
+    }
+    const d = ++this.depth;
+    if (d <= TRACK) {
+      unchecked(this.isObject[d] = isObject);
+      unchecked(this.nodeAt[d] = isObject && node >= 0 && unchecked(this.trie.hasChildren[node]) ? node : -1);
+      unchecked(this.fieldAt[d] = field);
+    }
+    if (field >= 0) this.record(field, isObject ? Kind.Object : Kind.Array, this.at(p), -1);
+    this.expectKey = isObject;
+    this.pendingNode = -1;
+  }
+
+  private close(isObject: bool, p: usize): void {
+    const d = this.depth;
+    if (d == 0) {
+      this.malformed = true;
+      return;
+    }
+    if (d <= TRACK) {
+      if (unchecked(this.isObject[d]) != isObject) this.malformed = true;
+      const field = unchecked(this.fieldAt[d]);
+      if (field >= 0) unchecked(this.end[field] = this.at(p) + 1);
+    }
+    this.depth = d - 1;
+    this.expectKey = false;
+    this.pendingNode = -1;
+    if (d == 1) this.rootClosed = true;
+  }
+
+  private openString(p: usize): void {
+    const d = this.depth;
+    this.inString = true;
+    this.escaped = false;
+    this.captureLen = 0;
+    this.captureOverflow = false;
+    if (d > 0 && d <= TRACK && this.expectKey && unchecked(this.isObject[d])) {
+      this.stringIsKey = true;
+      this.capturing = unchecked(this.nodeAt[d]) >= 0;
+    } else {
+      if (d == 0) {
+        if (this.rootSeen) this.malformed = true;
+        this.rootSeen = true;
+      }
+      this.stringIsKey = false;
+      const field = this.valueField();
+      this.captureField = field;
+      this.capturing = field >= 0;
+      this.valueStart = this.at(p);
+    }
+  }
+
+  private scanString(p: usize, end: usize): usize {
+    if (this.escaped) {
+      // The byte after a backslash at the end of the previous chunk.
+      this.escaped = false;
+      if (this.capturing) this.append(p, 1);
+      p++;
+    }
+    while (p < end) {
+      const stop = findQuoteOrBackslash(p, end);
+      if (this.capturing) this.append(p, <i32>(stop - p));
+      if (stop == end) return end;
+      if (load<u8>(stop) == 0x5c) {
+        if (this.capturing) this.append(stop, 1);
+        if (stop + 1 == end) {
+          this.escaped = true;
+          return end;
+        }
+        if (this.capturing) this.append(stop + 1, 1);
+        p = stop + 2;
+        continue;
+      }
+      this.closeString(stop);
+      return stop + 1;
+    }
+    return end;
+  }
+
+  private closeString(p: usize): void {
+    this.inString = false;
+    if (this.stringIsKey) {
+      const d = this.depth;
+      this.pendingNode = this.capturing && !this.captureOverflow
+        ? this.trie.lookup(unchecked(this.nodeAt[d]), changetype<usize>(this.captureBuf), this.captureLen)
+        : -1;
+      this.expectKey = false;
+    } else {
+      const field = this.captureField;
+      if (field >= 0) {
+        if (this.captureOverflow) {
+          this.record(field, Kind.Oversized, this.valueStart, this.at(p) + 1);
+        } else {
+          this.record(field, Kind.String, this.valueStart, this.at(p) + 1);
+          unchecked(this.bytes[field] = unescape(changetype<usize>(this.captureBuf), this.captureLen));
+        }
+      }
+      this.pendingNode = -1;
+    }
+    this.capturing = false;
+  }
+
+  private openLiteral(p: usize): void {
+    if (this.depth == 0) {
+      if (this.rootSeen) this.malformed = true;
+      this.rootSeen = true;
+    }
+    this.inLiteral = true;
+    const field = this.valueField();
+    this.captureField = field;
+    this.capturing = field >= 0;
+    this.captureLen = 0;
+    this.captureOverflow = false;
+    this.valueStart = this.at(p);
+  }
+
+  private scanLiteral(p: usize, end: usize): usize {
+    const from = p;
+    while (p < end && isLiteralByte(load<u8>(p))) p++;
+    if (this.capturing) this.append(from, <i32>(p - from));
+    if (p < end) this.closeLiteral(p);
+    return p;
+  }
+
+  private closeLiteral(p: usize): void {
+    this.inLiteral = false;
+    const field = this.captureField;
+    if (field >= 0) {
+      const buf = changetype<usize>(this.captureBuf);
+      const len = this.captureLen;
+      const endAt = this.at(p);
+      if (this.captureOverflow) {
+        this.record(field, Kind.Oversized, this.valueStart, endAt);
+      } else if (isWord(buf, len, "true")) {
+        this.record(field, Kind.True, this.valueStart, endAt);
+      } else if (isWord(buf, len, "false")) {
+        this.record(field, Kind.False, this.valueStart, endAt);
+      } else if (isWord(buf, len, "null")) {
+        this.record(field, Kind.Null, this.valueStart, endAt);
+      } else {
+        this.record(field, Kind.Number, this.valueStart, endAt);
+        unchecked(this.num[field] = parseCount(buf, len));
+      }
+    }
+    this.capturing = false;
+    this.pendingNode = -1;
+  }
+
+  private record(field: i32, kind: Kind, start: i64, end: i64): void {
+    unchecked(this.present[field] = true);
+    unchecked(this.kind[field] = <u8>kind);
+    unchecked(this.start[field] = start);
+    unchecked(this.end[field] = end);
+    unchecked(this.num[field] = -1);
+    unchecked(this.bytes[field] = null);
+  }
+
+  private append(src: usize, len: i32): void {
+    const room = CAPTURE_BYTES - this.captureLen;
+    if (len > room) {
+      this.captureOverflow = true;
+      len = room;
+    }
+    if (len > 0) {
+      memory.copy(changetype<usize>(this.captureBuf) + <usize>this.captureLen, src, len);
+      this.captureLen += len;
+    }
+  }
+
+  /** The field as a token count, or -1 when absent or not a non-negative integer. */
+  count(field: i32): i64 {
+    return unchecked(this.present[field]) && unchecked(this.kind[field]) == Kind.Number ? unchecked(this.num[field]) : -1;
+  }
+
+  /** The field as decoded string bytes, or null when absent or not a string. */
+  string(field: i32): Uint8Array | null {
+    return unchecked(this.present[field]) && unchecked(this.kind[field]) == Kind.String ? unchecked(this.bytes[field]) : null;
+  }
+
+  isTrue(field: i32): bool {
+    return unchecked(this.present[field]) && unchecked(this.kind[field]) == Kind.True;
+  }
+
+  has(field: i32): bool {
+    return unchecked(this.present[field]);
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function isLiteralByte(c: u32): bool {
+  // digits, letters, '-', '+', '.': numbers and true/false/null (and junk words, kept together)
+  return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2b || c == 0x2e;
+}
+
+function isWord(buf: usize, len: i32, word: string): bool {
+  if (len != word.length) return false;
+  for (let i = 0; i < len; i++) {
+    if (<u32>load<u8>(buf + <usize>i) != <u32>word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** A JSON integer token as a count: digits only, at most MAX_DIGITS; anything else is -1. */
+export function parseCount(buf: usize, len: i32): i64 {
+  if (len == 0 || len > MAX_DIGITS) return -1;
+  let v: i64 = 0;
+  for (let i = 0; i < len; i++) {
+    const d = <u32>load<u8>(buf + <usize>i) - 0x30;
+    if (d > 9) return -1;
+    v = v * 10 + <i64>d;
+  }
+  if (len > 1 && load<u8>(buf) == 0x30) return -1; // JSON has no leading zeros
+  return v;
+}
+
+/** Decodes a JSON string body's escapes into bytes (UTF-8 for \u escapes); never traps. */
+export function unescape(src: usize, len: i32): Uint8Array {
+  const out = new Uint8Array(len); // decoding never lengthens
+  const dst = out.dataStart;
+  let o = 0;
+  let i = 0;
+  while (i < len) {
+    const c = load<u8>(src + <usize>i);
+    if (c != 0x5c || i + 1 >= len) {
+      store<u8>(dst + <usize>o, c);
+      o++;
+      i++;
+      continue;
+    }
+    const e = load<u8>(src + <usize>i + 1);
+    i += 2;
+    let b: i32 = -1;
+    switch (e) {
+      case 0x6e: b = 0x0a; break; // n
+      case 0x74: b = 0x09; break; // t
+      case 0x72: b = 0x0d; break; // r
+      case 0x62: b = 0x08; break; // b
+      case 0x66: b = 0x0c; break; // f
+      case 0x75: { // u
+        let cp = hex4(src, i, len);
+        if (cp < 0) { b = e; break; }
+        i += 4;
+        if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= len && load<u8>(src + <usize>i) == 0x5c && load<u8>(src + <usize>i + 1) == 0x75) {
+          const lo = hex4(src, i + 2, len);
+          if (lo >= 0xdc00 && lo < 0xe000) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+          }
+        }
+        o = putUtf8(dst, o, cp);
+        continue;
+      }
+      default: b = e; // \" \\ \/ and unknown escapes keep the byte
+    }
+    store<u8>(dst + <usize>o, <u8>b);
+    o++;
+  }
+  return out.subarray(0, o);
+}
+
+function hex4(src: usize, i: i32, len: i32): i32 {
+  if (i + 4 > len) return -1;
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = <i32>load<u8>(src + <usize>(i + k));
+    let d: i32;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
+    else return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/** Writes a code point as UTF-8 (at most as many bytes as the 6-byte escape it came from). */
+function putUtf8(dst: usize, o: i32, cp: i32): i32 {
+  if (cp < 0x80) {
+    store<u8>(dst + <usize>o, <u8>cp);
+    return o + 1;
+  }
+  if (cp < 0x800) {
+    store<u8>(dst + <usize>o, <u8>(0xc0 | (cp >> 6)));
+    store<u8>(dst + <usize>o + 1, <u8>(0x80 | (cp & 0x3f)));
+    return o + 2;
+  }
+  if (cp < 0x10000) {
+    store<u8>(dst + <usize>o, <u8>(0xe0 | (cp >> 12)));
+    store<u8>(dst + <usize>o + 1, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+    store<u8>(dst + <usize>o + 2, <u8>(0x80 | (cp & 0x3f)));
+    return o + 3;
+  }
+  store<u8>(dst + <usize>o, <u8>(0xf0 | (cp >> 18)));
+  store<u8>(dst + <usize>o + 1, <u8>(0x80 | ((cp >> 12) & 0x3f)));
+  store<u8>(dst + <usize>o + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
+  store<u8>(dst + <usize>o + 3, <u8>(0x80 | (cp & 0x3f)));
+  return o + 4;
+}

@@ -1,0 +1,218 @@
+// A small JSON tree parser for the plugin configuration (read once, in on_configure). Unlike
+// json-as, which aborts the VM on malformed input, it reports where the input broke, so
+// on_configure can reject the configuration with a log line instead of trapping. Depth-limited.
+export enum JType { Null, Bool, Number, String, Array, Object }
+
+export class JValue {
+  type: JType = JType.Null;
+  bool: bool = false;
+  num: f64 = 0;
+  str: string = "";
+  items: JValue[] = [];
+  keys: string[] = [];
+
+  get(key: string): JValue | null {
+    for (let i = this.keys.length - 1; i >= 0; i--) if (this.keys[i] == key) return this.items[i];
+    return null;
+  }
+  typeName(): string {
+    switch (this.type) {
+      case JType.Null: return "null";
+      case JType.Bool: return "a boolean";
+      case JType.Number: return "a number";
+      case JType.String: return "a string";
+      case JType.Array: return "an array";
+      default: return "an object";
+    }
+  }
+}
+
+const MAX_DEPTH = 32;
+
+export class JsonParser {
+  error: string = "";
+  private pos: i32 = 0;
+  private s: string;
+
+  constructor(text: string) {
+    this.s = text;
+  }
+
+  /** The document, or null with `error` set. */
+  parse(): JValue | null {
+    const v = this.value(0);
+    if (v === null) return null;
+    this.ws();
+    if (this.pos < this.s.length) return this.fail("unexpected data after the document");
+    return v;
+  }
+
+  private fail(msg: string): JValue | null {
+    if (this.error.length == 0) this.error = msg + " at offset " + this.pos.toString();
+    return null;
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.pos < s.length) {
+      const c = s.charCodeAt(this.pos);
+      if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+      this.pos++;
+    }
+  }
+
+  private value(depth: i32): JValue | null {
+    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    this.ws();
+    if (this.pos >= this.s.length) return this.fail("unexpected end");
+    const c = this.s.charCodeAt(this.pos);
+    if (c == 0x7b) return this.object(depth);
+    if (c == 0x5b) return this.array(depth);
+    if (c == 0x22) {
+      const str = this.string();
+      if (str === null) return null;
+      const v = new JValue();
+      v.type = JType.String;
+      v.str = str;
+      return v;
+    }
+    if (this.word("true")) return boolValue(true);
+    if (this.word("false")) return boolValue(false);
+    if (this.word("null")) return new JValue();
+    return this.number();
+  }
+
+  private word(w: string): bool {
+    if (this.s.substr(this.pos, w.length) == w) {
+      this.pos += w.length;
+      return true;
+    }
+    return false;
+  }
+
+  private number(): JValue | null {
+    const s = this.s;
+    const start = this.pos;
+    if (this.pos < s.length && s.charCodeAt(this.pos) == 0x2d) this.pos++;
+    let digits = 0;
+    while (this.pos < s.length) {
+      const c = s.charCodeAt(this.pos);
+      if ((c >= 0x30 && c <= 0x39) || c == 0x2e || c == 0x65 || c == 0x45 || c == 0x2b || c == 0x2d) {
+        this.pos++;
+        digits++;
+      } else break;
+    }
+    if (digits == 0) return this.fail("unexpected character");
+    const v = new JValue();
+    v.type = JType.Number;
+    v.num = parseFloat(s.substring(start, this.pos));
+    if (isNaN(v.num)) return this.fail("bad number");
+    return v;
+  }
+
+  private string(): string | null {
+    const s = this.s;
+    this.pos++; // opening quote
+    let out = "";
+    let from = this.pos;
+    while (this.pos < s.length) {
+      const c = s.charCodeAt(this.pos);
+      if (c == 0x22) {
+        out += s.substring(from, this.pos);
+        this.pos++;
+        return out;
+      }
+      if (c < 0x20) {
+        this.fail("control character in string");
+        return null;
+      }
+      if (c == 0x5c) {
+        out += s.substring(from, this.pos);
+        if (this.pos + 1 >= s.length) break;
+        const e = s.charCodeAt(this.pos + 1);
+        this.pos += 2;
+        if (e == 0x6e) out += "\n";
+        else if (e == 0x74) out += "\t";
+        else if (e == 0x72) out += "\r";
+        else if (e == 0x62) out += "\b";
+        else if (e == 0x66) out += "\f";
+        else if (e == 0x75) {
+          if (this.pos + 4 > s.length) break;
+          const code = I32.parseInt(s.substr(this.pos, 4), 16);
+          if (isNaN(<f64>code) || code < 0) {
+            this.fail("bad \\u escape");
+            return null;
+          }
+          out += String.fromCharCode(code);
+          this.pos += 4;
+        } else if (e == 0x22 || e == 0x5c || e == 0x2f) out += String.fromCharCode(e);
+        else {
+          this.fail("bad escape");
+          return null;
+        }
+        from = this.pos;
+        continue;
+      }
+      this.pos++;
+    }
+    this.fail("unterminated string");
+    return null;
+  }
+
+  private array(depth: i32): JValue | null {
+    this.pos++;
+    const v = new JValue();
+    v.type = JType.Array;
+    this.ws();
+    if (this.pos < this.s.length && this.s.charCodeAt(this.pos) == 0x5d) {
+      this.pos++;
+      return v;
+    }
+    while (true) {
+      const item = this.value(depth + 1);
+      if (item === null) return null;
+      v.items.push(item);
+      this.ws();
+      if (this.pos >= this.s.length) return this.fail("unterminated array");
+      const c = this.s.charCodeAt(this.pos++);
+      if (c == 0x5d) return v;
+      if (c != 0x2c) return this.fail("expected ',' or ']'");
+    }
+  }
+
+  private object(depth: i32): JValue | null {
+    this.pos++;
+    const v = new JValue();
+    v.type = JType.Object;
+    this.ws();
+    if (this.pos < this.s.length && this.s.charCodeAt(this.pos) == 0x7d) {
+      this.pos++;
+      return v;
+    }
+    while (true) {
+      this.ws();
+      if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x22) return this.fail("expected a key");
+      const key = this.string();
+      if (key === null) return null;
+      this.ws();
+      if (this.pos >= this.s.length || this.s.charCodeAt(this.pos) != 0x3a) return this.fail("expected ':'");
+      this.pos++;
+      const item = this.value(depth + 1);
+      if (item === null) return null;
+      v.keys.push(key);
+      v.items.push(item);
+      this.ws();
+      if (this.pos >= this.s.length) return this.fail("unterminated object");
+      const c = this.s.charCodeAt(this.pos++);
+      if (c == 0x7d) return v;
+      if (c != 0x2c) return this.fail("expected ',' or '}'");
+    }
+  }
+}
+
+function boolValue(b: bool): JValue {
+  const v = new JValue();
+  v.type = JType.Bool;
+  v.bool = b;
+  return v;
+}

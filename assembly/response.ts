@@ -1,0 +1,56 @@
+// Reads a response body as it streams past: one JSON document, or an SSE stream of them.
+import { JsonScanner } from "./json/scanner";
+import { SseFramer, SseHandler } from "./sse";
+import { ApiShape } from "./apis/shape";
+import { Usage } from "./usage";
+
+export const enum BodyKind { Json = 0, Sse = 1 }
+
+export class ResponseParser extends SseHandler {
+  private scanner: JsonScanner;
+  private framer: SseFramer | null = null;
+  sawDone: bool = false;
+  /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
+  sound: bool = false;
+
+  constructor(shape: ApiShape, public kind: BodyKind, private usage: Usage) {
+    super();
+    this.scanner = new JsonScanner(shape.response);
+    if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
+  }
+
+  feed(ptr: usize, len: i32): void {
+    const framer = this.framer;
+    if (framer !== null) framer.feed(ptr, len);
+    else this.scanner.feed(ptr, len);
+  }
+
+  finish(): void {
+    const framer = this.framer;
+    if (framer !== null) {
+      framer.finish();
+      return;
+    }
+    this.scanner.finish();
+    this.sound = this.scanner.complete && this.scanner.rootIsObject;
+    // A broken document may still have carried usage before it broke; a truncated or
+    // malformed body publishes nothing (numbers from half a document could be wrong).
+    if (this.sound) this.usage.mergeResponse(this.scanner);
+  }
+
+  get events(): i32 {
+    const framer = this.framer;
+    return framer !== null ? framer.events : 0;
+  }
+
+  onEvent(scanner: JsonScanner, done: bool): void {
+    if (done) {
+      this.sawDone = true;
+      return;
+    }
+    if (scanner.complete && scanner.rootIsObject) {
+      this.sound = true;
+      this.usage.mergeResponse(scanner);
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// Counters with their tags encoded in the stat name, as the seed's bootstrap stats_tags expect:
+//   asm_llm_proxy_prompt_tokens|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default|
+//   llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo
+// Envoy's proxy_define_metric returns a new id (and grows its id map) on every call, even for a
+// known name, so ids are cached here, in a bounded map.
+import { defineCounter, incrementCounter } from "../envoy";
+
+export const PROMPT_TOKENS = "asm_llm_proxy_prompt_tokens";
+export const COMPLETION_TOKENS = "asm_llm_proxy_completion_tokens";
+/** Responses whose usage could not be read, by reason (tag llmproxy_reason). */
+export const UNPARSED = "asm_llm_proxy_unparsed_responses";
+/** Request rewrites not done, by reason (tag llmproxy_reason). */
+export const REWRITE_SKIPPED = "asm_llm_proxy_rewrite_skipped";
+/** Label values folded into "other" by the cardinality bound (tag llmproxy_label). */
+export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
+
+const MAX_CACHED_IDS = 1024;
+
+export class Counters {
+  private ids: Map<string, u32> = new Map<string, u32>();
+
+  /** Adds `amount` (> 0) to the counter `name`; false when Envoy refused or the amount is not positive. */
+  add(name: string, amount: i64): bool {
+    if (amount <= 0) return false; // Envoy answers BadArgument to a zero or negative increment
+    let id: u32;
+    if (this.ids.has(name)) {
+      id = this.ids.get(name);
+    } else {
+      const defined = defineCounter(name);
+      if (defined < 0) return false;
+      id = <u32>defined;
+      // Bounded: when full, start over (re-defining a name gives a fresh id for the same counter).
+      if (this.ids.size >= MAX_CACHED_IDS) this.ids.clear();
+      this.ids.set(name, id);
+    }
+    return incrementCounter(id, amount);
+  }
+
+  get cachedIds(): i32 {
+    return this.ids.size;
+  }
+}
+
+/** The stat name of a token counter with its four tags in the seed's order. */
+export function tokenStatName(base: string, workload: string, namespace: string, destination: string, model: string): string {
+  return base + "|llmproxy_source_workload=" + workload
+    + "|llmproxy_source_workload_namespace=" + namespace
+    + "|llmproxy_destination_service=" + destination
+    + "|llmproxy_model=" + model;
+}
+
+export function reasonStatName(base: string, reason: string): string {
+  return base + "|llmproxy_reason=" + reason;
+}
