@@ -602,8 +602,15 @@ describe("bootstrap stats_tags (seed §2)", () => {
     expect(Object.keys((customBootstrap() as any).stats_config)).toEqual(["stats_tags"]);
   });
 
-  it("holds the seed's four tags, in order, with the exact regexes", () => {
-    expect(bootstrapStatsTags()).toEqual(SEED_STATS_TAGS);
+  it("holds the seed's four tags first, in order, with the exact regexes", () => {
+    expect(bootstrapStatsTags().slice(0, 4)).toEqual(SEED_STATS_TAGS);
+  });
+
+  it("adds only the diagnostics tags after the seed's four", () => {
+    expect(bootstrapStatsTags().slice(4)).toEqual([
+      { tag_name: "llmproxy_reason", regex: "(\\|llmproxy_reason=([^|]*))" },
+      { tag_name: "llmproxy_label", regex: "(\\|llmproxy_label=([^|]*))" },
+    ]);
   });
 
   it("the regexes turn the filter's stat name into the seed's Prometheus labels (Envoy tag extraction)", () => {
@@ -612,7 +619,7 @@ describe("bootstrap stats_tags (seed §2)", () => {
       "asm_llm_proxy_prompt_tokens|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default" +
       "|llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo";
     const tags: [string, string][] = [];
-    for (const t of bootstrapStatsTags()) {
+    for (const t of bootstrapStatsTags().slice(0, 4)) {
       const m = new RegExp(t.regex).exec(name);
       expect(m, t.tag_name).not.toBeNull();
       tags.push([t.tag_name, m![2]]);
