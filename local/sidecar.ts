@@ -1,0 +1,196 @@
+// Puts the local sidecar together: the filter in one WasmVm (as Istio configures it from
+// manifests/), a stats store with the bootstrap ConfigMap's stats_tags, the admin listener,
+// the proxy listener and (by default) the embedded mock LLM. Used by main.ts and by the
+// end-to-end tests (in-process). Problems a user can cause or fix throw SidecarError with a
+// one-line message.
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { WasmVm } from "../host/vm";
+import { StatsStore } from "../host/stats";
+import { LogLevel } from "../host/abi";
+import {
+  accessLogFormat,
+  bootstrapStatsTags,
+  demoWorkload,
+  repoRoot,
+  resolveWasmPluginEnv,
+  wasmPluginConfig,
+  wasmPluginRootId,
+  wasmPluginSpec,
+} from "../host/manifests";
+import { startAdmin, type AdminServer } from "./admin";
+import { MockLlm } from "./mock-llm";
+import { startProxy, type ProxyServer } from "./proxy";
+import { DEFAULT_MOCK_KEY, LOG_LEVELS, type LogLevel as LevelName } from "./options";
+
+export class SidecarError extends Error {}
+
+export interface SidecarConfig {
+  port?: number;
+  adminPort?: number;
+  /** "mock" (default) or an http(s) origin. */
+  upstream?: "mock" | URL;
+  /** Plugin configuration JSON (default: the WasmPlugin's pluginConfig). */
+  pluginConfig?: string;
+  workload?: string;
+  namespace?: string;
+  wasmFile?: string;
+  /** VM environment overrides (applied last). */
+  vmEnv?: Record<string, string>;
+  /** Environment HOST-valued vmConfig.env variables are read from (default process.env). */
+  hostEnv?: Record<string, string | undefined>;
+  mockKey?: string;
+  mockDelayMs?: number;
+  /** Filter log lines at or above this level go to `filterLog`. */
+  logLevel?: LevelName;
+  filterLog?: (line: string) => void;
+  accessLog?: (line: string) => void;
+  onError?: (message: string) => void;
+}
+
+export interface Sidecar {
+  vm: WasmVm;
+  stats: StatsStore;
+  proxy: ProxyServer;
+  admin: AdminServer;
+  mock?: MockLlm;
+  upstream: URL;
+  workload: string;
+  namespace: string;
+  /** The VM environment (values of API keys included: do not print). */
+  vmEnv: Record<string, string>;
+  pluginConfig: string;
+  /** Every filter log line so far (level name, message). */
+  filterLogs: { level: LevelName; message: string }[];
+  close(): Promise<void>;
+}
+
+const LEVEL_NAMES: LevelName[] = ["trace", "debug", "info", "warn", "error", "critical"];
+
+export function formatFilterLog(level: number, message: string, now = new Date()): string {
+  return `[${now.toISOString()}][${LEVEL_NAMES[level] ?? level}][wasm] ${message}`;
+}
+
+function listenError(e: unknown, what: string, flag: string, port: number): SidecarError {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === "EADDRINUSE") return new SidecarError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag}`);
+  if (err.code === "EACCES") return new SidecarError(`no permission to listen on port ${port} (${what}): pick another with ${flag}`);
+  return new SidecarError(`cannot listen on 127.0.0.1:${port} (${what}): ${err.message}`);
+}
+
+/** apiKeyEnv names of the providers in a plugin configuration (for the mock's key). */
+function apiKeyEnvNames(pluginConfig: string): string[] {
+  try {
+    const c = JSON.parse(pluginConfig) as { providers?: { apiKeyEnv?: unknown }[] };
+    return (c.providers ?? []).map((p) => p.apiKeyEnv).filter((n): n is string => typeof n === "string" && n !== "");
+  } catch {
+    return []; // the filter itself reports a bad configuration
+  }
+}
+
+export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
+  const wasmFile = cfg.wasmFile ?? `${repoRoot}/build/llmproxy.wasm`;
+  let wasm: Buffer;
+  try {
+    wasm = readFileSync(wasmFile);
+  } catch {
+    throw new SidecarError(`filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(new Uint8Array(wasm));
+  } catch (e) {
+    throw new SidecarError(`${wasmFile} is not a valid wasm module: ${(e as Error).message}`);
+  }
+
+  const demo = demoWorkload();
+  const workload = cfg.workload ?? demo.name;
+  const namespace = cfg.namespace ?? demo.namespace;
+  const pluginConfig = cfg.pluginConfig ?? wasmPluginConfig();
+  const useMock = (cfg.upstream ?? "mock") === "mock";
+  const mockKey = cfg.mockKey ?? DEFAULT_MOCK_KEY;
+
+  // The VM environment as Envoy builds it from vmConfig.env; with the mock, the providers' API
+  // key variables hold the mock's key (a real key never reaches the mock).
+  const vmEnv = resolveWasmPluginEnv(cfg.hostEnv ?? process.env);
+  if (useMock) for (const name of apiKeyEnvNames(pluginConfig)) vmEnv[name] = mockKey;
+  Object.assign(vmEnv, cfg.vmEnv ?? {});
+
+  const minLevel = LOG_LEVELS.indexOf(cfg.logLevel ?? "info");
+  const filterLog = cfg.filterLog ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const filterLogs: { level: LevelName; message: string }[] = [];
+  const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
+  const spec = wasmPluginSpec();
+  let vm: WasmVm;
+  try {
+    vm = await WasmVm.load({
+      wasm: module,
+      rootId: wasmPluginRootId(),
+      pluginName: wasmPluginRootId(),
+      pluginConfig,
+      env: vmEnv,
+      properties: { nodeMetadata: { WORKLOAD_NAME: workload, NAMESPACE: namespace, NAME: `${workload}-local`, CLUSTER_ID: "Kubernetes" } },
+      stats,
+      failStrategy: spec.failStrategy === "FAIL_CLOSE" || spec.failStrategy === "FAIL_RELOAD" ? "FAIL_CLOSE" : "FAIL_OPEN",
+      logLevel: Math.min(minLevel, LogLevel.critical),
+      logSink: (level, message) => {
+        filterLogs.push({ level: LEVEL_NAMES[level] ?? "info", message });
+        if (filterLogs.length > 1000) filterLogs.splice(0, 500);
+        if (level >= minLevel) filterLog(formatFilterLog(level, message));
+      },
+    });
+  } catch (e) {
+    throw new SidecarError(`cannot load ${wasmFile}: ${(e as Error).message}`);
+  }
+  if (!vm.start()) {
+    const why = filterLogs.filter((l) => l.level === "error" || l.level === "critical").map((l) => l.message);
+    throw new SidecarError(`the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`);
+  }
+
+  const opened: { close(): Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const c of opened.reverse()) await c.close();
+    opened.length = 0;
+  };
+  try {
+    let mock: MockLlm | undefined;
+    let upstream: URL;
+    if (useMock) {
+      mock = await new MockLlm({ apiKey: mockKey, streamDelayMs: cfg.mockDelayMs ?? 0 }).listen(0);
+      opened.push(mock);
+      upstream = new URL(mock.url);
+    } else upstream = cfg.upstream as URL;
+
+    const adminPort = cfg.adminPort ?? 15090;
+    let admin: AdminServer;
+    try {
+      admin = await startAdmin(stats, adminPort);
+    } catch (e) {
+      throw listenError(e, "admin listener", "--admin-port", adminPort);
+    }
+    opened.push(admin);
+
+    const format = accessLogFormat();
+    const port = cfg.port ?? 10000;
+    let proxy: ProxyServer;
+    try {
+      proxy = await startProxy({
+        vm,
+        port,
+        upstream,
+        hostRewrite: !useMock,
+        accessLogFormat: format,
+        accessLog: cfg.accessLog ?? ((l) => process.stdout.write(`${l}\n`)),
+        onError: cfg.onError,
+      });
+    } catch (e) {
+      throw listenError(e, "proxy listener", "--port", port);
+    }
+    opened.push(proxy);
+
+    return { vm, stats, proxy, admin, mock, upstream, workload, namespace, vmEnv, pluginConfig, filterLogs, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
