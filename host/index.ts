@@ -1,0 +1,16 @@
+export * from "./abi";
+export * from "./pairs";
+export * from "./memory";
+export * from "./tags";
+export * from "./stats";
+export * from "./prometheus";
+export * from "./bootstrap";
+export * from "./headers";
+export * from "./filter-state";
+export * from "./properties";
+export * from "./context";
+export { ProcExit, RestrictedCall } from "./imports";
+export * from "./vm";
+export * from "./stream";
+export * from "./exchange";
+export * from "./access-log";
