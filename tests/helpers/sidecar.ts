@@ -1,0 +1,90 @@
+// A sidecar as the tests see it: one Envoy stats store with the bootstrap ConfigMap's stats_tags,
+// one wasm VM running the release build with a plugin configuration, node metadata of the
+// workload, and the access-log format of the mesh config, all taken from manifests/.
+import { readFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { WasmVm, StatsStore, runExchange, formatAccessLog } from "../../host";
+import type { Exchange, ExchangeResult } from "../../host";
+import { accessLogFormat, bootstrapStatsTags, repoRoot } from "../../host/manifests";
+
+let module: WebAssembly.Module | undefined;
+
+/** The release build of the filter (built once if missing). */
+export function filterModule(): WebAssembly.Module {
+  if (module) return module;
+  const file = join(repoRoot, "build", "llmproxy.wasm");
+  if (!existsSync(file)) execFileSync(process.execPath, [join(repoRoot, "scripts", "build.mjs"), "--if-needed"], { stdio: "inherit" });
+  module = new WebAssembly.Module(readFileSync(file));
+  return module;
+}
+
+export interface SidecarOptions {
+  pluginConfig?: string | object;
+  env?: Record<string, string>;
+  workload?: string;
+  namespace?: string;
+  rootId?: string;
+  nodeMetadataPaths?: "xds" | "legacy" | "both";
+  stats?: StatsStore;
+  bufferLimitBytes?: number;
+}
+
+export interface Sidecar {
+  vm: WasmVm;
+  stats: StatsStore;
+  logs: string[];
+  call(ex: Exchange): ExchangeResult & { accessLog: Record<string, unknown> };
+  prometheus(filter?: RegExp): string[];
+}
+
+export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
+  const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags() });
+  const logs: string[] = [];
+  const pluginConfig = typeof opts.pluginConfig === "object" ? JSON.stringify(opts.pluginConfig) : (opts.pluginConfig ?? "");
+  const vm = await WasmVm.load({
+    wasm: filterModule(),
+    rootId: opts.rootId ?? "asm-llm-proxy",
+    pluginConfig,
+    env: opts.env ?? {},
+    properties: {
+      nodeMetadata: { WORKLOAD_NAME: opts.workload ?? "sleep", NAMESPACE: opts.namespace ?? "default" },
+      nodeMetadataPaths: opts.nodeMetadataPaths ?? "xds",
+    },
+    stats,
+    bufferLimitBytes: opts.bufferLimitBytes,
+    logSink: (_level: number, msg: string) => logs.push(msg),
+  });
+  const started = vm.start();
+  if (!started) throw new Error("on_configure rejected the configuration: " + logs.join(" | "));
+  const format = accessLogFormat();
+  return {
+    vm,
+    stats,
+    logs,
+    call(ex: Exchange) {
+      const result = runExchange(vm, ex);
+      const line = formatAccessLog(format, result.stream.accessLogContext());
+      return Object.assign(result, { accessLog: JSON.parse(line) as Record<string, unknown> });
+    },
+    prometheus(filter = /llmproxy/) {
+      return stats.prometheusText().split("\n").filter((l: string) => filter.test(l) && !l.startsWith("#"));
+    },
+  };
+}
+
+/** Starts a VM and returns whether on_configure accepted the configuration, with its log lines. */
+export async function configure(pluginConfig: string | object, env: Record<string, string> = {}): Promise<{ ok: boolean; logs: string[] }> {
+  const logs: string[] = [];
+  const vm = await WasmVm.load({
+    wasm: filterModule(),
+    rootId: "asm-llm-proxy",
+    pluginConfig: typeof pluginConfig === "object" ? JSON.stringify(pluginConfig) : pluginConfig,
+    env,
+    properties: { nodeMetadata: { WORKLOAD_NAME: "sleep", NAMESPACE: "default" } },
+    logSink: (_level: number, msg: string) => logs.push(msg),
+  });
+  return { ok: vm.start(), logs };
+}
+
+export const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("utf8") : "");

@@ -1,0 +1,94 @@
+// The request's top-level "model", found while the body streams past: not fooled by nested
+// "model" keys, string contents, escapes, whitespace or key order; no buffering.
+import { beforeAll, describe, expect, it } from "vitest";
+import { sidecar, Sidecar, text } from "./helpers/sidecar";
+import { openaiJson, JSON_HEADERS } from "./helpers/bodies";
+import { FilterDataStatus } from "../host";
+
+const STATE = "wasm.asm.llmproxy.request_model";
+
+function modelOf(s: Sidecar, body: string | Uint8Array[]) {
+  const r = s.call({
+    request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS, body },
+    response: { status: 200, headers: JSON_HEADERS, body: openaiJson("x", { prompt: 1, completion: 1 }) },
+  });
+  return r.filterState[STATE];
+}
+
+/** A message list of about `bytes` bytes, full of decoys. */
+function decoyMessages(bytes: number): string {
+  const one = JSON.stringify({ role: "user", content: 'say "model": "decoy" and {\\"model\\":\\"x\\"} \u00e9\u4e2d', name: "model", metadata: { model: "nested-decoy" } });
+  const n = Math.max(1, Math.floor(bytes / (one.length + 1)));
+  return "[" + Array(n).fill(one).join(",") + "]";
+}
+
+function chunks(s: string, size: number): Uint8Array[] {
+  const b = Buffer.from(s);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return out;
+}
+
+describe("request model", () => {
+  let s: Sidecar;
+  beforeAll(async () => { s = await sidecar(); });
+
+  it("first key", () => expect(modelOf(s, '{"model":"gpt-4o","messages":[]}')).toBe("gpt-4o"));
+  it("last key, after nested decoys", () =>
+    expect(modelOf(s, `{"messages":${decoyMessages(2000)},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"model":{"type":"string","enum":["tool-decoy"]}}}}}],"model":"qwen-max"}`)).toBe("qwen-max"));
+  it("pretty-printed with whitespace everywhere", () => expect(modelOf(s, '{\n  "messages" : [ ] ,\r\n\t"model"   :\n  "qwen-plus"\n}\n')).toBe("qwen-plus"));
+  it("escaped characters in the value are decoded", () => expect(modelOf(s, '{"model":"qwen\\u002dturbo\\/v1","messages":[]}')).toBe("qwen-turbo/v1"));
+  it("a key that only looks like model is not it", () => expect(modelOf(s, '{"model_name":"no","\\u006dodel":"escaped-key-is-model","messages":[]}')).toBeUndefined());
+  it("a string value containing the key is not it", () => expect(modelOf(s, '{"prompt":"\\"model\\":\\"evil\\"","model":"good"}')).toBe("good"));
+  it("duplicate keys: the last wins, as in most parsers", () => expect(modelOf(s, '{"model":"first","model":"second"}')).toBe("second"));
+  it("a non-string model is not a model", () => expect(modelOf(s, '{"model":42,"messages":[]}')).toBeUndefined());
+  it("a top-level array is not a request", () => expect(modelOf(s, '[{"model":"in-array"}]')).toBeUndefined());
+
+  it("model after 1 MB of messages, 16 KiB chunks, each forwarded as it arrives", () => {
+    const body = `{"messages":${decoyMessages((1 << 20) + 8192)},"stream":false,"model":"qwen-long"}`;
+    expect(body.length).toBeGreaterThan(1 << 20);
+    const parts = chunks(body, 16384);
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    let forwarded = 0;
+    parts.forEach((p, i) => {
+      const action = stream.sendRequestBody(p, i === parts.length - 1);
+      expect(action).toBe(FilterDataStatus.Continue);
+      forwarded += p.length;
+      expect(stream.upstream.bodyChunks.reduce((n: number, c: Uint8Array) => n + c.length, 0)).toBe(forwarded);
+    });
+    expect(text(stream.upstream.body())).toBe(body); // untouched
+    stream.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+    stream.sendResponseBody(Buffer.from(openaiJson("qwen-long", { prompt: 300000, completion: 5 })), true);
+    stream.finish();
+    expect(Buffer.from(stream.filterState.get(STATE)!.value).toString()).toBe("qwen-long");
+  });
+
+  it("model before 1 MB of messages split at odd sizes", () => {
+    const body = `{"model":"qwen-long-first","messages":${decoyMessages(1 << 20)}}`;
+    expect(modelOf(s, chunks(body, 7919))).toBe("qwen-long-first");
+  });
+});
+
+describe("pass-through", () => {
+  let s: Sidecar;
+  beforeAll(async () => { s = await sidecar(); });
+  const cases: [string, { method: string; path: string; headers: [string, string][] }][] = [
+    ["GET", { method: "GET", path: "/v1/chat/completions", headers: [] }],
+    ["another path", { method: "POST", path: "/v1/files", headers: JSON_HEADERS }],
+    ["a non-JSON body", { method: "POST", path: "/v1/chat/completions", headers: [["content-type", "text/plain"]] }],
+  ];
+  for (const [name, req] of cases) {
+    it(`${name}: untouched, no filter state, no metrics`, async () => {
+      const t = await sidecar();
+      const body = '{"model":"gpt-4o"}';
+      const r = t.call({
+        request: { ...req, authority: "api.openai.com", body: req.method === "GET" ? undefined : body },
+        response: { status: 200, headers: JSON_HEADERS, body: openaiJson("gpt-4o", { prompt: 1, completion: 2 }) },
+      });
+      expect(Object.keys(r.filterState).filter((k) => k.startsWith("wasm.asm."))).toEqual([]);
+      if (req.method !== "GET") expect(text(r.upstreamRequest!.body)).toBe(body);
+      expect(t.prometheus(/^asm_llm_proxy/)).toEqual([]);
+    });
+  }
+});

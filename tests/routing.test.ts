@@ -1,0 +1,160 @@
+// Routing in the sidecar (issue 3): path rewrite, key injection, model by route, include_usage,
+// and the bounded request buffering a rewrite needs.
+import { describe, expect, it } from "vitest";
+import { sidecar, text } from "./helpers/sidecar";
+import { openaiJson, openaiSse, JSON_HEADERS, SSE_HEADERS } from "./helpers/bodies";
+import { FilterDataStatus } from "../host";
+
+const KEY = "sk-routing-test";
+const provider = {
+  name: "dashscope", hosts: ["dashscope.aliyuncs.com"], path: "/compatible-mode/v1/chat/completions",
+  apiKeyEnv: "DASHSCOPE_API_KEY", model: "qwen-1.8b-chat",
+};
+const routes = [{ name: "subscriber", match: { headers: [{ name: "user-type", exact: "subscriber" }] }, model: "qwen-turbo", modelPolicy: "override" }];
+
+async function routed(config: object = { providers: [provider], routes }) {
+  return sidecar({ pluginConfig: config, env: { DASHSCOPE_API_KEY: KEY } });
+}
+
+function post(body: string | Uint8Array[], headers: [string, string][] = [], path = "/") {
+  return { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: [...JSON_HEADERS, ["accept-encoding", "gzip, br"], ...headers] as [string, string][], body };
+}
+const ok = { status: 200, headers: JSON_HEADERS, body: openaiJson("qwen-turbo", { prompt: 1, completion: 2 }) };
+const sent = (r: { upstreamRequest: { body: Uint8Array } | null }) => JSON.parse(text(r.upstreamRequest!.body));
+
+describe("model policy", () => {
+  it("a request that names a model keeps it under the provider default", async () => {
+    const s = await routed();
+    const r = s.call({ request: post('{"model":"qwen-max","messages":[]}'), response: ok });
+    expect(sent(r).model).toBe("qwen-max");
+    expect(r.filterState["wasm.asm.llmproxy.request_model"]).toBe("qwen-max");
+  });
+  it("an override route replaces the request's model, and the model sent upstream is the one reported", async () => {
+    const s = await routed();
+    const r = s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok });
+    expect(sent(r).model).toBe("qwen-turbo");
+    expect(r.filterState["wasm.asm.llmproxy.request_model"]).toBe("qwen-turbo");
+  });
+  it("a default-policy route only fills a missing model", async () => {
+    const s = await routed({ providers: [provider], routes: [{ ...routes[0], modelPolicy: "default" }] });
+    expect(sent(s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-max");
+    expect(sent(s.call({ request: post('{"messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-turbo");
+  });
+  it("prefix and present header matches; first matching route wins", async () => {
+    const s = await routed({
+      providers: [provider],
+      routes: [
+        { match: { headers: [{ name: "x-tier", prefix: "gold" }] }, model: "qwen-max" },
+        { match: { headers: [{ name: "x-tier", present: true }] }, model: "qwen-plus" },
+      ],
+    });
+    expect(sent(s.call({ request: post('{"messages":[]}', [["x-tier", "gold-1"]]), response: ok })).model).toBe("qwen-max");
+    expect(sent(s.call({ request: post('{"messages":[]}', [["x-tier", "silver"]]), response: ok })).model).toBe("qwen-plus");
+    expect(sent(s.call({ request: post('{"messages":[]}'), response: ok })).model).toBe("qwen-1.8b-chat");
+  });
+  it("the rest of the body is byte-for-byte the client's", async () => {
+    const s = await routed();
+    const body = '{ "messages" : [ {"role":"user","content":"é \\u00e9 \\"q\\""} ],\n "temperature": 0.70 }';
+    const r = s.call({ request: post(body), response: ok });
+    expect(text(r.upstreamRequest!.body)).toBe('{"model":"qwen-1.8b-chat", "messages" : [ {"role":"user","content":"é \\u00e9 \\"q\\""} ],\n "temperature": 0.70 }');
+  });
+});
+
+describe("headers", () => {
+  it("path rewritten only for a path that is no API path; key injected; accept-encoding dropped", async () => {
+    const s = await routed();
+    const r = s.call({ request: post('{"messages":[]}', [["authorization", "Bearer client-key"]]), response: ok });
+    const h = new Map(r.upstreamRequest!.headers);
+    expect(h.get(":path")).toBe("/compatible-mode/v1/chat/completions");
+    expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
+    expect(h.has("accept-encoding")).toBe(false);
+    const native = s.call({ request: post('{"model":"qwen-plus","input":{}}', [], "/api/v1/services/aigc/text-generation/generation"), response: ok });
+    expect(new Map(native.upstreamRequest!.headers).get(":path")).toBe("/api/v1/services/aigc/text-generation/generation");
+  });
+  it("the key can come inline when no environment variable is given, and never reaches filter state", async () => {
+    const s = await sidecar({ pluginConfig: { providers: [{ ...provider, apiKeyEnv: undefined, apiKey: "sk-inline" }] } });
+    const r = s.call({ request: post('{"messages":[]}'), response: ok });
+    expect(new Map(r.upstreamRequest!.headers).get("authorization")).toBe("Bearer sk-inline");
+    expect(JSON.stringify(r.filterState)).not.toContain("sk-inline");
+    expect(s.stats.prometheusText()).not.toContain("sk-inline");
+  });
+  it("dropAcceptEncoding: false keeps the client's accept-encoding", async () => {
+    const s = await routed({ providers: [{ ...provider, dropAcceptEncoding: false }] });
+    const r = s.call({ request: post('{"messages":[]}'), response: ok });
+    expect(new Map(r.upstreamRequest!.headers).get("accept-encoding")).toBe("gzip, br");
+  });
+  it("another host is not routed", async () => {
+    const s = await routed();
+    const r = s.call({ request: { ...post('{"messages":[]}'), authority: "api.openai.com" }, response: ok });
+    expect(new Map(r.upstreamRequest!.headers).get(":path")).toBe("/");
+    expect(text(r.upstreamRequest!.body)).toBe('{"messages":[]}');
+  });
+});
+
+describe("stream_options.include_usage", () => {
+  it("added to a streaming request that lacks it, so the usage chunk comes back", async () => {
+    const s = await routed();
+    const r = s.call({ request: post('{"stream":true,"messages":[]}'), response: { status: 200, headers: SSE_HEADERS, body: openaiSse("qwen-1.8b-chat", { prompt: 3, completion: 9 }) } });
+    expect(sent(r)).toEqual({ model: "qwen-1.8b-chat", stream_options: { include_usage: true }, stream: true, messages: [] });
+    expect(r.filterState["wasm.asm.llmproxy.request_completion_tokens"]).toBe("9");
+  });
+  it("set to true where the client said false, added inside an existing object, an empty object, or null", async () => {
+    const s = await routed();
+    const cases: [string, unknown][] = [
+      ['{"stream":true,"stream_options":{"include_usage":false},"model":"m"}', { include_usage: true }],
+      ['{"stream":true,"stream_options":{"continuous_usage_stats":true},"model":"m"}', { include_usage: true, continuous_usage_stats: true }],
+      ['{"stream":true,"stream_options":{ },"model":"m"}', { include_usage: true }],
+      ['{"stream":true,"stream_options":null,"model":"m"}', { include_usage: true }],
+    ];
+    for (const [body, expected] of cases) expect(sent(s.call({ request: post(body), response: ok })).stream_options).toEqual(expected);
+  });
+  it("not added to a non-streaming request", async () => {
+    const s = await routed();
+    expect(sent(s.call({ request: post('{"model":"m","messages":[]}'), response: ok }))).toEqual({ model: "m", messages: [] });
+  });
+  it("includeUsage: false leaves the request alone", async () => {
+    const s = await routed({ providers: [{ ...provider, includeUsage: false }] });
+    expect(sent(s.call({ request: post('{"stream":true,"model":"m"}'), response: ok }))).toEqual({ stream: true, model: "m" });
+  });
+});
+
+describe("bounded buffering", () => {
+  it("a body over maxRewriteBodyBytes goes upstream unchanged, no 413, counted", async () => {
+    const s = await routed({ providers: [provider], maxRewriteBodyBytes: 4096 });
+    const big = `{"messages":[{"role":"user","content":"${"x".repeat(20000)}"}]}`;
+    const parts = [Buffer.from(big.slice(0, 3000)), Buffer.from(big.slice(3000, 9000)), Buffer.from(big.slice(9000))];
+    const r = s.call({ request: post(parts), response: ok });
+    expect(r.localReply).toBeUndefined();
+    expect(text(r.upstreamRequest!.body)).toBe(big);
+    expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="too_large"} 1']);
+  });
+  it("the default bound stays under Envoy's 1 MiB buffer limit: a 900 KiB body passes unchanged", async () => {
+    const s = await routed();
+    const big = `{"messages":[{"role":"user","content":"${"y".repeat(900 * 1024)}"}]}`;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < big.length; i += 65536) parts.push(Buffer.from(big.slice(i, i + 65536)));
+    const r = s.call({ request: post(parts), response: ok });
+    expect(r.localReply).toBeUndefined();
+    expect(text(r.upstreamRequest!.body)).toBe(big);
+  });
+  it("buffers while within the bound (StopIterationAndBuffer), then releases the rewritten body", async () => {
+    const s = await routed();
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"], ["content-length", "15"]], false);
+    expect(new Map(stream.upstream.headers!).has("content-length")).toBe(false);
+    expect(stream.sendRequestBody(Buffer.from('{"messa'), false)).toBe(FilterDataStatus.StopIterationAndBuffer);
+    expect(stream.upstream.bodyChunks.length).toBe(0);
+    expect(stream.sendRequestBody(Buffer.from('ges":[]}'), true)).toBe(FilterDataStatus.Continue);
+    expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
+    stream.finish();
+  });
+  it("a malformed body is passed through untouched and counted", async () => {
+    const s = await routed();
+    for (const body of ['{"messages":[', "not json at all", '{"messages":[]} trailing', '[{"model":"x"}]']) {
+      const r = s.call({ request: post(body), response: ok });
+      expect(text(r.upstreamRequest!.body)).toBe(body);
+      expect(r.localReply).toBeUndefined();
+    }
+    expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="malformed"} 4']);
+  });
+});
