@@ -8,6 +8,7 @@ import { LlmRoot } from "./root";
 import { ApiShape } from "./apis/shape";
 import { classifyPath } from "./apis/registry";
 import { openai } from "./apis/openai";
+import { anthropic } from "./apis/anthropic";
 import { F_MODEL, F_STREAM } from "./apis/fields";
 import { JsonScanner } from "./json/scanner";
 import { Buffer, getBuffer, getHeader, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
@@ -51,17 +52,23 @@ export class LlmStream extends Context {
     this.host = hostOf(authority !== null ? authority : "");
     let path = getHeader(HeaderMap.Request, ":path");
     if (path === null) path = "/";
+    const method = getHeader(HeaderMap.Request, ":method");
+    const post = method !== null && method == "POST";
     const routing = decideRouting(config, this.host);
     const provider = routing.provider;
     if (provider !== null) {
       this.routing = routing;
-      // The seed's bare `curl http://dashscope.aliyuncs.com`: a path that is no API path becomes
-      // the provider's; a request already aimed at an API path keeps it.
-      if (provider.path.length > 0 && classifyPath(config.apiPaths, path) === null) {
+      // The seed's bare `curl http://dashscope.aliyuncs.com`: a POST whose path is no API path
+      // goes to the provider's; a request already aimed at an API path (or a GET) keeps its own.
+      if (post && provider.path.length > 0 && classifyPath(config.apiPaths, path) === null) {
         replaceHeader(HeaderMap.Request, ":path", provider.path);
         path = provider.path;
       }
-      if (provider.apiKey.length > 0) replaceHeader(HeaderMap.Request, "authorization", "Bearer " + provider.apiKey);
+      if (provider.apiKey.length > 0) {
+        // Anthropic authenticates with x-api-key; OpenAI-compatible and DashScope with a bearer token.
+        if (provider.shape == anthropic) replaceHeader(HeaderMap.Request, "x-api-key", provider.apiKey);
+        else replaceHeader(HeaderMap.Request, "authorization", "Bearer " + provider.apiKey);
+      }
       if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
       if (provider.hosts.length > 0 && !provider.hosts.includes(this.host)) {
         // A route switched provider: re-target the request and let Envoy pick the route again.
@@ -70,8 +77,7 @@ export class LlmStream extends Context {
         imports.proxy_clear_route_cache();
       }
     }
-    const method = getHeader(HeaderMap.Request, ":method");
-    if (method === null || method != "POST") return FilterHeadersStatusValues.Continue;
+    if (!post) return FilterHeadersStatusValues.Continue;
     let shape = classifyPath(config.apiPaths, path);
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const contentType = getHeader(HeaderMap.Request, "content-type");

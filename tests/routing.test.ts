@@ -158,3 +158,21 @@ describe("bounded buffering", () => {
     expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="malformed"} 4']);
   });
 });
+
+describe("other methods and shapes", () => {
+  it("a GET to the provider keeps its path but gets the key", async () => {
+    const s = await routed();
+    const r = s.call({ request: { method: "GET", path: "/", authority: "dashscope.aliyuncs.com", headers: [] }, response: ok });
+    const h = new Map(r.upstreamRequest!.headers);
+    expect(h.get(":path")).toBe("/");
+    expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
+  });
+  it("an Anthropic provider gets x-api-key, not a bearer token", async () => {
+    const s = await sidecar({ pluginConfig: { providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "sk-ant" }] } });
+    const r = s.call({ request: { method: "POST", path: "/", authority: "api.anthropic.com", headers: JSON_HEADERS, body: '{"model":"claude-sonnet-4-5","messages":[]}' }, response: ok });
+    const h = new Map(r.upstreamRequest!.headers);
+    expect(h.get(":path")).toBe("/v1/messages");
+    expect(h.get("x-api-key")).toBe("sk-ant");
+    expect(h.has("authorization")).toBe(false);
+  });
+});
