@@ -189,6 +189,12 @@ export class WasmVm {
     return true;
   }
 
+  /** proxy_on_tick on the root context (what a timer would do); a module can resume a stopped
+   * stream from here with proxy_set_effective_context + proxy_continue_stream. */
+  tick(): void {
+    this.callExport(this.root, "proxy_on_tick", this.root.id);
+  }
+
   newStream(info?: StreamInfo): HttpStream {
     const s = new HttpStream(this, this.allocContextId(), info ?? {});
     this.contexts.set(s.id, s);
