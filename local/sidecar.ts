@@ -119,6 +119,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
   const minLevel = LOG_LEVELS.indexOf(cfg.logLevel ?? "info");
   const filterLog = cfg.filterLog ?? ((l: string) => process.stderr.write(`${l}\n`));
   const filterLogs: { level: LevelName; message: string }[] = [];
+  let startupLines: string[] | null = [];
   const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
   const spec = wasmPluginSpec();
   let vm: WasmVm;
@@ -136,7 +137,11 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
       logSink: (level, message) => {
         filterLogs.push({ level: LEVEL_NAMES[level] ?? "info", message });
         if (filterLogs.length > 1000) filterLogs.splice(0, 500);
-        if (level >= minLevel) filterLog(formatFilterLog(level, message));
+        if (level < minLevel) return;
+        // Until on_configure accepted the configuration, lines are held: a rejection is
+        // reported once, in the SidecarError, instead of twice.
+        if (startupLines) startupLines.push(formatFilterLog(level, message));
+        else filterLog(formatFilterLog(level, message));
       },
     });
   } catch (e) {
@@ -146,6 +151,9 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
     const why = filterLogs.filter((l) => l.level === "error" || l.level === "critical").map((l) => l.message);
     throw new SidecarError(`the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`);
   }
+  const held = startupLines;
+  startupLines = null;
+  for (const l of held) filterLog(l);
 
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {

@@ -1,0 +1,159 @@
+// `npm start` as a user runs it: `tsx local/main.ts` as a child process (on free ports). The
+// startup message names the URLs and the curl commands, stdout carries one JSON access-log line
+// per request, SIGTERM/SIGINT stop everything, and startup problems are one line + exit code 1.
+import { describe, expect, it } from "vitest";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createServer, connect, type Server } from "node:net";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../host/manifests";
+import { get, seedCurl } from "./helpers/local";
+
+const TSX = join(repoRoot, "node_modules", ".bin", "tsx");
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `tsx local/main.ts ARGS` as `npm start` runs it (tsx's CLI wraps a node child); `direct`
+ * runs one node process with tsx's loader instead (faster, for the startup failures). */
+function run(args: string[], { direct = false, env = {} }: { direct?: boolean; env?: Record<string, string> } = {}): Run {
+  const main = join(repoRoot, "local", "main.ts");
+  const [cmd, argv] = direct ? [process.execPath, ["--import", "tsx", main, ...args]] : [TSX, [main, ...args]];
+  const child = spawn(cmd, argv, {
+    cwd: repoRoot,
+    env: { ...process.env, LLMPROXY_PORT: "", LLMPROXY_ADMIN_PORT: "", LLMPROXY_UPSTREAM: "", LLMPROXY_CONFIG: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Every descendant of `pid` (ps --ppid, recursively). */
+function childPids(pid: number): number[] {
+  const r = spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
+  const direct = (r.stdout ?? "").split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
+  return direct.flatMap((c) => [c, ...childPids(c)]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.on("connect", () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on("error", () => resolve(true));
+  });
+}
+
+async function occupy(): Promise<Server> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  return s;
+}
+
+/** A startup failure: exit code 1, one line on stderr, no stack trace. */
+async function expectOneLineFailure(r: Run, pattern: RegExp): Promise<string> {
+  const { code } = await r.exit;
+  const lines = r.stderr().split("\n").filter((l) => l.trim() !== "" && !/\]\[(info|debug|trace)\]\[wasm\]/.test(l));
+  expect(code, r.stderr()).toBe(1);
+  expect(lines, r.stderr()).toHaveLength(1);
+  expect(lines[0]).toMatch(/^asm-llm-proxy local: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr()).not.toMatch(/\n\s+at /);
+  return lines[0];
+}
+
+describe("npm start (local/main.ts)", () => {
+  it("prints the URLs and curl commands, logs each request on stdout, stops on SIGTERM", async () => {
+    const r = run(["--port", "0", "--admin-port", "0"]);
+    try {
+      const banner = await until("the startup message", () => (/Ctrl-C stops/.test(r.stderr()) ? r.stderr() : undefined));
+      const proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
+      const adminUrl = /admin\s+(http:\/\/127\.0\.0\.1:\d+)\/stats\/prometheus/.exec(banner)![1];
+      expect(banner).toMatch(/one WasmVm on the Node event loop/);
+      expect(banner).toContain(`curl -x ${proxyUrl} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`);
+      expect(banner).toContain(`-H 'user-type: subscriber'`);
+      expect(banner).toContain(`curl -s ${adminUrl}/stats/prometheus | grep llmproxy`);
+      expect(banner).toMatch(/embedded mock LLM at http:\/\/127\.0\.0\.1:\d+/);
+
+      const res = await seedCurl(proxyUrl, true);
+      expect(res.status).toBe(200);
+      const line = await until("an access-log line", () => r.stdout().split("\n").find((l) => l.startsWith("{")));
+      expect(JSON.parse(line)).toMatchObject({ authority_for: "dashscope.aliyuncs.com", request_model: "qwen-turbo", request_prompt_tokens: "11", request_completion_tokens: "85", response_code: 200 });
+      expect(r.stdout().trim().split("\n")).toHaveLength(1); // stdout: access log only
+
+      const stats = await get(`${adminUrl}/stats/prometheus`);
+      expect(stats.body).toContain('llmproxy_model="qwen-turbo"} 85');
+
+      const proxyPort = Number(new URL(proxyUrl).port);
+      const adminPort = Number(new URL(adminUrl).port);
+      const descendants = childPids(r.child.pid!);
+      expect(descendants.length).toBeGreaterThan(0); // tsx's CLI runs main.ts in a child node
+      r.child.kill("SIGTERM");
+      const { code, signal } = await r.exit;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      await until("the node child to exit", () => (descendants.every((pid) => !alive(pid)) ? true : undefined), 5000);
+      expect(await refused(proxyPort)).toBe(true);
+      expect(await refused(adminPort)).toBe(true);
+    } finally {
+      r.child.kill("SIGKILL");
+    }
+  });
+
+  it.concurrent("a port in use: one line, exit 1", async () => {
+    const busy = await occupy();
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const line = await expectOneLineFailure(run(["--port", String(port), "--admin-port", "0"], { direct: true }), /already in use/);
+      expect(line).toContain(`port ${port}`);
+      expect(line).toContain("--port");
+    } finally {
+      busy.close();
+    }
+  });
+
+  it.concurrent("a configuration the filter rejects: the filter's own log line, exit 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-cli-"));
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ providers: [{ name: "x", hosts: ["Dashscope.aliyuncs.com"] }] }));
+    const line = await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--config", file], { direct: true }), /rejected its configuration/);
+    expect(line).toContain("providers[0].hosts[0]"); // the field, named by on_configure
+  });
+
+  it.concurrent("a missing filter module: one line, exit 1", async () => {
+    await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--wasm", "/nonexistent/llmproxy.wasm"], { direct: true }), /not found: build it with 'npm run build'/);
+  });
+
+  it.concurrent("a bad flag: one line, exit 1", async () => {
+    await expectOneLineFailure(run(["--port", "http"], { direct: true }), /--port: expected a port number/);
+  });
+});

@@ -1,0 +1,232 @@
+// The official `openai` npm client, sent through the local sidecar as through a sidecar that
+// intercepts http://dashscope.aliyuncs.com: undici's ProxyAgent as the fetch dispatcher (it
+// tunnels with CONNECT, which the local proxy accepts for plain-HTTP ports and parses inside),
+// so the filter sees :authority dashscope.aliyuncs.com. The client's own view of the usage must
+// match the counters on the admin listener and the access-log line of each request.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import OpenAI from "openai";
+import { ProxyAgent } from "undici";
+import { request } from "node:http";
+import { scrape, tokens, startLocal, type LocalSidecar } from "./helpers/local";
+import { promptTokens } from "../local/mock-llm";
+import { freePort } from "./helpers/prometheus";
+
+const BASE_URL = "http://dashscope.aliyuncs.com/compatible-mode/v1";
+const CLIENT_KEY = "sk-client-dummy-replaced-by-the-filter";
+
+describe("openai client through the local sidecar", () => {
+  let s: LocalSidecar;
+  let agent: ProxyAgent;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    s = await startLocal({ mockDelayMs: 3 });
+    agent = new ProxyAgent(s.proxy.url);
+    client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: BASE_URL, maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await s?.close();
+  });
+
+  /** Runs `f`, then returns the counter deltas for `model` and the request's access-log line. */
+  async function measured<T>(model: string, f: () => Promise<T>) {
+    const before = await scrape(s.admin.url);
+    const logCount = s.accessLogs.length;
+    const result = await f();
+    const logs = await s.waitForAccessLogs(logCount + 1);
+    const after = await scrape(s.admin.url);
+    return {
+      result,
+      log: logs[logCount],
+      prompt: tokens(after, "asm_llm_proxy_prompt_tokens", model) - tokens(before, "asm_llm_proxy_prompt_tokens", model),
+      completion: tokens(after, "asm_llm_proxy_completion_tokens", model) - tokens(before, "asm_llm_proxy_completion_tokens", model),
+    };
+  }
+
+  it("non-streaming: the usage the client reports is what the sidecar counts and logs", async () => {
+    const content = "Count the words of this short sentence please";
+    const m = await measured("qwen-plus", () => client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content }] }));
+    const r = m.result;
+    expect(r.model).toBe("qwen-plus");
+    expect(r.usage!.prompt_tokens).toBe(promptTokens("qwen-plus", content)); // 8 words + 8
+    expect(r.usage!.prompt_tokens).toBe(16);
+    expect(r.choices[0].message.content!.split(" ").length).toBe(r.usage!.completion_tokens);
+    expect(m.prompt).toBe(r.usage!.prompt_tokens);
+    expect(m.completion).toBe(r.usage!.completion_tokens);
+    expect(m.log).toMatchObject({
+      authority_for: "dashscope.aliyuncs.com",
+      response_code: 200,
+      request_model: "qwen-plus",
+      response_model: "qwen-plus",
+      request_prompt_tokens: String(r.usage!.prompt_tokens),
+      request_completion_tokens: String(r.usage!.completion_tokens),
+      request_total_tokens: String(r.usage!.total_tokens),
+      user_agent: expect.stringMatching(/^OpenAI\/JS /),
+    });
+    // The filter replaced the client's key with the VM's (the mock answers 401 otherwise).
+    const seen = s.mock!.requests.at(-1)!;
+    expect(seen.headers.authorization).toBe(`Bearer ${s.mock!.options.apiKey}`);
+    expect(seen.headers.authorization).not.toContain(CLIENT_KEY);
+    expect(seen.headers.host).toBe("dashscope.aliyuncs.com");
+  });
+
+  it("user-type: subscriber switches the model to qwen-turbo, counted under that label", async () => {
+    const m = await measured("qwen-turbo", () =>
+      client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content: "Please introduce yourself" }] }, { headers: { "user-type": "subscriber" } }),
+    );
+    expect(m.result.model).toBe("qwen-turbo");
+    expect(m.result.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 85 });
+    expect(m.prompt).toBe(11);
+    expect(m.completion).toBe(85);
+    expect(m.log).toMatchObject({ request_model: "qwen-turbo", request_prompt_tokens: "11", request_completion_tokens: "85" });
+  });
+
+  it("streaming without include_usage: the filter forces it, the client gets a usage chunk", async () => {
+    const content = "Tell me a story about a lighthouse keeper";
+    const m = await measured("qwen-max", async () => {
+      const stream = await client.chat.completions.create({ model: "qwen-max", stream: true, max_tokens: 40, messages: [{ role: "user", content }] });
+      const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+      for await (const c of stream) chunks.push(c);
+      return chunks;
+    });
+    const chunks = m.result;
+    const usageChunks = chunks.filter((c) => c.usage);
+    expect(usageChunks).toHaveLength(1);
+    const usage = usageChunks[0].usage!;
+    expect(usageChunks[0].choices).toEqual([]);
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    expect(text.split(" ").length).toBe(usage.completion_tokens);
+    expect(usage.completion_tokens).toBe(40); // capped by max_tokens
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe("length");
+    expect(usage.prompt_tokens).toBe(promptTokens("qwen-max", content));
+    // what the client asked for vs. what reached the provider
+    const sent = JSON.parse(s.mock!.requests.at(-1)!.body) as { stream_options?: { include_usage?: boolean } };
+    expect(sent.stream_options?.include_usage).toBe(true);
+    expect(m.prompt).toBe(usage.prompt_tokens);
+    expect(m.completion).toBe(usage.completion_tokens);
+    expect(m.log).toMatchObject({ request_model: "qwen-max", request_prompt_tokens: String(usage.prompt_tokens), request_completion_tokens: "40" });
+  });
+
+  it("streaming with include_usage from the client: one usage chunk, counted once", async () => {
+    const m = await measured("qwen-1.8b-chat", async () => {
+      const stream = await client.chat.completions.create({
+        model: "qwen-1.8b-chat",
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: "system", content: "Be brief" }, { role: "user", content: "What is a sidecar proxy?" }],
+      });
+      const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+      for await (const c of stream) chunks.push(c);
+      return chunks;
+    });
+    const usageChunks = m.result.filter((c) => c.usage);
+    expect(usageChunks).toHaveLength(1);
+    const usage = usageChunks[0].usage!;
+    expect(usage.prompt_tokens).toBe(2 + 5); // words of both messages, no overhead for this model
+    expect(m.prompt).toBe(usage.prompt_tokens);
+    expect(m.completion).toBe(usage.completion_tokens);
+  });
+
+  it("SSE reaches the client event by event, not after the upstream finished", async () => {
+    const events: number[] = [];
+    const onSse = (e: { index: number }) => events.push(e.index);
+    s.mock!.on("sse", onSse);
+    try {
+      const stream = await client.chat.completions.create({ model: "qwen-turbo", stream: true, max_tokens: 30, messages: [{ role: "user", content: "Stream please" }] });
+      let writtenAtFirstContent = -1;
+      let total = 0;
+      for await (const c of stream) {
+        if (writtenAtFirstContent < 0 && c.choices[0]?.delta?.content) writtenAtFirstContent = events.length;
+        total++;
+      }
+      // 1 role chunk + 30 words + finish + usage (+ [DONE]) events; the first word arrived while
+      // the mock had written only a few of them.
+      expect(total).toBe(33);
+      expect(events.length).toBe(34);
+      expect(writtenAtFirstContent).toBeGreaterThan(0);
+      expect(writtenAtFirstContent).toBeLessThan(events.length / 2);
+    } finally {
+      s.mock!.off("sse", onSse);
+    }
+  });
+
+  it("DashScope native SSE: the cumulative usage is counted once, from the last event", async () => {
+    const m = await measured("qwen-turbo", async () => {
+      const r = await fetch("http://dashscope.aliyuncs.com/api/v1/services/aigc/text-generation/generation", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-dashscope-sse": "enable", authorization: "Bearer nothing" },
+        body: JSON.stringify({ model: "qwen-turbo", input: { messages: [{ role: "user", content: "Name three rivers" }] }, parameters: { result_format: "message", max_tokens: 12 } }),
+        // @ts-expect-error undici's dispatcher option of Node's fetch
+        dispatcher: agent,
+      });
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-type")).toMatch(/text\/event-stream/);
+      return r.text();
+    });
+    const events = m.result.split("\n\n").filter((e) => e.includes("data:"));
+    expect(events).toHaveLength(12);
+    const last = JSON.parse(events.at(-1)!.split("data:")[1]) as { usage: { input_tokens: number; output_tokens: number } };
+    expect(last.usage).toMatchObject({ input_tokens: 11, output_tokens: 12 });
+    expect(m.prompt).toBe(11);
+    expect(m.completion).toBe(12); // not 1+2+...+12
+    expect(m.log).toMatchObject({ path: "/api/v1/services/aigc/text-generation/generation", request_model: "qwen-turbo", request_completion_tokens: "12" });
+  });
+
+  it("a plain request with a Host header (no proxy) is seen with that authority", async () => {
+    const before = s.accessLogs.length;
+    const body = JSON.stringify({ messages: [{ role: "user", content: "Please introduce yourself" }] });
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: s.proxy.port, method: "POST", path: "/", headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        (r) => {
+          const c: Buffer[] = [];
+          r.on("data", (d: Buffer) => c.push(d));
+          r.on("end", () => resolve({ status: r.statusCode!, text: Buffer.concat(c).toString() }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
+    const logs = await s.waitForAccessLogs(before + 1);
+    expect(logs[before]).toMatchObject({ authority_for: "dashscope.aliyuncs.com", request_model: "qwen-1.8b-chat", request_completion_tokens: "72" });
+  });
+
+  it("another authority is only observed: no key injected, no tokens counted for the 401", async () => {
+    const before = await scrape(s.admin.url);
+    const logCount = s.accessLogs.length;
+    const other = new OpenAI({ apiKey: "sk-other", baseURL: "http://llm.example.internal/v1", maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+    const err = await other.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError); // the mock saw the client's own key
+    expect(s.mock!.requests.at(-1)!.headers.authorization).toBe("Bearer sk-other");
+    const logs = await s.waitForAccessLogs(logCount + 1);
+    // observe-only for hosts that are no provider: the model is read from the request body
+    expect(logs[logCount]).toMatchObject({ authority_for: "llm.example.internal", response_code: 401, request_model: "qwen-turbo", request_prompt_tokens: null });
+    expect(s.mock!.requests.at(-1)!.path).toBe("/v1/chat/completions"); // no path rewrite either
+    const after = await scrape(s.admin.url);
+    const tokenLines = (series: typeof before) => series.filter((x) => /^asm_llm_proxy_(prompt|completion)_tokens$/.test(x.name)).map((x) => x.line);
+    expect(tokenLines(before).length).toBeGreaterThan(0);
+    expect(tokenLines(after)).toEqual(tokenLines(before));
+  });
+});
+
+describe("upstream failures", () => {
+  it("an unreachable upstream gives Envoy's 503 with response flag UF, through the filter", async () => {
+    const dead = await freePort(); // nothing listens there
+    const s = await startLocal({ upstream: new URL(`http://127.0.0.1:${dead}`) });
+    const agent = new ProxyAgent(s.proxy.url);
+    try {
+      const client = new OpenAI({ apiKey: "x", baseURL: BASE_URL, maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+      const err = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+      const [log] = await s.waitForAccessLogs(1);
+      expect(log).toMatchObject({ response_code: 503, response_flags: "UF", authority_for: "dashscope.aliyuncs.com", request_completion_tokens: null });
+    } finally {
+      await agent.close();
+      await s.close();
+    }
+  });
+});
