@@ -91,7 +91,7 @@ function result(stream: HttpStream): ExchangeResult {
   const up = stream.upstream;
   const down = stream.downstream;
   const fs: Record<string, string> = {};
-  for (const [k, e] of stream.filterState.map) fs[k] = dec.decode(e.value);
+  for (const [k, e] of stream.filterState) fs[k] = dec.decode(e.value);
   const body = down.body();
   const statusHeader = down.headers?.find(([k]) => k === ":status")?.[1];
   return {

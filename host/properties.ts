@@ -8,7 +8,7 @@
 import { WasmResult, type WasmResultCode } from "./abi";
 import { pairsSize, marshalPairs } from "./pairs";
 import type { HeaderMap } from "./headers";
-import type { FilterState } from "./filter-state";
+import type { FilterStateEntry } from "./filter-state";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -65,7 +65,7 @@ export interface StreamPropertySource {
   requestBodyBytes(): number;
   responseBodyBytes(): number;
   durationNs(): bigint | undefined;
-  filterState: FilterState;
+  filterState: Map<string, FilterStateEntry>;
 }
 
 type V =
@@ -213,7 +213,7 @@ function streamTokens(src: PropertySource, s: StreamPropertySource): Record<stri
         const e = s.filterState.get(k);
         return e ? { t: "b", v: e.value } : undefined;
       },
-      entries: () => [...s.filterState.map].map(([k, e]) => [k, { t: "b", v: e.value } as V]),
+      entries: () => [...s.filterState].map(([k, e]) => [k, { t: "b", v: e.value } as V]),
     }),
     metadata: () => mapOf({}),
   };

@@ -19,7 +19,7 @@ import {
 } from "./abi";
 import { Buf, ConstBuf, HostContext, type BufferRef, type LocalReplyRequest } from "./context";
 import { HeaderMap, type HeaderList } from "./headers";
-import { FilterState } from "./filter-state";
+import { FilterState, type FilterStateEntry } from "./filter-state";
 import type { PropertySource, StreamInfo, StreamPropertySource } from "./properties";
 import type { WasmVm } from "./vm";
 import type { AccessLogContext } from "./access-log";
@@ -92,7 +92,9 @@ class Direction {
 
 export class HttpStream extends HostContext implements StreamPropertySource {
   readonly isRoot = false;
-  readonly filterState = new FilterState();
+  /** CelStates set by the filter ("wasm.<path>" → value/readOnly), as Envoy's filter state. */
+  readonly filterStateStore = new FilterState();
+  readonly filterState: Map<string, FilterStateEntry> = this.filterStateStore.map;
   readonly upstream: Sink;
   readonly downstream: Sink;
   localReply?: LocalReply;
@@ -197,11 +199,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
   }
 
   filterStateString(key: string): string | undefined {
-    return this.filterState.getString(key);
-  }
-
-  get filterStateMap() {
-    return this.filterState.map;
+    return this.filterStateStore.getString(key);
   }
 
   /** Request headers as Envoy's access log sees them (the final map, after the filter). */
@@ -232,7 +230,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
       downstreamLocalAddress: this.info.destinationAddress,
       requestedServerName: this.info.requestedServerName,
       routeName: this.info.routeName,
-      filterState: this.filterState.map,
+      filterState: this.filterState,
     };
   }
 
@@ -285,7 +283,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
   }
 
   setProperty(path: string, value: Uint8Array): WasmResultCode {
-    return this.filterState.setCelState(path, value, this.vm.prototypeFor(path));
+    return this.filterStateStore.setCelState(path, value, this.vm.prototypeFor(path));
   }
 
   sendLocalResponse(r: LocalReplyRequest): WasmResultCode {

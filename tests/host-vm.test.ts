@@ -144,3 +144,33 @@ describe("stream callbacks order", () => {
     ]);
   });
 });
+
+describe("WASI (cpp-host exports.cc)", () => {
+  it("environ_sizes_get / environ_get expose VmOptions.env as KEY=VALUE\\0", async () => {
+    const { hostFunctions } = await import("../host/imports");
+    const vm = await WasmVm.load({ wasm: noopWasm(), env: { API_KEY: "k1", B: "" } });
+    vm.start();
+    const wasi = hostFunctions(vm).wasi_snapshot_preview1 as unknown as Record<string, (...a: number[]) => number>;
+    const base = vm.memoryBytes() - 1024;
+    expect(wasi.environ_sizes_get(base, base + 4)).toBe(0);
+    expect(vm.mem.getU32(base)).toBe(2);
+    expect(vm.mem.getU32(base + 4)).toBe("API_KEY=k1\0B=\0".length);
+    expect(wasi.environ_get(base + 8, base + 64)).toBe(0);
+    expect(vm.mem.getU32(base + 8)).toBe(base + 64);
+    expect(vm.mem.getU32(base + 12)).toBe(base + 64 + 11);
+    expect(vm.mem.string(base + 64, 14)).toBe("API_KEY=k1\0B=\0");
+  });
+  it("fd_write logs stdout at info and stderr at error, without the trailing newline", async () => {
+    const { hostFunctions } = await import("../host/imports");
+    const vm = await WasmVm.load({ wasm: noopWasm() });
+    const wasi = hostFunctions(vm).wasi_snapshot_preview1 as unknown as Record<string, (...a: number[]) => number>;
+    const base = vm.memoryBytes() - 256;
+    vm.mem.set(base + 64, new TextEncoder().encode("hello\n"));
+    vm.mem.setU32(base, base + 64);
+    vm.mem.setU32(base + 4, 6);
+    expect(wasi.fd_write(2, base, 1, base + 16)).toBe(0);
+    expect(vm.mem.getU32(base + 16)).toBe(6);
+    expect(vm.logs.at(-1)).toEqual({ level: 4, message: "hello" });
+    expect(wasi.fd_write(3, base, 1, base + 16)).toBe(8); // EBADF
+  });
+});
