@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       port: opts.port,
       adminPort: opts.adminPort,
       upstream: opts.upstream,
+      upstreamCa: opts.upstreamCa,
       pluginConfig: opts.pluginConfig,
       workload: opts.workload,
       namespace: opts.namespace,

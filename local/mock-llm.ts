@@ -14,6 +14,7 @@
 // The mock checks `authorization: Bearer <key>` (401 otherwise) and requires a model (400
 // otherwise): a 200 proves the filter injected both.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { EventEmitter } from "node:events";
 
@@ -103,6 +104,8 @@ export interface MockLlmOptions {
   apiKey: string;
   /** Delay between SSE events, ms (0 = as fast as possible). */
   streamDelayMs?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export const OPENAI_PATHS = ["/compatible-mode/v1/chat/completions", "/v1/chat/completions"];
@@ -128,12 +131,13 @@ export class MockLlm extends EventEmitter {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
   async listen(port = 0): Promise<this> {
-    const server = createServer((req, res) => this.handle(req, res));
-    server.on("connection", (s) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const server: Server = this.options.tls ? createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler) : createServer(handler);
+    server.on(this.options.tls ? "secureConnection" : "connection", (s: import("node:net").Socket) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
     });

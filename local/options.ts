@@ -17,6 +17,8 @@ export interface Options {
   adminPort: number;
   /** "mock" (embedded mock LLM) or an http(s) origin the filter's requests are sent to. */
   upstream: "mock" | URL;
+  /** --upstream-ca: extra CA certificates (PEM) trusted for an https upstream. */
+  upstreamCa?: Buffer;
   /** Plugin configuration file (JSON: the WasmPlugin's pluginConfig object); undefined = manifests. */
   configFile?: string;
   /** Plugin configuration as read from configFile (the JSON text), when given. */
@@ -50,6 +52,7 @@ Runs the asm-llm-proxy filter (build/llmproxy.wasm) in a local sidecar on 127.0.
   --upstream URL      send requests to URL (e.g. https://dashscope.aliyuncs.com) instead of
                       the embedded mock LLM; the key comes from env DASHSCOPE_API_KEY
                       (default: mock)                                            env LLMPROXY_UPSTREAM
+  --upstream-ca FILE  also trust these CA certificates (PEM) for an https upstream
   --config FILE       plugin configuration, a JSON file holding what the WasmPlugin's
                       pluginConfig holds (default: manifests/wasmplugin.yaml)     env LLMPROXY_CONFIG
   --workload NAME     node metadata WORKLOAD_NAME (default: the demo workload, sleep)
@@ -145,6 +148,16 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       case "--upstream":
         o.upstream = upstreamUrl(value(), arg);
         break;
+      case "--upstream-ca": {
+        const f = value();
+        try {
+          o.upstreamCa = readFileSync(f);
+        } catch (e) {
+          throw new OptionsError(`--upstream-ca: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        if (!o.upstreamCa.toString().includes("-----BEGIN CERTIFICATE-----")) throw new OptionsError(`--upstream-ca: ${f} holds no PEM certificate`);
+        break;
+      }
       case "--config":
         o.configFile = value();
         break;

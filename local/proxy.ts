@@ -15,7 +15,8 @@
 //   format, rendered by the host's access-log formatter).
 import { createServer, request as httpRequest, Agent as HttpAgent, type IncomingMessage, type ServerResponse, type ClientRequest, type Server } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { rootCertificates } from "node:tls";
+import { isIP, type AddressInfo, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { WasmVm } from "../host/vm";
 import type { HttpStream } from "../host/stream";
@@ -32,6 +33,8 @@ export interface ProxyOptions {
   upstream: URL;
   /** Send `Host: <upstream host>` instead of the request's authority (explicit providers). */
   hostRewrite: boolean;
+  /** Extra CA certificates (PEM) trusted for an https upstream, besides Node's defaults. */
+  upstreamCa?: string | Buffer;
   /** The access-log format (labels of the mesh's envoyFileAccessLog provider). */
   accessLogFormat: Record<string, string>;
   /** One JSON line per request. */
@@ -87,7 +90,10 @@ function connectionListed(pairs: [string, string][]): Set<string> {
 
 export async function startProxy(o: ProxyOptions): Promise<ProxyServer> {
   const isHttps = o.upstream.protocol === "https:";
-  const agent = isHttps ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const agent = isHttps
+    ? new HttpsAgent({ keepAlive: true, ...(o.upstreamCa ? { ca: [...rootCertificates, o.upstreamCa.toString()] } : {}) })
+    : new HttpAgent({ keepAlive: true });
+  const upstreamHostname = o.upstream.hostname.replace(/^\[|\]$/g, "");
   const upstreamPort = o.upstream.port !== "" ? Number(o.upstream.port) : isHttps ? 443 : 80;
   const sockets = new Set<Socket>();
   let active = 0;
@@ -175,13 +181,14 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyServer> {
       requestSentTime = Date.now();
       const opts = {
         protocol: o.upstream.protocol,
-        hostname: o.upstream.hostname.replace(/^\[|\]$/g, ""),
+        hostname: upstreamHostname,
         port: upstreamPort,
         method,
         path,
         headers: nodeHeaders,
         agent,
-        ...(isHttps ? { servername: o.upstream.hostname } : {}),
+        // TLS origination as the DestinationRule does it: SNI = the provider's host name.
+        ...(isHttps && isIP(upstreamHostname) === 0 ? { servername: upstreamHostname } : {}),
       };
       const r = (isHttps ? httpsRequest : httpRequest)(opts);
       upReq = r;

@@ -30,6 +30,8 @@ export interface SidecarConfig {
   adminPort?: number;
   /** "mock" (default) or an http(s) origin. */
   upstream?: "mock" | URL;
+  /** Extra CA certificates (PEM) for an https upstream. */
+  upstreamCa?: string | Buffer;
   /** Plugin configuration JSON (default: the WasmPlugin's pluginConfig). */
   pluginConfig?: string;
   workload?: string;
@@ -187,6 +189,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
         port,
         upstream,
         hostRewrite: !useMock,
+        upstreamCa: cfg.upstreamCa,
         accessLogFormat: format,
         accessLog: cfg.accessLog ?? ((l) => process.stdout.write(`${l}\n`)),
         onError: cfg.onError,
@@ -195,6 +198,19 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
       throw listenError(e, "proxy listener", "--port", port);
     }
     opened.push(proxy);
+
+    // proxy_set_tick_period: Envoy's dispatcher calls proxy_on_tick on the root context.
+    let nextTick = 0;
+    const ticker = setInterval(() => {
+      if (vm.tickPeriodMs <= 0 || vm.failed) return;
+      const now = Date.now();
+      if (nextTick === 0) nextTick = now + vm.tickPeriodMs;
+      if (now < nextTick) return;
+      nextTick = now + vm.tickPeriodMs;
+      vm.tick();
+    }, 20);
+    ticker.unref();
+    opened.unshift({ close: async () => clearInterval(ticker) });
 
     return { vm, stats, proxy, admin, mock, upstream, workload, namespace, vmEnv, pluginConfig, filterLogs, close: closeAll };
   } catch (e) {

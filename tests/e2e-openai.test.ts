@@ -4,12 +4,19 @@
 // so the filter sees :authority dashscope.aliyuncs.com. The client's own view of the usage must
 // match the counters on the admin listener and the access-log line of each request.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import OpenAI from "openai";
+import OpenAI, { type ClientOptions } from "openai";
 import { ProxyAgent } from "undici";
 import { request } from "node:http";
-import { scrape, tokens, startLocal, type LocalSidecar } from "./helpers/local";
-import { promptTokens } from "../local/mock-llm";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { scrape, seedCurl, tokens, startLocal, type LocalSidecar } from "./helpers/local";
+import { MockLlm, promptTokens } from "../local/mock-llm";
 import { freePort } from "./helpers/prometheus";
+
+/** Node's fetch options sending through the local proxy (undici's dispatcher option). */
+const via = (agent: ProxyAgent) => ({ dispatcher: agent }) as unknown as ClientOptions["fetchOptions"];
 
 const BASE_URL = "http://dashscope.aliyuncs.com/compatible-mode/v1";
 const CLIENT_KEY = "sk-client-dummy-replaced-by-the-filter";
@@ -22,7 +29,7 @@ describe("openai client through the local sidecar", () => {
   beforeAll(async () => {
     s = await startLocal({ mockDelayMs: 3 });
     agent = new ProxyAgent(s.proxy.url);
-    client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: BASE_URL, maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+    client = new OpenAI({ apiKey: CLIENT_KEY, baseURL: BASE_URL, maxRetries: 0, fetchOptions: via(agent) });
   });
   afterAll(async () => {
     await agent?.close();
@@ -197,7 +204,7 @@ describe("openai client through the local sidecar", () => {
   it("another authority is only observed: no key injected, no tokens counted for the 401", async () => {
     const before = await scrape(s.admin.url);
     const logCount = s.accessLogs.length;
-    const other = new OpenAI({ apiKey: "sk-other", baseURL: "http://llm.example.internal/v1", maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+    const other = new OpenAI({ apiKey: "sk-other", baseURL: "http://llm.example.internal/v1", maxRetries: 0, fetchOptions: via(agent) });
     const err = await other.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError); // the mock saw the client's own key
     expect(s.mock!.requests.at(-1)!.headers.authorization).toBe("Bearer sk-other");
@@ -212,13 +219,45 @@ describe("openai client through the local sidecar", () => {
   });
 });
 
-describe("upstream failures", () => {
+describe("explicit upstreams (--upstream)", () => {
+  it.skipIf(!existsSync("/usr/bin/openssl"))("https: TLS origination with verification, key from the host environment, Host rewritten", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    const cert = readFileSync(join(dir, "cert.pem"));
+    const provider = await new MockLlm({ apiKey: "sk-from-host-env", tls: { key: readFileSync(join(dir, "key.pem")), cert } }).listen(0);
+    const upstream = new URL(provider.url);
+    expect(upstream.protocol).toBe("https:");
+    const trusted = await startLocal({ upstream, upstreamCa: cert, hostEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+    const untrusted = await startLocal({ upstream, hostEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+    try {
+      const ok = await seedCurl(trusted.proxy.url, false);
+      expect(ok.status).toBe(200);
+      expect(JSON.parse(ok.body).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
+      const seen = provider.requests.at(-1)!;
+      expect(seen.headers.authorization).toBe("Bearer sk-from-host-env"); // vmConfig.env HOST → the VM
+      expect(seen.headers.host).toBe(upstream.host);
+      const [log] = await trusted.waitForAccessLogs(1);
+      expect(log).toMatchObject({ response_code: 200, authority_for: "dashscope.aliyuncs.com", request_completion_tokens: "72", upstream_host: `127.0.0.1:${upstream.port}` });
+
+      // an upstream certificate nobody vouches for is refused, like a DestinationRule with SIMPLE TLS
+      const bad = await seedCurl(untrusted.proxy.url, false);
+      expect(bad.status).toBe(503);
+      const [badLog] = await untrusted.waitForAccessLogs(1);
+      expect(badLog).toMatchObject({ response_code: 503, response_flags: "UF" });
+      expect(provider.requests).toHaveLength(1);
+    } finally {
+      await trusted.close();
+      await untrusted.close();
+      await provider.close();
+    }
+  });
+
   it("an unreachable upstream gives Envoy's 503 with response flag UF, through the filter", async () => {
     const dead = await freePort(); // nothing listens there
     const s = await startLocal({ upstream: new URL(`http://127.0.0.1:${dead}`) });
     const agent = new ProxyAgent(s.proxy.url);
     try {
-      const client = new OpenAI({ apiKey: "x", baseURL: BASE_URL, maxRetries: 0, fetchOptions: { dispatcher: agent } as RequestInit });
+      const client = new OpenAI({ apiKey: "x", baseURL: BASE_URL, maxRetries: 0, fetchOptions: via(agent) });
       const err = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.InternalServerError);
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
