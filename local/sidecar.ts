@@ -43,6 +43,8 @@ export interface SidecarConfig {
   hostEnv?: Record<string, string | undefined>;
   mockKey?: string;
   mockDelayMs?: number;
+  /** Envoy's per_connection_buffer_limit_bytes (default 1 MiB): a filter buffering more gets 413/500. */
+  bufferLimitBytes?: number;
   /** Filter log lines at or above this level go to `filterLog`. */
   logLevel?: LevelName;
   filterLog?: (line: string) => void;
@@ -134,6 +136,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
       env: vmEnv,
       properties: { nodeMetadata: { WORKLOAD_NAME: workload, NAMESPACE: namespace, NAME: `${workload}-local`, CLUSTER_ID: "Kubernetes" } },
       stats,
+      bufferLimitBytes: cfg.bufferLimitBytes,
       failStrategy: spec.failStrategy === "FAIL_CLOSE" || spec.failStrategy === "FAIL_RELOAD" ? "FAIL_CLOSE" : "FAIL_OPEN",
       logLevel: Math.min(minLevel, LogLevel.critical),
       logSink: (level, message) => {

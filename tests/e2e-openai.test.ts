@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scrape, seedCurl, tokens, startLocal, type LocalSidecar } from "./helpers/local";
 import { MockLlm, promptTokens } from "../local/mock-llm";
+import { wasmPluginConfig } from "../host/manifests";
 import { freePort } from "./helpers/prometheus";
 
 /** Node's fetch options sending through the local proxy (undici's dispatcher option). */
@@ -216,6 +217,28 @@ describe("openai client through the local sidecar", () => {
     const tokenLines = (series: typeof before) => series.filter((x) => /^asm_llm_proxy_(prompt|completion)_tokens$/.test(x.name)).map((x) => x.line);
     expect(tokenLines(before).length).toBeGreaterThan(0);
     expect(tokenLines(after)).toEqual(tokenLines(before));
+  });
+});
+
+describe("local replies", () => {
+  it("a body the filter buffers beyond the buffer limit gets Envoy's 413; the upstream is never called", async () => {
+    const pluginConfig = JSON.stringify({ ...JSON.parse(wasmPluginConfig()), maxRewriteBodyBytes: 65536 });
+    const s = await startLocal({ pluginConfig, bufferLimitBytes: 1024 });
+    const agent = new ProxyAgent(s.proxy.url);
+    try {
+      const client = new OpenAI({ apiKey: "x", baseURL: BASE_URL, maxRetries: 0, fetchOptions: via(agent) });
+      const small = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "short" }] });
+      expect(small.usage!.prompt_tokens).toBe(9);
+      const long = "word ".repeat(2000);
+      const err = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: long }] }).catch((e: unknown) => e);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+      expect(s.mock!.requests).toHaveLength(1); // only the small one
+      const logs = await s.waitForAccessLogs(2);
+      expect(logs[1]).toMatchObject({ response_code: 413, authority_for: "dashscope.aliyuncs.com" });
+    } finally {
+      await agent.close();
+      await s.close();
+    }
   });
 });
 
