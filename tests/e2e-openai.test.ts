@@ -242,6 +242,42 @@ describe("local replies", () => {
   });
 });
 
+describe("client going away", () => {
+  it("a client that disconnects mid-stream: the upstream call is abandoned, the log says DC", async () => {
+    const s = await startLocal({ mockDelayMs: 10 });
+    try {
+      const events: number[] = [];
+      s.mock!.on("sse", (e: { index: number }) => events.push(e.index));
+      const mockClosed = new Promise<void>((resolve) => s.mock!.once("request", () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        const body = JSON.stringify({ stream: true, messages: [{ role: "user", content: "Please introduce yourself" }] });
+        const req = request(
+          { host: "127.0.0.1", port: s.proxy.port, method: "POST", path: "http://dashscope.aliyuncs.com/", headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" } },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            res.once("data", () => {
+              req.destroy(); // hang up after the first event
+              resolve();
+            });
+          },
+        );
+        req.on("error", () => {});
+        req.end(body);
+        setTimeout(() => reject(new Error("no first event")), 5000);
+      });
+      await mockClosed;
+      const [log] = await s.waitForAccessLogs(1);
+      expect(log).toMatchObject({ response_code: 200, response_flags: "DC", request_model: "qwen-1.8b-chat" });
+      const written = events.length;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events.length).toBe(written); // the mock stopped writing: its connection was closed
+      expect(written).toBeLessThan(72);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("explicit upstreams (--upstream)", () => {
   it.skipIf(!existsSync("/usr/bin/openssl"))("https: TLS origination with verification, key from the host environment, Host rewritten", async () => {
     const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-tls-"));

@@ -95,6 +95,10 @@ export class PrometheusServer {
         [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
+      // never outlive the test process, even if afterAll does not run
+      const killOnExit = () => proc.kill("SIGKILL");
+      process.once("exit", killOnExit);
+      proc.once("exit", () => process.off("exit", killOnExit));
       proc.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
       proc.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
       const server = new PrometheusServer(proc, `http://127.0.0.1:${port}`, dir, output);
