@@ -140,6 +140,7 @@ describe("openai client through the local sidecar", () => {
     const events: number[] = [];
     const onSse = (e: { index: number }) => events.push(e.index);
     s.mock!.on("sse", onSse);
+    s.mock!.options.streamDelayMs = 10; // 34 events over ~340 ms
     try {
       const stream = await client.chat.completions.create({ model: "qwen-turbo", stream: true, max_tokens: 30, messages: [{ role: "user", content: "Stream please" }] });
       let writtenAtFirstContent = -1;
@@ -155,6 +156,7 @@ describe("openai client through the local sidecar", () => {
       expect(writtenAtFirstContent).toBeGreaterThan(0);
       expect(writtenAtFirstContent).toBeLessThan(events.length / 2);
     } finally {
+      s.mock!.options.streamDelayMs = 3;
       s.mock!.off("sse", onSse);
     }
   });
