@@ -3,8 +3,9 @@
 // or a real provider), chunk by chunk in both directions.
 //
 // - Accepts forward-proxy requests (absolute-form URI, `curl -x http://127.0.0.1:PORT
-//   http://dashscope.aliyuncs.com`) and plain ones (`Host:` header); the filter sees the original
-//   authority as :authority, as a sidecar intercepting the call would.
+//   http://dashscope.aliyuncs.com`), CONNECT tunnels to plain-HTTP ports (undici's ProxyAgent)
+//   and plain requests (`Host:` header); the filter sees the original authority as :authority,
+//   as a sidecar intercepting the call would. Every request goes to the one upstream.
 // - What reaches the upstream and the client is what the filter let through (HttpStream's
 //   upstream/downstream sinks): rewritten headers, path and body, local replies. Body chunks are
 //   passed on as soon as the filter releases them; a filter returning StopIterationAndBuffer
