@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
-/** Every wasm this project ships or measures: [entry, outFile, target]. */
+/** Every wasm this project ships or measures: [entry, outFile, target, extra asc args?]. */
 export const outputs = [
   ["assembly/index.ts", "build/llmproxy.wasm", "release"],
   ["assembly/index.ts", "build/llmproxy.debug.wasm", "debug"],
   ["bench/baselines/noop.ts", "build/noop.wasm", "release"],
+  ["bench/baselines/jsonas.ts", "build/jsonas.wasm", "release", ["--transform", "json-as/transform"]],
 ];
 const extra = (process.env.ASM_LLM_PROXY_EXTRA_BUILDS ?? "");
 
@@ -35,8 +36,8 @@ const stale = outputs.filter(([, out]) => !existsSync(out) || statSync(out).mtim
 if (process.argv.includes("--if-needed") && stale.length === 0) process.exit(0);
 
 mkdirSync("build", { recursive: true });
-for (const [entry, outFile, target] of outputs) {
-  const args = [entry, "--config", "asconfig.json", "--target", target, "--outFile", outFile];
+for (const [entry, outFile, target, extraArgs = []] of outputs) {
+  const args = [entry, "--config", "asconfig.json", "--target", target, "--outFile", outFile, ...extraArgs];
   if (target === "debug") args.push("--textFile", outFile.replace(/\.wasm$/, ".wat"));
   const t0 = Date.now();
   const { error, stderr } = await asc(args);

@@ -1,0 +1,125 @@
+// Where a filter's time goes inside the module, function by function: builds the filter (or a
+// baseline) at the release optimization level with its name section kept (--debug), runs one
+// workload's streams through the host under V8's sampling CPU profiler (node:inspector), and
+// prints self time by function — wasm functions by their AssemblyScript names, host functions
+// by name and file.
+//
+//   tsx bench/profile.ts [WORKLOAD] [--filter llmproxy|jsonas|noop] [--ms 3000] [--top 30]
+//   e.g. tsx bench/profile.ts req-10MB-model-last
+import { Session } from "node:inspector/promises";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WasmVm } from "../host/vm";
+import { buildWorkloads, FULL_SIZES, type Workload } from "./workloads";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const ENTRIES: Record<string, [string, string[]]> = {
+  llmproxy: ["assembly/index.ts", []],
+  noop: ["bench/baselines/noop.ts", []],
+  jsonas: ["bench/baselines/jsonas.ts", ["--transform", "json-as/transform"]],
+};
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+  }
+  return t;
+}
+
+/** The release build with function names (a separate file; build/ outputs are untouched). */
+export function buildNamed(filter: string): string {
+  const [entry, extra] = ENTRIES[filter];
+  const out = join(root, `build/profile/${filter}.named.wasm`);
+  const inputs = Math.max(newest(join(root, "assembly")), newest(join(root, "bench/baselines")), statSync(join(root, "asconfig.json")).mtimeMs);
+  if (existsSync(out) && statSync(out).mtimeMs > inputs) return out;
+  mkdirSync(dirname(out), { recursive: true });
+  const r = spawnSync(process.execPath, [
+    join(root, "node_modules/assemblyscript/bin/asc.js"), entry, "--config", "asconfig.json", "--target", "release", "--debug", "--outFile", relative(root, out), ...extra,
+  ], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
+  return out;
+}
+
+function drive(vm: WasmVm, w: Workload): void {
+  const s = vm.newStream();
+  const rq = w.requestChunks, rs = w.responseChunks;
+  s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
+  for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
+  s.sendResponseHeaders(w.responseHeaders, rs.length === 0);
+  for (let i = 0; i < rs.length; i++) s.sendResponseBody(rs[i], i === rs.length - 1);
+  s.finish();
+}
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+export async function profile(workloadName: string, filter: string, ms: number): Promise<{ name: string; where: string; selfMs: number; pct: number }[]> {
+  const w = buildWorkloads(FULL_SIZES).find((x) => x.name === workloadName);
+  if (!w) throw new Error(`no workload ${workloadName}`);
+  const wasm = readFileSync(buildNamed(filter));
+  const vm = await WasmVm.load({ wasm, rootId: "asm-llm-proxy", pluginConfig: "" });
+  if (!vm.start()) throw new Error("VM failed to start");
+  const warm = performance.now() + 500;
+  while (performance.now() < warm) drive(vm, w);
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 50 });
+  await session.post("Profiler.start");
+  const until = performance.now() + ms;
+  let streams = 0;
+  while (performance.now() < until) {
+    drive(vm, w);
+    streams++;
+  }
+  const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] } };
+  session.disconnect();
+  // Self time per node from samples × deltas.
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  const byFn = new Map<string, { name: string; where: string; us: number }>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const us = self.get(n.id) ?? 0;
+    if (!us) continue;
+    const f = n.callFrame;
+    const where = f.url.startsWith("wasm://") ? "wasm" : f.url.startsWith("file:") ? relative(root, fileURLToPath(f.url)) : f.url.startsWith("/") ? relative(root, f.url) : f.url || "(native)";
+    const name = f.functionName || "(anonymous)";
+    const key = `${where}|${name}`;
+    const e = byFn.get(key) ?? { name, where, us: 0 };
+    e.us += us;
+    byFn.set(key, e);
+    total += us;
+  }
+  if (vm.failed) throw new Error(`VM trapped: ${vm.lastTrap?.message}`);
+  return [...byFn.values()]
+    .filter((e) => e.name !== "(idle)" && e.name !== "(program)")
+    .sort((a, b) => b.us - a.us)
+    .map((e) => ({ name: e.name, where: e.where, selfMs: e.us / 1000 / streams, pct: (100 * e.us) / total }));
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (process.argv[1].startsWith("/") ? process.argv[1] : join(process.cwd(), process.argv[1]));
+if (isMain) {
+  const args = process.argv.slice(2);
+  const opt = (n: string, d: string) => {
+    const i = args.indexOf(n);
+    return i >= 0 ? args.splice(i, 2)[1] : d;
+  };
+  const filter = opt("--filter", "llmproxy");
+  const ms = Number(opt("--ms", "3000"));
+  const top = Number(opt("--top", "30"));
+  const workload = args[0] ?? "req-10MB-model-last";
+  const rows = await profile(workload, filter, ms);
+  console.log(`${filter} on ${workload}: self time per stream by function (V8 sampling profiler)`);
+  for (const r of rows.slice(0, top)) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${(r.selfMs * 1000).toFixed(1).padStart(9)} µs  ${r.where === "wasm" ? "" : r.where + " "}${r.name}`);
+}

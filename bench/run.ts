@@ -1,0 +1,695 @@
+// `npm run bench`: the filter's cost per workload against baselines measured in the same process
+// and run — the no-op filter (the floor of any AssemblyScript filter), the same extraction on
+// json-as full parsing, V8's JSON.parse on the same bytes, and a memchr pass over them.
+//
+//   tsx bench/run.ts            full run (~3-4 min), table on stdout, bench/results/latest.json
+//   tsx bench/run.ts --quick    CI-sized smoke (tiny bodies, 3 rounds)
+//   options: --only NAME[,NAME]  workloads whose name contains one of these
+//            --out FILE          JSON output (default bench/results/latest.json, quick: quick.json)
+//            --markdown FILE     also write the report as Markdown (bench/RESULTS.md)
+//
+// Method: every timed unit is a batch of whole streams (create, request headers, body chunks,
+// response headers, body chunks, finish) sized to ~targetMs; variants are interleaved round by
+// round in rotating order; medians over rounds. Each filter runs in two VMs: a plain one for the
+// end-to-end host time and memory, and an instrumented one (bench/instrument.ts) for the time
+// spent inside the module's calls, split into the module's own code and the host imports it
+// called, with the timers' cost (calibrated) taken out.
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { availableParallelism, cpus } from "node:os";
+import { WasmVm, type VmOptions } from "../host/vm";
+import type { HttpStream } from "../host/stream";
+import { buildWorkloads, FULL_SIZES, QUICK_SIZES, type Workload } from "./workloads";
+import { Profile, loadInstrumented, calibrate, corrected, type ProfileSnapshot, type CorrectedProfile } from "./instrument";
+import { buildSdkLogNoop, restoredLineCount } from "./sdk-variant";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const td = new TextDecoder();
+const now = () => performance.now();
+
+export const FILTERS = ["llmproxy", "noop", "jsonas"] as const;
+export type FilterName = (typeof FILTERS)[number] | "noop-sdklog";
+const WASM: Record<FilterName, string> = {
+  llmproxy: "build/llmproxy.wasm",
+  noop: "build/noop.wasm",
+  jsonas: "build/jsonas.wasm",
+  "noop-sdklog": "build/noop-sdklog.wasm",
+};
+/** Workloads that also run the SDK-logging no-op (the per-stream bookkeeping comparison). */
+const SDKLOG_WORKLOADS = ["headers-only", "non-llm-get", "small-json"];
+
+export interface BenchOptions {
+  quick?: boolean;
+  only?: string[];
+  out?: string | null;
+  markdown?: string | null;
+  log?: (line: string) => void;
+}
+
+export interface FilterResult {
+  /** Median time inside the module's calls per stream (µs), instrumentation cost removed. */
+  inWasmUs: number;
+  /** Of which: the module's own code, and host imports it called (mean split, µs). */
+  wasmSelfUs: number;
+  hostImportsUs: number;
+  /** Median end-to-end host time per stream, uninstrumented VM (µs). */
+  e2eUs: number;
+  memory: { startBytes: number; afterBytes: number };
+  /** Calls per stream into the module / from it. */
+  exportCalls: number;
+  importCalls: number;
+  profile: { name: string; side: "wasm" | "host"; us: number; pct: number; calls: number }[];
+  correct: boolean;
+  problems: string[];
+  extracted: Record<string, string>;
+  trapped: boolean;
+}
+
+export interface WorkloadResult {
+  name: string;
+  description: string;
+  requestBytes: number;
+  responseBytes: number;
+  chunks: { request: number; response: number };
+  streamsPerSample: Record<string, number>;
+  filters: Partial<Record<FilterName, FilterResult>>;
+  js: { jsonParseUs: number; memchrUs: number; jsonParseCorrect: boolean } | null;
+  ratios: {
+    inWasmVsNoop: number;
+    e2eVsNoop: number;
+    inWasmVsJsonas: number;
+    e2eVsJsonas: number;
+    vsJsonParse: number | null;
+    vsMemchr: number | null;
+  };
+  /** MB/s (10^6 bytes) over the request + response bodies. */
+  rates: { llmproxy: number; llmproxySelf: number; jsonas: number; jsonParse: number | null; memchr: number | null } | null;
+}
+
+export interface MalformedResult {
+  case: string;
+  llmproxy: { trapped: boolean; nextStreamOk: boolean; skipReason?: string };
+  jsonas: { trapped: boolean; nextStreamOk: boolean; error?: string };
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    quick: boolean;
+    node: string;
+    cpu: string;
+    nproc: number;
+    rounds: number;
+    targetMs: number;
+    timerOverheadNs: number;
+    durationS: number;
+  };
+  wasmBytes: Record<string, number>;
+  workloads: WorkloadResult[];
+  sdkBookkeeping: { patchedInWasmUs: number; unpatchedInWasmUs: number; patchedE2eUs: number; unpatchedE2eUs: number; restoredLogLines: number } | null;
+  malformed: MalformedResult[];
+  targets: { target: string; measured: string; met: boolean }[];
+}
+
+// ---------------------------------------------------------------- driving streams
+
+function drive(vm: WasmVm, w: Workload): HttpStream {
+  const s = vm.newStream();
+  const rq = w.requestChunks, rs = w.responseChunks;
+  s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
+  for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
+  s.sendResponseHeaders(w.responseHeaders, rs.length === 0);
+  for (let i = 0; i < rs.length; i++) s.sendResponseBody(rs[i], i === rs.length - 1);
+  s.finish();
+  return s;
+}
+
+const STATE_PREFIX = "wasm.asm.llmproxy.";
+
+function extracted(s: HttpStream): Record<string, string> {
+  const out: Record<string, string> = {};
+  // HttpStream.filterState: a Map of entries (or, in earlier host versions, a store holding one).
+  const fs = s.filterState as unknown as Map<string, { value: Uint8Array }> | { map: Map<string, { value: Uint8Array }> };
+  const map = fs instanceof Map ? fs : fs.map;
+  for (const [k, v] of map) out[k.startsWith(STATE_PREFIX) ? k.slice(STATE_PREFIX.length) : k] = td.decode(v.value);
+  return out;
+}
+
+/** What a stream through `filter` must show: bodies through unchanged, the right filter state. */
+function check(filter: FilterName, vm: WasmVm, s: HttpStream, w: Workload): string[] {
+  const problems: string[] = [];
+  if (vm.failed) problems.push(`VM failed: ${vm.lastTrap?.message}`);
+  if (s.localReply) problems.push(`local reply ${s.localReply.status} ${s.localReply.details}`);
+  if (s.upstream.body().length !== w.requestBody.length) problems.push(`upstream got ${s.upstream.body().length} of ${w.requestBody.length} request bytes`);
+  if (s.downstream.body().length !== w.responseBody.length) problems.push(`downstream got ${s.downstream.body().length} of ${w.responseBody.length} response bytes`);
+  const got = extracted(s);
+  const extracts = filter === "llmproxy" || filter === "jsonas";
+  if (!extracts || w.expect === null) {
+    if (Object.keys(got).length > 0 && w.expect === null) problems.push(`unexpected filter state ${JSON.stringify(got)}`);
+    return problems;
+  }
+  const e = w.expect;
+  const want: [string, string | undefined][] = [
+    ["request_model", e.requestModel],
+    ["response_model", e.responseModel],
+    ["request_prompt_tokens", e.prompt?.toString()],
+    ["request_completion_tokens", e.completion?.toString()],
+    ["request_total_tokens", e.total?.toString()],
+  ];
+  for (const [k, v] of want) if (v !== undefined && got[k] !== v) problems.push(`${k}: want ${v}, got ${got[k]}`);
+  return problems;
+}
+
+// ---------------------------------------------------------------- JS baselines
+
+/** V8: decode the bytes and JSON.parse them (per event for SSE), reading the same fields. */
+function jsonParseWork(w: Workload): { model: string; prompt: number; completion: number } {
+  const req = JSON.parse(td.decode(w.requestBody));
+  const out = { model: String(req.model), prompt: -1, completion: -1 };
+  if (w.sse) {
+    const text = td.decode(w.responseBody);
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("data:")) continue;
+      const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+      if (data === "[DONE]") continue;
+      const ev = JSON.parse(data);
+      const u = ev.usage;
+      if (u) {
+        out.prompt = u.prompt_tokens ?? u.input_tokens;
+        out.completion = u.completion_tokens ?? u.output_tokens;
+      }
+    }
+  } else {
+    const u = JSON.parse(td.decode(w.responseBody)).usage;
+    if (u) {
+      out.prompt = u.prompt_tokens ?? u.input_tokens;
+      out.completion = u.completion_tokens ?? u.output_tokens;
+    }
+  }
+  return out;
+}
+
+/** memchr: Buffer.indexOf of a byte that never occurs, over every chunk as delivered. */
+function memchrWork(bufs: Buffer[]): number {
+  let n = 0;
+  for (const b of bufs) n += b.indexOf(0x01);
+  return n;
+}
+
+// ---------------------------------------------------------------- sampling
+
+interface Sampler {
+  key: string;
+  /** Runs `n` units, returns elapsed ms. */
+  run(n: number): number;
+  batch: number;
+  samples: number[];
+  /** Instrumented samplers: per-unit corrected profile of each round. */
+  profiles?: CorrectedProfile[];
+  prof?: Profile;
+  raw?: ProfileSnapshot[];
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function cpuModel(): string {
+  try {
+    const m = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m);
+    if (m) return m[1].trim();
+  } catch {
+    /* not Linux */
+  }
+  return cpus()[0]?.model ?? "unknown";
+}
+
+async function newVm(module: WebAssembly.Module, prof?: Profile): Promise<WasmVm> {
+  const opts: VmOptions = { wasm: module, rootId: "asm-llm-proxy", pluginConfig: "", logLevel: 2, maxLogs: 1000 };
+  const vm = prof ? await loadInstrumented(opts, prof) : await WasmVm.load(opts);
+  if (!vm.start()) throw new Error(`VM failed to start: ${vm.lastTrap?.message ?? vm.logs.map((l) => l.message).join("; ")}`);
+  return vm;
+}
+
+// ---------------------------------------------------------------- malformed inputs
+
+const MALFORMED: { case: string; request?: string; contentType: string; response: string[] }[] = [
+  { case: "truncated JSON response", contentType: "application/json", response: ['{"id":"x","model":"gpt-4o","usage":{"prompt_tokens":12,"completion'] },
+  { case: "HTML error page as application/json", contentType: "application/json", response: ["<html><body><h1>502 Bad Gateway</h1></body></html>"] },
+  { case: "\"model\" is a number (type mismatch)", contentType: "application/json", response: ['{"model":42,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'] },
+  { case: "request body is not JSON", request: "model=gpt-4o&prompt=hi", contentType: "application/json", response: ['{"model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'] },
+  { case: "SSE event with broken JSON", contentType: "text/event-stream", response: ['data: {"model":"gpt-4o","choices":[{"delta":\n\n', 'data: {"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}\n\n', "data: [DONE]\n\n"] },
+];
+
+async function malformedRuns(modules: Record<string, WebAssembly.Module>, valid: Workload): Promise<MalformedResult[]> {
+  const enc = new TextEncoder();
+  const out: MalformedResult[] = [];
+  for (const m of MALFORMED) {
+    const w: Workload = {
+      ...valid,
+      requestChunks: [enc.encode(m.request ?? td.decode(valid.requestBody))],
+      requestBody: enc.encode(m.request ?? td.decode(valid.requestBody)),
+      requestHeaders: valid.requestHeaders.filter(([k]) => k !== "content-length"),
+      responseHeaders: [[":status", "200"], ["content-type", m.contentType]],
+      responseChunks: m.response.map((r) => enc.encode(r)),
+      responseBody: enc.encode(m.response.join("")),
+    };
+    const row = { case: m.case } as MalformedResult;
+    for (const f of ["llmproxy", "jsonas"] as const) {
+      const vm = await newVm(modules[f]);
+      const s = drive(vm, w);
+      const trapped = vm.failed;
+      const next = drive(vm, valid);
+      const nextStreamOk = !vm.failed && !next.localReply && next.downstream.body().length === valid.responseBody.length;
+      if (f === "llmproxy") row.llmproxy = { trapped, nextStreamOk, skipReason: extracted(s).usage_skipped };
+      else row.jsonas = { trapped, nextStreamOk, error: trapped ? vm.lastTrap?.message : undefined };
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the run
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const quick = !!opts.quick;
+  const t0 = now();
+  const rounds = quick ? 3 : 15;
+  const targetMs = quick ? 2 : 30;
+  const warmupMs = quick ? 0 : 250;
+
+  await buildSdkLogNoop();
+  const modules = {} as Record<FilterName, WebAssembly.Module>;
+  const wasmBytes: Record<string, number> = {};
+  for (const [name, file] of Object.entries(WASM) as [FilterName, string][]) {
+    const path = join(root, file);
+    if (!existsSync(path)) throw new Error(`${file} is missing: run node scripts/build.mjs`);
+    const bytes = readFileSync(path);
+    wasmBytes[file.replace(/^build\//, "")] = bytes.length;
+    modules[name] = await WebAssembly.compile(bytes);
+  }
+  const timerOverhead = calibrate();
+  log(`timer overhead ${(timerOverhead * 1e6).toFixed(0)} ns per wrapped call`);
+
+  let workloads = buildWorkloads(quick ? QUICK_SIZES : FULL_SIZES);
+  if (opts.only?.length) workloads = workloads.filter((w) => opts.only!.some((o) => w.name.includes(o)));
+
+  const results: WorkloadResult[] = [];
+  for (const w of workloads) {
+    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : [])];
+    const plain = new Map<FilterName, WasmVm>();
+    const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
+    const startBytes = new Map<FilterName, number>();
+    const fr: Partial<Record<FilterName, FilterResult>> = {};
+    const samplers: Sampler[] = [];
+    for (const f of filters) {
+      const vm = await newVm(modules[f]);
+      startBytes.set(f, vm.memoryBytes());
+      plain.set(f, vm);
+      const prof = new Profile();
+      const ivm = await newVm(modules[f], prof);
+      instr.set(f, { vm: ivm, prof });
+      // Correctness: the first stream through each VM.
+      const s = drive(vm, w);
+      const problems = check(f, vm, s, w);
+      const si = drive(ivm, w);
+      for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
+      fr[f] = {
+        inWasmUs: NaN, wasmSelfUs: NaN, hostImportsUs: NaN, e2eUs: NaN, exportCalls: 0, importCalls: 0,
+        memory: { startBytes: startBytes.get(f)!, afterBytes: 0 }, profile: [],
+        correct: problems.length === 0, problems, extracted: extracted(s), trapped: vm.failed || ivm.failed,
+      };
+      samplers.push({
+        key: `${f}:e2e`, batch: 1, samples: [],
+        run: (n) => {
+          const t = now();
+          for (let i = 0; i < n; i++) drive(vm, w);
+          return now() - t;
+        },
+      });
+      const sampler: Sampler = {
+        key: `${f}:wasm`, batch: 1, samples: [], profiles: [], prof, raw: [],
+        run: (n) => {
+          prof.reset();
+          const t = now();
+          for (let i = 0; i < n; i++) drive(ivm, w);
+          return now() - t;
+        },
+      };
+      samplers.push(sampler);
+    }
+    let js: WorkloadResult["js"] = null;
+    if (w.llm) {
+      const parsed = jsonParseWork(w);
+      const e = w.expect!;
+      const jsonParseCorrect = parsed.model === e.requestModel && parsed.prompt === e.prompt && parsed.completion === e.completion;
+      js = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
+      let sink = 0;
+      samplers.push({
+        key: "json-parse", batch: 1, samples: [],
+        run: (n) => {
+          const t = now();
+          for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
+          return now() - t;
+        },
+      });
+      const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      samplers.push({
+        key: "memchr", batch: 1, samples: [],
+        run: (n) => {
+          const t = now();
+          for (let i = 0; i < n; i++) sink += memchrWork(bufs);
+          return now() - t;
+        },
+      });
+      if (sink === 0.5) log("");
+    }
+
+    // Warm up, then size each sampler's batch to ~targetMs.
+    for (const s of samplers) {
+      const until = now() + warmupMs;
+      let once = s.run(1);
+      while (now() < until) once = Math.min(once, s.run(1));
+      const one = Math.min(once, s.run(1));
+      s.batch = Math.max(1, Math.min(quick ? 20 : 20000, Math.round(targetMs / Math.max(one, 1e-4))));
+    }
+    // Rounds, interleaved, rotating the order.
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < samplers.length; k++) {
+        const s = samplers[(k + r) % samplers.length];
+        const ms = s.run(s.batch);
+        s.samples.push(ms / s.batch);
+        if (s.prof) {
+          const snap = s.prof.snapshot();
+          const per: ProfileSnapshot = { ...snap, time: snap.time.map((x) => x / s.batch), calls: snap.calls.map((x) => x / s.batch), inclusive: snap.inclusive / s.batch, outerCalls: snap.outerCalls / s.batch };
+          s.raw!.push(per);
+          s.profiles!.push(corrected(per, timerOverhead));
+        }
+      }
+    }
+
+    const by = (key: string) => samplers.find((s) => s.key === key)!;
+    for (const f of filters) {
+      const e2e = by(`${f}:e2e`);
+      const wasm = by(`${f}:wasm`);
+      const r = fr[f]!;
+      r.e2eUs = median(e2e.samples) * 1000;
+      r.inWasmUs = median(wasm.profiles!.map((p) => p.total)) * 1000;
+      // The split and the profile: means over rounds.
+      const n = wasm.profiles!.length;
+      r.wasmSelfUs = (wasm.profiles!.reduce((a, p) => a + p.wasm, 0) / n) * 1000;
+      r.hostImportsUs = (wasm.profiles!.reduce((a, p) => a + p.host, 0) / n) * 1000;
+      const names = wasm.profiles![0].bins.map((b) => `${b.side}:${b.name}`);
+      const total = wasm.profiles!.reduce((a, p) => a + p.total, 0) / n;
+      r.profile = names
+        .map((key, i) => {
+          const ms = wasm.profiles!.reduce((a, p) => a + p.bins[i].ms, 0) / n;
+          const calls = wasm.profiles!.reduce((a, p) => a + p.bins[i].calls, 0) / n;
+          const b = wasm.profiles![0].bins[i];
+          return { name: b.name, side: b.side, us: ms * 1000, pct: total > 0 ? (100 * ms) / total : 0, calls };
+        })
+        .filter((b) => b.calls > 0)
+        .sort((a, b) => b.us - a.us);
+      r.exportCalls = r.profile.filter((b) => b.side === "wasm").reduce((a, b) => a + b.calls, 0);
+      r.importCalls = r.profile.filter((b) => b.side === "host").reduce((a, b) => a + b.calls, 0);
+      r.memory.afterBytes = plain.get(f)!.memoryBytes();
+      r.trapped = r.trapped || plain.get(f)!.failed || instr.get(f)!.vm.failed;
+      if (r.trapped && r.correct) {
+        r.correct = false;
+        r.problems.push("a VM trapped during the timed runs");
+      }
+    }
+    if (js) {
+      js.jsonParseUs = median(by("json-parse").samples) * 1000;
+      js.memchrUs = median(by("memchr").samples) * 1000;
+    }
+    const L = fr.llmproxy!, N = fr.noop!, J = fr.jsonas!;
+    const bytes = w.requestBody.length + w.responseBody.length;
+    const rate = (us: number) => (us > 0 ? bytes / us : NaN); // bytes/µs = MB/s
+    const row: WorkloadResult = {
+      name: w.name,
+      description: w.description,
+      requestBytes: w.requestBody.length,
+      responseBytes: w.responseBody.length,
+      chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
+      streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
+      filters: fr,
+      js,
+      ratios: {
+        inWasmVsNoop: L.inWasmUs / N.inWasmUs,
+        e2eVsNoop: L.e2eUs / N.e2eUs,
+        inWasmVsJsonas: L.inWasmUs / J.inWasmUs,
+        e2eVsJsonas: L.e2eUs / J.e2eUs,
+        vsJsonParse: js ? L.inWasmUs / js.jsonParseUs : null,
+        vsMemchr: js ? L.inWasmUs / js.memchrUs : null,
+      },
+      rates: w.llm
+        ? { llmproxy: rate(L.inWasmUs), llmproxySelf: rate(L.wasmSelfUs), jsonas: rate(J.inWasmUs), jsonParse: js ? rate(js.jsonParseUs) : null, memchr: js ? rate(js.memchrUs) : null }
+        : null,
+    };
+    results.push(row);
+    log(`${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`);
+  }
+
+  const ho = results.find((r) => r.name === "headers-only");
+  const sdkBookkeeping = ho && ho.filters["noop-sdklog"]
+    ? {
+        patchedInWasmUs: ho.filters.noop!.inWasmUs,
+        unpatchedInWasmUs: ho.filters["noop-sdklog"].inWasmUs,
+        patchedE2eUs: ho.filters.noop!.e2eUs,
+        unpatchedE2eUs: ho.filters["noop-sdklog"].e2eUs,
+        restoredLogLines: restoredLineCount(),
+      }
+    : null;
+
+  const small = workloads.find((w) => w.name === "small-json") ?? workloads.find((w) => w.llm && !w.sse);
+  const malformed = small ? await malformedRuns(modules, small) : [];
+
+  const meta = {
+    date: new Date().toISOString(),
+    quick,
+    node: process.version,
+    cpu: cpuModel(),
+    nproc: availableParallelism(),
+    rounds,
+    targetMs,
+    timerOverheadNs: timerOverhead * 1e6,
+    durationS: (now() - t0) / 1000,
+  };
+  const res: BenchResults = { meta, wasmBytes, workloads: results, sdkBookkeeping, malformed, targets: targets(results) };
+
+  const out = opts.out === undefined ? join(root, "bench/results", quick ? "quick.json" : "latest.json") : opts.out;
+  if (out) {
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
+    log(`wrote ${relative(process.cwd(), out)}`);
+  }
+  if (opts.markdown) {
+    writeFileSync(opts.markdown, markdown(res));
+    log(`wrote ${relative(process.cwd(), opts.markdown)}`);
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------- targets
+
+function targets(rs: WorkloadResult[]): BenchResults["targets"] {
+  const out: BenchResults["targets"] = [];
+  const small = rs.find((r) => r.name === "small-json");
+  if (small) {
+    const x = small.ratios.inWasmVsNoop, e = small.ratios.e2eVsNoop;
+    out.push({ target: "small call: filter time within a small factor (≤ 5×) of the no-op filter", measured: `${x.toFixed(1)}× in wasm, ${e.toFixed(2)}× end to end`, met: x <= 5 });
+  }
+  const get = rs.find((r) => r.name === "non-llm-get");
+  if (get) {
+    const x = get.ratios.inWasmVsNoop;
+    out.push({ target: "non-LLM pass-through: close to the no-op filter (≤ 2×)", measured: `${x.toFixed(1)}× in wasm, ${get.ratios.e2eVsNoop.toFixed(2)}× end to end`, met: x <= 2 });
+  }
+  for (const r of rs.filter((r) => r.name.startsWith("req-") && r.rates)) {
+    const rt = r.rates!;
+    out.push({ target: `${r.name}: scan rate ≥ JSON.parse`, measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.jsonParse!)} (${(rt.llmproxy / rt.jsonParse!).toFixed(1)}×)`, met: rt.llmproxy >= rt.jsonParse! });
+    out.push({ target: `${r.name}: scan rate within a small factor (≤ 4×) of memchr`, measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.memchr!)} (${(rt.memchr! / rt.llmproxy).toFixed(1)}× slower)`, met: rt.memchr! / rt.llmproxy <= 4 });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- rendering
+
+function fmtUs(us: number): string {
+  if (!Number.isFinite(us)) return "–";
+  if (us >= 10000) return `${(us / 1000).toFixed(1)} ms`;
+  if (us >= 1000) return `${(us / 1000).toFixed(2)} ms`;
+  if (us >= 100) return `${us.toFixed(0)} µs`;
+  if (us >= 10) return `${us.toFixed(1)} µs`;
+  return `${us.toFixed(2)} µs`;
+}
+function fmtX(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "–";
+  return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
+}
+function fmtRate(mbs: number | null | undefined): string {
+  if (mbs === null || mbs === undefined || !Number.isFinite(mbs)) return "–";
+  return mbs >= 1000 ? `${(mbs / 1000).toFixed(2)} GB/s` : `${mbs.toFixed(0)} MB/s`;
+}
+function fmtBytes(n: number): string {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(n >= 10 << 20 ? 0 : 1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(n >= 10240 ? 0 : 1)} KiB`;
+  return `${n} B`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`];
+  for (const r of rows) lines.push(`| ${r.join(" | ")} |`);
+  return lines.join("\n");
+}
+
+export function renderTables(res: BenchResults): string {
+  const W = res.workloads;
+  const parts: string[] = [];
+  parts.push("### Time per stream (median; filter = time inside the module's calls, timers' cost removed)\n");
+  parts.push(table(
+    ["workload", "body bytes", "ours", "no-op", "json-as", "JSON.parse", "memchr", "ours/no-op", "ours/json-as", "ours/JSON.parse", "ours/memchr"],
+    W.map((r) => {
+      const f = r.filters;
+      return [
+        r.name, fmtBytes(r.requestBytes + r.responseBytes), fmtUs(f.llmproxy!.inWasmUs), fmtUs(f.noop!.inWasmUs), fmtUs(f.jsonas!.inWasmUs),
+        r.js ? fmtUs(r.js.jsonParseUs) : "n/a", r.js ? fmtUs(r.js.memchrUs) : "n/a",
+        fmtX(r.ratios.inWasmVsNoop), fmtX(r.ratios.inWasmVsJsonas), fmtX(r.ratios.vsJsonParse), fmtX(r.ratios.vsMemchr),
+      ];
+    }),
+  ));
+  parts.push("\n### End-to-end host time per stream (uninstrumented VM: host + module)\n");
+  parts.push(table(
+    ["workload", "ours", "no-op", "json-as", "ours/no-op", "ours/json-as", "ours: module's code", "ours: host imports", "chunks req/resp"],
+    W.map((r) => {
+      const f = r.filters;
+      return [
+        r.name, fmtUs(f.llmproxy!.e2eUs), fmtUs(f.noop!.e2eUs), fmtUs(f.jsonas!.e2eUs), fmtX(r.ratios.e2eVsNoop), fmtX(r.ratios.e2eVsJsonas),
+        fmtUs(f.llmproxy!.wasmSelfUs), fmtUs(f.llmproxy!.hostImportsUs), `${r.chunks.request}/${r.chunks.response}`,
+      ];
+    }),
+  ));
+  const rated = W.filter((r) => r.rates);
+  parts.push("\n### Throughput over the body bytes (MB/s = 10^6 B/s)\n");
+  parts.push(table(
+    ["workload", "ours (in module calls)", "ours (module code only)", "json-as", "JSON.parse", "memchr"],
+    rated.map((r) => [r.name, fmtRate(r.rates!.llmproxy), fmtRate(r.rates!.llmproxySelf), fmtRate(r.rates!.jsonas), fmtRate(r.rates!.jsonParse), fmtRate(r.rates!.memchr)]),
+  ));
+  parts.push("\n### Wasm linear memory (start → after the workload's streams)\n");
+  parts.push(table(
+    ["workload", "ours", "no-op", "json-as"],
+    W.map((r) => [r.name, ...(["llmproxy", "noop", "jsonas"] as const).map((f) => `${fmtBytes(r.filters[f]!.memory.startBytes)} → ${fmtBytes(r.filters[f]!.memory.afterBytes)}`)]),
+  ));
+  const big = W.filter((r) => r.name.startsWith("req-")).sort((a, b) => b.requestBytes - a.requestBytes)[0];
+  if (big) {
+    for (const f of ["llmproxy", "jsonas"] as const) {
+      const p = big.filters[f]!;
+      parts.push(`\n### Where the time goes: ${f === "llmproxy" ? "ours" : "json-as"}, ${big.name} (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)})\n`);
+      parts.push(table(
+        ["side", "function", "time", "share", "calls"],
+        p.profile.slice(0, 8).map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
+      ));
+    }
+  }
+  const small = W.find((r) => r.name === "small-json");
+  if (small) {
+    const p = small.filters.llmproxy!;
+    parts.push(`\n### Where the time goes: ours, small-json (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)}; ${p.exportCalls.toFixed(0)} calls in, ${p.importCalls.toFixed(0)} calls out)\n`);
+    parts.push(table(
+      ["side", "function", "time", "share", "calls"],
+      p.profile.slice(0, 12).map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
+    ));
+  }
+  parts.push("\n### Module sizes\n");
+  parts.push(table(["file", "bytes"], Object.entries(res.wasmBytes).map(([k, v]) => [k, String(v)])));
+  if (res.sdkBookkeeping) {
+    const b = res.sdkBookkeeping;
+    parts.push("\n### The SDK's per-stream bookkeeping (no-op filter, headers-only stream)\n");
+    parts.push(table(
+      ["SDK", "in module calls", "end to end"],
+      [
+        ["patched (debug strings removed)", fmtUs(b.patchedInWasmUs), fmtUs(b.patchedE2eUs)],
+        [`original logging (${b.restoredLogLines} debug lines restored)`, fmtUs(b.unpatchedInWasmUs), fmtUs(b.unpatchedE2eUs)],
+      ],
+    ));
+  }
+  if (res.malformed.length) {
+    parts.push("\n### Malformed input (a fresh VM each; then one valid stream on the same VM)\n");
+    parts.push(table(
+      ["case", "ours: trap?", "ours: next stream", "json-as: trap?", "json-as: next stream"],
+      res.malformed.map((m) => [
+        m.case,
+        m.llmproxy.trapped ? "TRAP" : `no (${m.llmproxy.skipReason ?? "usage read"})`,
+        m.llmproxy.nextStreamOk ? "ok" : "FAILED",
+        m.jsonas.trapped ? `TRAP (${(m.jsonas.error ?? "").replace(/\s+in ~lib.*$/, "").slice(0, 60)})` : "no",
+        m.jsonas.nextStreamOk ? "ok" : "503 (VM failed)",
+      ]),
+    ));
+  }
+  parts.push("\n### Targets\n");
+  parts.push(table(["target", "measured", "met"], res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"])));
+  return parts.join("\n") + "\n";
+}
+
+function markdown(res: BenchResults): string {
+  const m = res.meta;
+  return [
+    "# Benchmark results",
+    "",
+    "Generated by `npm run bench -- --markdown bench/RESULTS.md` (bench/run.ts); the JSON is in bench/results/latest.json (not committed).",
+    "",
+    `- date: ${m.date}`,
+    `- machine: ${m.nproc} cores (\`nproc\`), ${m.cpu}; Node ${m.node}`,
+    `- method: ${m.rounds} interleaved rounds per variant after warm-up, ~${m.targetMs} ms of streams per sample, medians; timer cost ${m.timerOverheadNs.toFixed(0)} ns per wrapped call, subtracted; run took ${m.durationS.toFixed(0)} s`,
+    "- ours = build/llmproxy.wasm (release), observe-only configuration; no-op = build/noop.wasm; json-as = build/jsonas.wasm (bench/baselines/jsonas.ts: buffer, then json-as parse at end of stream); JSON.parse = TextDecoder + JSON.parse on the whole body in the bench process (per event for SSE); memchr = Buffer.indexOf of an absent byte over the chunks as delivered.",
+    "",
+    renderTables(res),
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------- CLI
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+
+if (isMain) {
+  const quick = process.argv.includes("--quick");
+  const only = arg("--only")?.split(",");
+  const out = arg("--out");
+  const md = arg("--markdown");
+  runBench({ quick, only, out: out ?? undefined, markdown: md ?? null })
+    .then((res) => {
+      process.stdout.write(renderTables(res));
+      const failed = res.workloads.flatMap((w) => Object.entries(w.filters).filter(([, f]) => !f!.correct).map(([k, f]) => `${w.name}/${k}: ${f!.problems.join("; ")}`));
+      const missing = res.workloads.flatMap((w) => missingNumbers(w));
+      if (failed.length || missing.length) {
+        for (const f of [...failed, ...missing]) console.error(`FAIL ${f}`);
+        process.exit(1);
+      }
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
+
+/** Every baseline must have produced a number. */
+export function missingNumbers(w: WorkloadResult): string[] {
+  const out: string[] = [];
+  for (const f of FILTERS) {
+    const r = w.filters[f];
+    if (!r) out.push(`${w.name}: no result for ${f}`);
+    else for (const k of ["inWasmUs", "e2eUs"] as const) if (!Number.isFinite(r[k]) || r[k] <= 0) out.push(`${w.name}/${f}: ${k} = ${r[k]}`);
+  }
+  if (w.js) for (const k of ["jsonParseUs", "memchrUs"] as const) if (!Number.isFinite(w.js[k]) || w.js[k] <= 0) out.push(`${w.name}: ${k} = ${w.js[k]}`);
+  return out;
+}

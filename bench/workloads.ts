@@ -1,0 +1,318 @@
+// The benchmark's workloads: real-looking provider traffic, built once per run from a seeded
+// PRNG (the same bytes every run), delivered in the chunks a proxy would see.
+const enc = new TextEncoder();
+
+export type Header = [string, string];
+
+export interface Expect {
+  requestModel?: string;
+  responseModel?: string;
+  prompt?: number;
+  completion?: number;
+  total?: number;
+}
+
+export interface Workload {
+  name: string;
+  description: string;
+  requestHeaders: Header[];
+  /** Body chunks (views into requestBody); none → end of stream on the headers. */
+  requestChunks: Uint8Array[];
+  requestBody: Uint8Array;
+  responseHeaders: Header[];
+  responseChunks: Uint8Array[];
+  responseBody: Uint8Array;
+  /** The response is SSE (for the JS baselines: parse per event). */
+  sse: boolean;
+  /** Whether the JSON baselines apply (a non-LLM pass-through has nothing to parse). */
+  llm: boolean;
+  /** What the filter must have extracted (filter state), or null: it must have written none. */
+  expect: Expect | null;
+  /** Workloads whose interest is the scan rate over a large body. */
+  large: boolean;
+}
+
+export interface Sizes {
+  /** "1 MB" and "10 MB" request bodies. */
+  largeSmall: number;
+  largeBig: number;
+  /** SSE events per stream. */
+  events: number;
+}
+
+export const FULL_SIZES: Sizes = { largeSmall: 1 << 20, largeBig: 10 << 20, events: 1000 };
+export const QUICK_SIZES: Sizes = { largeSmall: 16 << 10, largeBig: 64 << 10, events: 20 };
+
+/** mulberry32 */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = (
+  "the of and to in is that for it as with was on be by this are or at from have an not which but " +
+  "model token request response latency cluster service mesh proxy envoy sidecar stream filter " +
+  "kubernetes deployment namespace istio gateway route header body usage prompt completion cache " +
+  "please explain summarize translate write function return value error retry timeout budget " +
+  "データ 模型 résumé naïve café 🙂 über"
+).split(" ");
+
+/** Chat prose: words, punctuation, newlines and quotes (which JSON escapes), some non-ASCII. */
+function prose(rand: () => number, bytes: number): string {
+  const parts: string[] = [];
+  let n = 0;
+  while (n < bytes) {
+    const r = rand();
+    let w = WORDS[Math.floor(rand() * WORDS.length)];
+    if (r < 0.02) w = `"${w}"`;
+    else if (r < 0.04) w += ".\n";
+    else if (r < 0.07) w += ",";
+    else if (r < 0.075) w = "\\" + w;
+    parts.push(w);
+    n += w.length + 1;
+  }
+  return parts.join(" ");
+}
+
+/** A chat request of about `bytes` bytes, with "model" first or last. */
+function chatRequest(rand: () => number, model: string, bytes: number, modelLast: boolean, extra: Record<string, unknown> = {}): string {
+  const messages: { role: string; content: string }[] = [{ role: "system", content: "You are a helpful assistant that answers concisely." }];
+  let size = 200;
+  let turn = 0;
+  while (size < bytes) {
+    const len = Math.min(bytes - size, 1000 + Math.floor(rand() * 6000));
+    const content = prose(rand, Math.max(16, len));
+    messages.push({ role: turn++ % 2 === 0 ? "user" : "assistant", content });
+    size += content.length + 40;
+  }
+  const rest = { messages, temperature: 0.7, max_tokens: 512, ...extra };
+  return JSON.stringify(modelLast ? { ...rest, model } : { model, ...rest });
+}
+
+function chatCompletion(rand: () => number, model: string, prompt: number, completion: number, contentBytes: number): string {
+  return JSON.stringify({
+    id: "chatcmpl-AXq3yTn0fTq6gkR9cVZk1sd2bH7qP",
+    object: "chat.completion",
+    created: 1732550000,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content: prose(rand, contentBytes), refusal: null }, logprobs: null, finish_reason: "stop" }],
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+    system_fingerprint: "fp_0ba0d124f1",
+  });
+}
+
+const OPENAI_REQ: Header[] = [
+  [":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "https"],
+  ["content-type", "application/json"], ["user-agent", "OpenAI/Python 1.55.0"], ["accept", "application/json"],
+  ["authorization", "Bearer sk-bench-0000000000000000"], ["x-request-id", "5d3f0c2e-8a1b-4c6d-9e0f-1a2b3c4d5e6f"],
+  ["x-forwarded-proto", "http"],
+];
+const JSON_RESP: Header[] = [
+  [":status", "200"], ["content-type", "application/json"], ["openai-processing-ms", "412"], ["x-request-id", "req_5d3f0c2e8a1b"],
+  ["date", "Mon, 25 Nov 2024 16:00:00 GMT"], ["server", "envoy"],
+];
+const SSE_RESP: Header[] = [
+  [":status", "200"], ["content-type", "text/event-stream; charset=utf-8"], ["cache-control", "no-cache"],
+  ["x-request-id", "req_5d3f0c2e8a1b"], ["date", "Mon, 25 Nov 2024 16:00:00 GMT"], ["server", "envoy"],
+];
+
+function withLength(h: Header[], body: Uint8Array): Header[] {
+  return body.length > 0 ? [...h, ["content-length", String(body.length)]] : h;
+}
+
+/** Splits `body` into `size`-byte chunks (views, no copies). */
+export function fixedChunks(body: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < body.length; i += size) out.push(body.subarray(i, Math.min(body.length, i + size)));
+  return out;
+}
+
+/** Splits at the given boundaries (ascending offsets). */
+function cutAt(body: Uint8Array, ends: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const e of ends) {
+    out.push(body.subarray(at, e));
+    at = e;
+  }
+  if (at < body.length) out.push(body.subarray(at));
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** SSE bodies with their event boundaries. */
+function events(texts: string[]): { body: Uint8Array; ends: number[] } {
+  const parts = texts.map((t) => enc.encode(t));
+  const ends: number[] = [];
+  let at = 0;
+  for (const p of parts) ends.push((at += p.length));
+  return { body: concat(parts), ends };
+}
+
+/** Random cut points: chunk lengths uniform in [1, 2*avg-1]. */
+function randomCuts(rand: () => number, length: number, avg: number): number[] {
+  const ends: number[] = [];
+  let at = 0;
+  for (;;) {
+    at += 1 + Math.floor(rand() * (2 * avg - 1));
+    if (at >= length) break;
+    ends.push(at);
+  }
+  return ends;
+}
+
+const CHUNK = 16 << 10;
+
+export function buildWorkloads(sizes: Sizes): Workload[] {
+  const rand = prng(0x5eed);
+  const list: Workload[] = [];
+
+  // 1. Small chat completion: 1 KB request, 1 KB JSON response, one chunk each.
+  {
+    const req = enc.encode(chatRequest(rand, "gpt-4o-mini", 1000, false));
+    const resp = enc.encode(chatCompletion(rand, "gpt-4o-mini-2024-07-18", 213, 87, 520));
+    list.push({
+      name: "small-json",
+      description: `chat completion, ${kb(req.length)} request, ${kb(resp.length)} JSON response, one chunk each`,
+      requestHeaders: withLength(OPENAI_REQ, req), requestChunks: [req], requestBody: req,
+      responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
+      sse: false, llm: true, large: false,
+      expect: { requestModel: "gpt-4o-mini", responseModel: "gpt-4o-mini-2024-07-18", prompt: 213, completion: 87, total: 300 },
+    });
+  }
+
+  // 2. OpenAI streaming: N chunk events (usage in the last), then [DONE]; one event per chunk,
+  //    and the same bytes cut at random positions.
+  {
+    const model = "gpt-4o-mini-2024-07-18";
+    const req = enc.encode(chatRequest(rand, "gpt-4o-mini", 1000, false, { stream: true, stream_options: { include_usage: true } }));
+    const base = { id: "chatcmpl-AXq3yTn0fTq6gkR9cVZk1sd2bH7qP", object: "chat.completion.chunk", created: 1732550000, model, system_fingerprint: "fp_0ba0d124f1" };
+    const texts: string[] = [];
+    const n = sizes.events;
+    for (let i = 0; i < n - 2; i++) {
+      const delta = i === 0 ? { role: "assistant", content: "", refusal: null } : { content: " " + prose(rand, 4 + Math.floor(rand() * 12)) };
+      texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`);
+    }
+    texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], usage: null })}\n\n`);
+    const prompt = 1021, completion = n - 2, total = prompt + completion;
+    texts.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } } })}\n\n`);
+    texts.push("data: [DONE]\n\n");
+    const { body, ends } = events(texts);
+    const expect = { requestModel: "gpt-4o-mini", responseModel: model, prompt, completion, total };
+    const reqHeaders: Header[] = withLength(OPENAI_REQ.map(([k, v]) => (k === "accept" ? [k, "text/event-stream"] : [k, v]) as Header), req);
+    const common = {
+      requestHeaders: reqHeaders, requestChunks: [req], requestBody: req,
+      responseHeaders: SSE_RESP, responseBody: body, sse: true, llm: true, large: false, expect,
+    };
+    list.push({ name: `sse-openai-${n}`, description: `OpenAI stream, ${n} events + [DONE] (${kb(body.length)}), one event per chunk`, responseChunks: cutAt(body, ends), ...common });
+    const avg = Math.round(body.length / ends.length);
+    const cuts = randomCuts(prng(0xc0ffee), body.length, avg);
+    list.push({ name: `sse-openai-${n}-split`, description: `the same stream cut at random positions (${cuts.length + 1} chunks, 1..${2 * avg - 1} B)`, responseChunks: cutAt(body, cuts), ...common });
+  }
+
+  // 3. Large requests: messages before/after "model", 16 KiB chunks, small JSON response.
+  for (const size of [sizes.largeSmall, sizes.largeBig]) {
+    for (const last of [false, true]) {
+      const model = "gpt-4o";
+      const req = enc.encode(chatRequest(rand, model, size, last));
+      const resp = enc.encode(chatCompletion(rand, "gpt-4o-2024-08-06", 250000, 120, 400));
+      list.push({
+        name: `req-${mb(size)}-model-${last ? "last" : "first"}`,
+        description: `${mb(req.length)} request, "model" ${last ? "after" : "before"} the messages, ${CHUNK >> 10} KiB chunks`,
+        requestHeaders: withLength(OPENAI_REQ, req), requestChunks: fixedChunks(req, CHUNK), requestBody: req,
+        responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
+        sse: false, llm: true, large: true,
+        expect: { requestModel: model, responseModel: "gpt-4o-2024-08-06", prompt: 250000, completion: 120, total: 250120 },
+      });
+    }
+  }
+
+  // 4. DashScope native SSE: cumulative usage in every event.
+  {
+    const n = sizes.events;
+    const req = enc.encode(JSON.stringify({
+      model: "qwen-turbo",
+      input: { messages: [{ role: "system", content: "You are a helpful assistant." }, { role: "user", content: prose(rand, 700) }] },
+      parameters: { result_format: "message", incremental_output: true },
+    }));
+    const texts: string[] = [];
+    const prompt = 236;
+    for (let i = 1; i <= n; i++) {
+      const data = {
+        output: { choices: [{ message: { content: prose(rand, 4 + Math.floor(rand() * 12)), role: "assistant" }, finish_reason: i === n ? "stop" : "null" }] },
+        usage: { total_tokens: prompt + i, output_tokens: i, input_tokens: prompt },
+        request_id: "5bd7a3a2-ef6a-9a4f-9b2d-7e1c3a5f0b11",
+      };
+      texts.push(`id:${i}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(data)}\n\n`);
+    }
+    const { body, ends } = events(texts);
+    list.push({
+      name: `sse-dashscope-${n}`,
+      description: `DashScope native stream, ${n} events with running usage (${kb(body.length)}), one event per chunk`,
+      requestHeaders: withLength([
+        [":method", "POST"], [":path", "/api/v1/services/aigc/text-generation/generation"], [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "https"], ["content-type", "application/json"], ["authorization", "Bearer sk-bench"], ["x-dashscope-sse", "enable"],
+        ["user-agent", "dashscope/1.20.14; python/3.11"],
+      ], req),
+      requestChunks: [req], requestBody: req,
+      responseHeaders: [[":status", "200"], ["content-type", "text/event-stream;charset=UTF-8"], ["x-dashscope-call-gateway", "true"], ["req-cost-time", "180"]],
+      responseChunks: cutAt(body, ends), responseBody: body,
+      sse: true, llm: true, large: false,
+      expect: { requestModel: "qwen-turbo", prompt, completion: n, total: prompt + n },
+    });
+  }
+
+  // 5. Non-LLM traffic: a GET through the same sidecar (pass-through cost).
+  {
+    const resp = enc.encode(JSON.stringify({ id: 42, name: "Ada", email: "ada@example.com", roles: ["admin", "dev"], bio: prose(rand, 800) }));
+    list.push({
+      name: "non-llm-get",
+      description: `GET /api/v1/users/42, ${kb(resp.length)} JSON response (pass-through)`,
+      requestHeaders: [[":method", "GET"], [":path", "/api/v1/users/42"], [":authority", "users.default.svc.cluster.local"], [":scheme", "http"], ["accept", "application/json"], ["user-agent", "curl/8.5.0"]],
+      requestChunks: [], requestBody: new Uint8Array(0),
+      responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
+      sse: false, llm: false, large: false, expect: null,
+    });
+  }
+
+  // 6. The SDK's per-stream bookkeeping: headers only, both ways.
+  list.push({
+    name: "headers-only",
+    description: "stream create + request/response headers (end of stream) + finish",
+    requestHeaders: [[":method", "GET"], [":path", "/healthz"], [":authority", "users.default.svc.cluster.local"], [":scheme", "http"]],
+    requestChunks: [], requestBody: new Uint8Array(0),
+    responseHeaders: [[":status", "200"], ["content-length", "0"]], responseChunks: [], responseBody: new Uint8Array(0),
+    sse: false, llm: false, large: false, expect: null,
+  });
+  return list;
+}
+
+function kb(n: number): string {
+  return n >= 10240 ? `${Math.round(n / 1024)} KiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+function mb(n: number): string {
+  return n >= 1 << 20 ? `${Math.round(n / (1 << 20))}MB` : `${Math.round(n / 1024)}KB`;
+}
