@@ -1,0 +1,63 @@
+// The benchmark harness at CI size (bench/run.ts --quick): every workload runs, every baseline
+// produces a number, and the filter and the json-as baseline extract the right model and usage.
+// Structural and correctness checks only — no timing assertions.
+import { describe, expect, it } from "vitest";
+import { runBench, missingNumbers, renderTables, FILTERS, type BenchResults } from "../bench/run";
+import { buildWorkloads, QUICK_SIZES } from "../bench/workloads";
+
+describe("npm run bench -- --quick", () => {
+  let res: BenchResults;
+
+  it("runs every workload against every baseline", async () => {
+    res = await runBench({ quick: true, out: null, markdown: null, log: () => {} });
+    const names = buildWorkloads(QUICK_SIZES).map((w) => w.name);
+    expect(res.workloads.map((w) => w.name)).toEqual(names);
+    for (const w of res.workloads) {
+      expect(missingNumbers(w), w.name).toEqual([]);
+      for (const f of FILTERS) expect(w.filters[f]!.memory.afterBytes, `${w.name}/${f}`).toBeGreaterThan(0);
+    }
+    // JSON.parse and memchr run on every LLM workload.
+    for (const w of res.workloads.filter((w) => !["non-llm-get", "headers-only"].includes(w.name))) {
+      expect(w.js, w.name).not.toBeNull();
+      expect(w.js!.jsonParseCorrect, w.name).toBe(true);
+      expect(w.rates, w.name).not.toBeNull();
+    }
+    expect(Object.keys(res.wasmBytes).sort()).toEqual(["jsonas.wasm", "llmproxy.wasm", "noop-sdklog.wasm", "noop.wasm"]);
+    for (const n of Object.values(res.wasmBytes)) expect(n).toBeGreaterThan(1000);
+    expect(res.sdkBookkeeping).not.toBeNull();
+    expect(res.sdkBookkeeping!.restoredLogLines).toBeGreaterThan(0);
+    expect(Number.isFinite(res.sdkBookkeeping!.unpatchedInWasmUs)).toBe(true);
+  }, 180_000);
+
+  it("checked what each filter extracted in each workload", () => {
+    for (const w of res.workloads) {
+      for (const f of FILTERS) {
+        const r = w.filters[f]!;
+        expect(r.problems, `${w.name}/${f}`).toEqual([]);
+        expect(r.correct).toBe(true);
+        expect(r.trapped).toBe(false);
+      }
+    }
+    const small = res.workloads.find((w) => w.name === "small-json")!;
+    expect(small.filters.llmproxy!.extracted).toMatchObject({ request_model: "gpt-4o-mini", request_prompt_tokens: "213", request_completion_tokens: "87" });
+    expect(small.filters.jsonas!.extracted).toMatchObject({ request_model: "gpt-4o-mini", request_prompt_tokens: "213", request_completion_tokens: "87" });
+    expect(small.filters.noop!.extracted).toEqual({});
+    const ds = res.workloads.find((w) => w.name.startsWith("sse-dashscope"))!;
+    expect(ds.filters.llmproxy!.extracted).toMatchObject({ request_model: "qwen-turbo", request_completion_tokens: String(QUICK_SIZES.events) });
+  });
+
+  it("never traps our filter on malformed input, and records what json-as does", () => {
+    expect(res.malformed.length).toBeGreaterThan(0);
+    for (const m of res.malformed) {
+      expect(m.llmproxy.trapped, m.case).toBe(false);
+      expect(m.llmproxy.nextStreamOk, m.case).toBe(true);
+      expect(typeof m.jsonas.trapped).toBe("boolean");
+    }
+  });
+
+  it("renders the report", () => {
+    const text = renderTables(res);
+    for (const w of res.workloads) expect(text).toContain(`| ${w.name} |`);
+    expect(text).toContain("### Targets");
+  });
+});
