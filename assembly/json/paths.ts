@@ -7,6 +7,8 @@ export class PathTrie {
   parents: Array<i32> = [-1];
   fields: Array<i32> = [-1];
   hasChildren: Array<bool> = [false];
+  /** Bit f set: field f lies strictly below this node (cleared when the node's key repeats). */
+  below: Array<u32> = [0];
 
   /** Adds a dotted path (keys without dots) and the field it fills. */
   add(path: string, fieldId: i32): PathTrie {
@@ -21,11 +23,13 @@ export class PathTrie {
         this.parents.push(node);
         this.fields.push(-1);
         this.hasChildren.push(false);
+        this.below.push(0);
         this.hasChildren[node] = true;
       }
       node = next;
     }
     this.fields[node] = fieldId;
+    for (let up = this.parents[node]; up > 0; up = this.parents[up]) this.below[up] |= (<u32>1) << <u32>fieldId;
     return this;
   }
 

@@ -40,6 +40,12 @@ export class JsonScanner {
   private nodeAt: StaticArray<i32> = new StaticArray<i32>(TRACK + 1);
   private fieldAt: StaticArray<i32> = new StaticArray<i32>(TRACK + 1);
   private isObject: StaticArray<bool> = new StaticArray<bool>(TRACK + 1);
+  // Duplicate keys: JSON.parse keeps the last value whole, so when a key with tracked fields
+  // below it repeats in the same object, what the earlier value filled is forgotten. Each object
+  // gets a serial number; a trie node remembers in which object its key was last seen.
+  private objectSerial: u32 = 0;
+  private serialAt: StaticArray<u32> = new StaticArray<u32>(TRACK + 1);
+  private seenIn: StaticArray<u32>;
   private expectKey: bool = false;
   private pendingNode: i32 = -1;
 
@@ -57,6 +63,7 @@ export class JsonScanner {
   private chunk: usize = 0;
 
   constructor(public trie: PathTrie) {
+    this.seenIn = new StaticArray<u32>(trie.keys.length);
     this.reset();
   }
 
@@ -169,6 +176,7 @@ export class JsonScanner {
       unchecked(this.isObject[d] = isObject);
       unchecked(this.nodeAt[d] = isObject && node >= 0 && unchecked(this.trie.hasChildren[node]) ? node : -1);
       unchecked(this.fieldAt[d] = field);
+      if (isObject) unchecked(this.serialAt[d] = ++this.objectSerial);
     }
     if (field >= 0) this.record(field, isObject ? Kind.Object : Kind.Array, this.at(p), -1);
     this.expectKey = isObject;
@@ -245,10 +253,16 @@ export class JsonScanner {
     this.inString = false;
     if (this.stringIsKey) {
       const d = this.depth;
-      this.pendingNode = this.capturing && !this.captureOverflow
+      const node = this.capturing && !this.captureOverflow
         ? this.trie.lookup(unchecked(this.nodeAt[d]), changetype<usize>(this.captureBuf), this.captureLen)
         : -1;
+      this.pendingNode = node;
       this.expectKey = false;
+      if (node >= 0 && unchecked(this.trie.hasChildren[node])) {
+        const serial = unchecked(this.serialAt[d]);
+        if (unchecked(this.seenIn[node]) == serial) this.forget(unchecked(this.trie.below[node]));
+        unchecked(this.seenIn[node] = serial);
+      }
     } else {
       const field = this.captureField;
       if (field >= 0) {
@@ -317,6 +331,17 @@ export class JsonScanner {
     unchecked(this.end[field] = end);
     unchecked(this.num[field] = -1);
     unchecked(this.bytes[field] = null);
+  }
+
+  /** Forgets the fields in `mask` (a repeated key's earlier value filled them). */
+  private forget(mask: u32): void {
+    while (mask != 0) {
+      const f = <i32>ctz(mask);
+      mask &= mask - 1;
+      unchecked(this.present[f] = false);
+      unchecked(this.bytes[f] = null);
+      unchecked(this.num[f] = -1);
+    }
   }
 
   private append(src: usize, len: i32): void {
