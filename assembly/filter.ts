@@ -157,7 +157,9 @@ export class LlmStream extends Context {
       countSkippedRewrite(this.root, "malformed");
     } else {
       let model = routing.model;
-      if (model.length > 0 && routing.policy == ModelPolicy.Default && scanner.string(F_MODEL) !== null) model = "";
+      // Under the default policy a named model stays; "model": "" or null counts as none.
+      const named = scanner.string(F_MODEL);
+      if (model.length > 0 && routing.policy == ModelPolicy.Default && named !== null && named.length > 0) model = "";
       const provider = routing.provider!;
       const includeUsage = provider.includeUsage && this.llm == openai;
       const rewritten = rewriteRequest(body, scanner, model, includeUsage);

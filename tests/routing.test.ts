@@ -40,6 +40,11 @@ describe("model policy", () => {
     expect(sent(s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-max");
     expect(sent(s.call({ request: post('{"messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-turbo");
   });
+  it("an empty or null model counts as none and gets the default", async () => {
+    const s = await routed();
+    expect(sent(s.call({ request: post('{"model":"","messages":[]}'), response: ok })).model).toBe("qwen-1.8b-chat");
+    expect(sent(s.call({ request: post('{"model":null,"messages":[]}'), response: ok })).model).toBe("qwen-1.8b-chat");
+  });
   it("prefix and present header matches; first matching route wins", async () => {
     const s = await routed({
       providers: [provider],
