@@ -2,6 +2,11 @@
 // bootstrap stats_tags regexes `(\|key=([^|]*))`, so a value holding `|` or `=` could forge or
 // split a label, and one holding `"`, `\` or a newline would need escaping downstream. Anything
 // but a conservative set of characters becomes `_`, and the length is capped.
+// Istio's bootstrap adds stats_tags of its own that are not anchored to a prefix and so run on
+// our names too: `(cache\.(.+?)\.)`, `(component\.(.+?)\.)`, `(wasm_filter\.(.+?)\.)`,
+// `rbac(\.(allowed|denied))`, `(\.istio_dry_run_(allow|deny)_)`, `(\.shadow_(allowed|denied))`,
+// `_rq(_(\d{3}))$`, `_rq(_(\dxx))$`. A model named `a.cache.x.` or `x_rq_200` would add a label
+// (cache="x", response_code="200"); the `.` or `_` those patterns need becomes `-` (see defuse).
 export const MAX_LABEL_BYTES = 96;
 export const UNKNOWN = "unknown";
 export const OTHER = "other";
@@ -21,6 +26,7 @@ export function labelFromBytes(bytes: Uint8Array | null): string {
     const c = <u32>unchecked(bytes[i]);
     unchecked(out[i] = allowed(c) ? <u8>c : 0x5f);
   }
+  defuse(out);
   return String.UTF8.decode(out.buffer);
 }
 
@@ -28,4 +34,32 @@ export function labelFromBytes(bytes: Uint8Array | null): string {
 export function labelFromString(s: string | null): string {
   if (s === null || s.length == 0) return UNKNOWN;
   return labelFromBytes(Uint8Array.wrap(String.UTF8.encode(s)));
+}
+
+/** Breaks the sequences Istio's unanchored stats_tags regexes look for (see the top). */
+function defuse(v: Uint8Array): void {
+  const n = v.length;
+  for (let i = 0; i < n; i++) {
+    if (unchecked(v[i]) != 0x2e) continue; // '.'
+    if (endsWith(v, i, "cache") || endsWith(v, i, "component") || endsWith(v, i, "wasm_filter") || endsWith(v, i, "rbac")
+      || startsWith(v, i + 1, "istio_dry_run_") || startsWith(v, i + 1, "shadow_")) unchecked(v[i] = 0x2d);
+  }
+  // `_rq_NNN` / `_rq_Nxx` at the end of a value (the model ends the name): `_rq-NNN`.
+  if (n >= 7 && startsWith(v, n - 7, "_rq_")) {
+    const a = <u32>unchecked(v[n - 3]), b = <u32>unchecked(v[n - 2]), c = <u32>unchecked(v[n - 1]);
+    if (a - 0x30 < 10 && ((b - 0x30 < 10 && c - 0x30 < 10) || (b == 0x78 && c == 0x78))) unchecked(v[n - 4] = 0x2d);
+  }
+}
+
+function endsWith(v: Uint8Array, end: i32, word: string): bool {
+  const start = end - word.length;
+  if (start < 0) return false;
+  for (let i = 0; i < word.length; i++) if (<u32>unchecked(v[start + i]) != <u32>word.charCodeAt(i)) return false;
+  return true;
+}
+
+function startsWith(v: Uint8Array, at: i32, word: string): bool {
+  if (at + word.length > v.length) return false;
+  for (let i = 0; i < word.length; i++) if (<u32>unchecked(v[at + i]) != <u32>word.charCodeAt(i)) return false;
+  return true;
 }
