@@ -2,7 +2,10 @@
 //   asm_llm_proxy_prompt_tokens|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default|
 //   llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo
 // Envoy's proxy_define_metric returns a new id (and grows its id map) on every call, even for a
-// known name, so ids are cached here, in a bounded map.
+// known name, so ids are cached here. The cache never evicts: evicting and re-defining is what
+// grows Envoy's id map. Its size is bounded by the label budgets (2 x maxModels x maxDestinations
+// token series + a few reason counters; 20k with the defaults), and absolutely by MAX_CACHED_IDS:
+// past it a new series is not created (the increment is dropped) rather than grow Envoy's map.
 import { defineCounter, incrementCounter } from "../envoy";
 
 export const PROMPT_TOKENS = "asm_llm_proxy_prompt_tokens";
@@ -14,7 +17,7 @@ export const REWRITE_SKIPPED = "asm_llm_proxy_rewrite_skipped";
 /** Label values folded into "other" by the cardinality bound (tag llmproxy_label). */
 export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
 
-const MAX_CACHED_IDS = 1024;
+export const MAX_CACHED_IDS = 65536;
 
 export class Counters {
   private ids: Map<string, u32> = new Map<string, u32>();
@@ -26,11 +29,10 @@ export class Counters {
     if (this.ids.has(name)) {
       id = this.ids.get(name);
     } else {
+      if (this.ids.size >= MAX_CACHED_IDS) return false;
       const defined = defineCounter(name);
       if (defined < 0) return false;
       id = <u32>defined;
-      // Bounded: when full, start over (re-defining a name gives a fresh id for the same counter).
-      if (this.ids.size >= MAX_CACHED_IDS) this.ids.clear();
       this.ids.set(name, id);
     }
     return incrementCounter(id, amount);
