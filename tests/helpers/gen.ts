@@ -1,0 +1,111 @@
+// fast-check generators of realistic exchanges for every API shape the filter reads.
+import fc from "fast-check";
+import type { Shape } from "./reference";
+import { PATHS } from "./harness";
+
+export interface Case {
+  api: keyof typeof PATHS;
+  shape: Shape;
+  path: string;
+  request: Uint8Array;
+  requestHeaders: [string, string][];
+  status: number;
+  responseHeaders: [string, string][];
+  response: Uint8Array;
+}
+
+const enc = new TextEncoder();
+
+export const modelName = fc.oneof(
+  fc.constantFrom("gpt-4o-mini", "qwen-turbo", "qwen-1.8b-chat", "claude-sonnet-4-5", "text-embedding-3-small", "qwen-plus-2025-01-25"),
+  fc.string({ minLength: 1, maxLength: 40 }),
+  fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }),
+);
+const count = fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 2_000_000_000 }), fc.constant(0));
+const tokens = fc.record({ prompt: count, completion: count });
+const nl = fc.constantFrom("\n", "\r\n", "\r");
+
+const words = fc.array(fc.string({ maxLength: 24 }), { maxLength: 6 });
+
+function sse(events: { event?: string; data: string }[], eol: string, comments: boolean): string {
+  return events.map((e, i) => (comments && i % 3 === 0 ? `: keep-alive${eol}` : "") + (e.event ? `event: ${e.event}${eol}` : "") + `data: ${e.data}${eol}${eol}`).join("");
+}
+
+const openaiCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), includeUsage: fc.boolean(), words, eol: nl, comments: fc.boolean(), hasModel: fc.boolean() })
+  .map(({ model, t, stream, includeUsage, words, eol, comments, hasModel }): Case => {
+    const req = { ...(hasModel ? { model } : {}), messages: [{ role: "user", content: words.join(" ") }], ...(stream ? { stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) } : {}) };
+    const base = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model };
+    const usage = { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.prompt + t.completion, prompt_tokens_details: { cached_tokens: Math.min(t.prompt, 3) } };
+    let body: string;
+    if (stream) {
+      const events = words.map((w) => ({ data: JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], usage: null }) }));
+      if (includeUsage) events.push({ data: JSON.stringify({ ...base, choices: [], usage }) });
+      events.push({ data: "[DONE]" });
+      body = sse(events, eol, comments);
+    } else {
+      body = JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: words.join(" ") }, finish_reason: "stop" }], usage });
+    }
+    return {
+      api: "openai", shape: "openai", path: PATHS.openai.path, request: enc.encode(JSON.stringify(req)), requestHeaders: [["content-type", "application/json"]],
+      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]], response: enc.encode(body),
+    };
+  });
+
+const embeddingsCase = fc.record({ model: modelName, prompt: count, dims: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 8 }) })
+  .map(({ model, prompt, dims }): Case => ({
+    api: "embeddings", shape: "openai", path: PATHS.embeddings.path,
+    request: enc.encode(JSON.stringify({ model, input: ["hello", "world"] })), requestHeaders: [["content-type", "application/json"]],
+    status: 200, responseHeaders: [["content-type", "application/json"]],
+    response: enc.encode(JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: dims }], model, usage: { prompt_tokens: prompt, total_tokens: prompt } })),
+  }));
+
+const dashscopeCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), events: fc.integer({ min: 1, max: 6 }), eol: nl })
+  .map(({ model, t, stream, events, eol }): Case => {
+    const req = { model, input: { messages: [{ role: "user", content: "hi" }] }, parameters: { result_format: "message" } };
+    let body: string;
+    if (stream) {
+      body = "";
+      for (let i = 1; i <= events; i++) {
+        const c = Math.round((t.completion * i) / events);
+        const data = { output: { choices: [{ message: { content: `part ${i}`, role: "assistant" }, finish_reason: i === events ? "stop" : "null" }] }, usage: { total_tokens: t.prompt + c, input_tokens: t.prompt, output_tokens: c }, request_id: "r" };
+        body += `id:${i}${eol}event:result${eol}:HTTP_STATUS/200${eol}data:${JSON.stringify(data)}${eol}${eol}`;
+      }
+    } else {
+      body = JSON.stringify({ output: { choices: [{ finish_reason: "stop", message: { role: "assistant", content: "I am Qwen." } }] }, usage: { total_tokens: t.prompt + t.completion, output_tokens: t.completion, input_tokens: t.prompt }, request_id: "r" });
+    }
+    return {
+      api: "dashscope", shape: "dashscope", path: PATHS.dashscope.path, request: enc.encode(JSON.stringify(req)),
+      requestHeaders: [["content-type", "application/json"], ...(stream ? [["x-dashscope-sse", "enable"] as [string, string]] : [])],
+      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream;charset=UTF-8" : "application/json"]], response: enc.encode(body),
+    };
+  });
+
+const anthropicCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), words, eol: nl, comments: fc.boolean() })
+  .map(({ model, t, stream, words, eol, comments }): Case => {
+    const req = { model, max_tokens: 64, ...(stream ? { stream: true } : {}), messages: [{ role: "user", content: "Hi" }] };
+    let body: string;
+    if (stream) {
+      const events: { event: string; data: string }[] = [
+        { event: "message_start", data: JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model, content: [], usage: { input_tokens: t.prompt, output_tokens: 1 } } }) },
+        ...words.map((w) => ({ event: "content_block_delta", data: JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } }) })),
+        { event: "message_delta", data: JSON.stringify({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: t.completion } }) },
+        { event: "message_stop", data: JSON.stringify({ type: "message_stop" }) },
+      ];
+      body = sse(events, eol, comments);
+    } else {
+      body = JSON.stringify({ id: "msg_1", type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", usage: { input_tokens: t.prompt, output_tokens: t.completion } });
+    }
+    return {
+      api: "anthropic", shape: "anthropic", path: PATHS.anthropic.path, request: enc.encode(JSON.stringify(req)), requestHeaders: [["content-type", "application/json"]],
+      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]], response: enc.encode(body),
+    };
+  });
+
+export const anyCase: fc.Arbitrary<Case> = fc.oneof(openaiCase, embeddingsCase, dashscopeCase, anthropicCase);
+export const byApi = { openai: openaiCase, embeddings: embeddingsCase, dashscope: dashscopeCase, anthropic: anthropicCase };
+
+/** Cut positions as fractions, mapped onto a body of any length. */
+export const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
+export function positions(fractions: number[], length: number): number[] {
+  return fractions.map((f) => Math.floor(f * (length + 1)));
+}

@@ -1,0 +1,351 @@
+// A reference model, in plain TypeScript, of what the filter should publish for one exchange.
+// It is written independently of assembly/: a strict JSON parser (RFC 8259 structure, an
+// iterative one so 100k levels of nesting cost no stack), the WHATWG SSE event interpretation,
+// and the documented semantics of each API shape:
+// - a token count is a JSON number written as digits only (no sign, fraction, exponent or
+//   leading zero) of at most 15 digits; anything else is "no value";
+// - for duplicate keys the last occurrence wins (as JSON.parse); where two paths fill the same
+//   field (Anthropic's usage / message.usage) the one later in the document wins;
+// - in a stream, each event's values replace earlier ones (running totals, never summed);
+// - a JSON body publishes only when it is one complete object; an SSE stream when at least one
+//   event parsed; a provider error object, or no token count at all, publishes no numbers.
+// `expected()` returns `exact: false` when the input is not valid JSON/SSE by this strict
+// reading; the filter's scanner is more lenient there, so tests then only check that every
+// number published appears in the input under its key (never invented, never wrapped).
+
+export type Shape = "openai" | "dashscope" | "anthropic";
+
+const FIELDS: Record<Shape, [string, Field][]> = {
+  openai: [
+    ["model", "model"], ["usage.prompt_tokens", "prompt"], ["usage.completion_tokens", "completion"],
+    ["usage.total_tokens", "total"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
+    ["usage.completion_tokens_details.reasoning_tokens", "reasoning"], ["error", "error"],
+  ],
+  dashscope: [
+    ["usage.input_tokens", "prompt"], ["usage.output_tokens", "completion"], ["usage.total_tokens", "total"],
+    ["usage.prompt_tokens_details.cached_tokens", "cached"], ["code", "error"],
+  ],
+  anthropic: [
+    ["model", "model"], ["message.model", "model"], ["usage.input_tokens", "prompt"], ["message.usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"], ["message.usage.output_tokens", "completion"],
+    ["usage.cache_read_input_tokens", "cached"], ["message.usage.cache_read_input_tokens", "cached"], ["error", "error"],
+  ],
+};
+type Field = "model" | "prompt" | "completion" | "total" | "cached" | "reasoning" | "error";
+
+// ---- strict JSON, iterative, materialising only shallow values ------------------------------
+
+export type JVal =
+  | { t: "obj"; at: number; entries: [string, JVal][] }
+  | { t: "arr"; at: number }
+  | { t: "str"; at: number; bytes: Uint8Array; raw: number }
+  | { t: "num"; at: number; text: string }
+  | { t: "lit"; at: number; word: "true" | "false" | "null" };
+
+const KEEP_DEPTH = 6;
+
+/** Parses `b` as exactly one JSON value (whitespace around allowed); undefined if invalid. */
+export function parseJson(b: Uint8Array): JVal | undefined {
+  let i = 0;
+  const n = b.length;
+  const ws = () => { while (i < n && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++; };
+  // stack frames: containers being built
+  type Frame = { obj: boolean; val: JVal | null; key: string | null; count: number };
+  const stack: Frame[] = [];
+  let root: JVal | undefined;
+  const str = (): { bytes: Uint8Array; raw: number } | undefined => {
+    const start = ++i; // after the quote
+    const out: number[] = [];
+    while (i < n) {
+      const c = b[i];
+      if (c === 0x22) { const raw = i - start; i++; return { bytes: Uint8Array.from(out), raw }; }
+      if (c < 0x20) return undefined;
+      if (c === 0x5c) {
+        if (i + 1 >= n) return undefined;
+        const e = b[i + 1];
+        const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+        if (e in simple) { out.push(simple[e]); i += 2; continue; }
+        if (e !== 0x75) return undefined;
+        const hex = (at: number) => {
+          if (at + 4 > n) return -1;
+          const s = String.fromCharCode(...b.subarray(at, at + 4));
+          return /^[0-9a-fA-F]{4}$/.test(s) ? parseInt(s, 16) : -1;
+        };
+        let cp = hex(i + 2);
+        if (cp < 0) return undefined;
+        i += 6;
+        if (cp >= 0xd800 && cp < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
+          const lo = hex(i + 2);
+          if (lo >= 0xdc00 && lo < 0xe000) { cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00); i += 6; }
+        }
+        out.push(...utf8(cp));
+        continue;
+      }
+      out.push(c);
+      i++;
+    }
+    return undefined;
+  };
+  const deep = () => stack.length >= KEEP_DEPTH;
+  const place = (v: JVal | null): boolean => {
+    // attach a finished value to the current container (or make it the root)
+    if (stack.length === 0) { if (root !== undefined) return false; root = v ?? { t: "arr", at: 0 }; return true; }
+    const f = stack[stack.length - 1];
+    if (f.obj) {
+      if (f.val && f.key !== null && v) (f.val as { entries: [string, JVal][] }).entries.push([f.key, v]);
+      f.key = null;
+    }
+    f.count++;
+    return true;
+  };
+  ws();
+  if (i >= n) return undefined;
+  let expectValue = true;
+  for (;;) {
+    ws();
+    if (expectValue) {
+      if (i >= n) return undefined;
+      const c = b[i];
+      const at = i;
+      if (c === 0x7b || c === 0x5b) {
+        const obj = c === 0x7b;
+        const val: JVal | null = deep() ? null : obj ? { t: "obj", at, entries: [] } : { t: "arr", at };
+        i++;
+        ws();
+        if (i < n && b[i] === (obj ? 0x7d : 0x5d)) { i++; if (!place(val)) return undefined; expectValue = false; }
+        else {
+          stack.push({ obj, val, key: null, count: 0 });
+          if (obj) { if (b[i] !== 0x22) return undefined; const k = str(); if (!k) return undefined; stack[stack.length - 1].key = dec(k.bytes); ws(); if (b[i] !== 0x3a) return undefined; i++; }
+          continue;
+        }
+      } else if (c === 0x22) {
+        const s = str();
+        if (!s) return undefined;
+        if (!place(deep() ? null : { t: "str", at, bytes: s.bytes, raw: s.raw })) return undefined;
+        expectValue = false;
+      } else {
+        const m = /^(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)/.exec(ascii(b, i, 400));
+        if (!m) return undefined;
+        // the token must end here (no letters/digits glued on)
+        const endAt = i + m[0].length;
+        if (endAt < n && /[0-9A-Za-z.+\-]/.test(String.fromCharCode(b[endAt]))) return undefined;
+        const word = m[0];
+        const v: JVal = word === "true" || word === "false" || word === "null" ? { t: "lit", at, word } : { t: "num", at, text: word };
+        i = endAt;
+        if (!place(deep() ? null : v)) return undefined;
+        expectValue = false;
+      }
+    } else {
+      if (stack.length === 0) { ws(); return i === n ? root : undefined; }
+      if (i >= n) return undefined;
+      const f = stack[stack.length - 1];
+      const c = b[i];
+      if (c === 0x2c) {
+        i++;
+        ws();
+        if (f.obj) { if (b[i] !== 0x22) return undefined; const k = str(); if (!k) return undefined; f.key = dec(k.bytes); ws(); if (b[i] !== 0x3a) return undefined; i++; }
+        expectValue = true;
+      } else if (c === (f.obj ? 0x7d : 0x5d)) {
+        i++;
+        stack.pop();
+        if (!place(f.val)) return undefined;
+      } else return undefined;
+    }
+  }
+}
+
+function ascii(b: Uint8Array, at: number, len: number): string {
+  return String.fromCharCode(...b.subarray(at, Math.min(b.length, at + len)));
+}
+const td = new TextDecoder("utf-8", { fatal: false });
+function dec(b: Uint8Array): string {
+  // keys compared as bytes: latin1 keeps every byte distinct
+  return String.fromCharCode(...b);
+  void td;
+}
+function utf8(cp: number): number[] {
+  if (cp < 0x80) return [cp];
+  if (cp < 0x800) return [0xc0 | (cp >> 6), 0x80 | (cp & 0x3f)];
+  if (cp < 0x10000) return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
+  return [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)];
+}
+
+/** Last value of `key` in an object (JSON.parse semantics for duplicates). */
+function member(v: JVal | undefined, key: string): JVal | undefined {
+  if (!v || v.t !== "obj") return undefined;
+  let found: JVal | undefined;
+  for (const [k, x] of v.entries) if (k === key) found = x;
+  return found;
+}
+function atPath(root: JVal, path: string): JVal | undefined {
+  let v: JVal | undefined = root;
+  for (const k of path.split(".")) v = member(v, k);
+  return v;
+}
+
+/** The filter's notion of a token count. */
+export function countOf(v: JVal | undefined): number {
+  if (!v || v.t !== "num") return -1;
+  return /^(0|[1-9][0-9]{0,14})$/.test(v.text) ? Number(v.text) : -1;
+}
+
+const CAPTURE = 512;
+
+/** One document's fields, per shape. */
+export interface DocFields { model?: Uint8Array; prompt: number; completion: number; total: number; cached: number; reasoning: number; error: boolean }
+
+export function docFields(root: JVal, shape: Shape): DocFields {
+  const best = new Map<Field, JVal>();
+  for (const [path, field] of FIELDS[shape]) {
+    const v = atPath(root, path);
+    if (!v) continue;
+    const prev = best.get(field);
+    if (!prev || v.at > prev.at) best.set(field, v);
+  }
+  const m = best.get("model");
+  const err = best.get("error");
+  return {
+    model: m && m.t === "str" && m.raw <= CAPTURE && m.bytes.length > 0 ? m.bytes : undefined,
+    prompt: countOf(best.get("prompt")),
+    completion: countOf(best.get("completion")),
+    total: countOf(best.get("total")),
+    cached: countOf(best.get("cached")),
+    reasoning: countOf(best.get("reasoning")),
+    error: !!err && !(err.t === "lit" && err.word === "null"),
+  };
+}
+
+// ---- SSE (WHATWG "interpret an event stream"), partial last event dropped --------------------
+
+export function sseEvents(b: Uint8Array): { data: Uint8Array }[] {
+  const events: { data: Uint8Array }[] = [];
+  let data: number[] | null = null;
+  let i = 0;
+  const n = b.length;
+  while (i < n) {
+    let j = i;
+    while (j < n && b[j] !== 0x0a && b[j] !== 0x0d) j++;
+    if (j === n) break; // an unterminated line: never dispatched
+    const line = b.subarray(i, j);
+    i = j + 1;
+    if (b[j] === 0x0d && i < n && b[i] === 0x0a) i++;
+    if (line.length === 0) {
+      if (data !== null) events.push({ data: Uint8Array.from(data) });
+      data = null;
+      continue;
+    }
+    if (line[0] === 0x3a) continue;
+    const colon = line.indexOf(0x3a);
+    const name = String.fromCharCode(...line.subarray(0, colon < 0 ? line.length : colon));
+    let value = colon < 0 ? new Uint8Array(0) : line.subarray(colon + 1);
+    if (value[0] === 0x20) value = value.subarray(1);
+    if (name === "data") {
+      if (data === null) data = [];
+      else data.push(0x0a);
+      for (const x of value) data.push(x);
+    }
+  }
+  return events;
+}
+
+// ---- the whole exchange ---------------------------------------------------------------------
+
+export interface RefResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+export interface Expected {
+  /** Whether every input was valid by the strict reading (the expectation is then exact). */
+  exact: boolean;
+  requestModel?: Uint8Array;
+  responseModel?: Uint8Array;
+  /** Token filter state that must be published (absent keys must be absent). */
+  tokens: Partial<Record<"prompt" | "completion" | "total" | "cached" | "reasoning", number>>;
+  skip?: "error_status" | "compressed" | "content_type" | "malformed" | "no_usage" | "provider_error";
+}
+
+export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8Array } {
+  const root = parseJson(body);
+  if (!root) return { exact: false };
+  if (root.t !== "obj") return { exact: true };
+  const m = member(root, "model");
+  return { exact: true, model: m && m.t === "str" && m.raw <= CAPTURE && m.bytes.length > 0 ? m.bytes : undefined };
+}
+
+export function expected(shape: Shape, request: Uint8Array, response: RefResponse): Expected {
+  const rq = requestModel(request);
+  const out: Expected = { exact: rq.exact, requestModel: rq.model, tokens: {} };
+  const h = new Map(response.headers.map(([k, v]) => [k.toLowerCase(), v]));
+  if (response.status < 200 || response.status >= 300) return { ...out, skip: "error_status" };
+  const enc = h.get("content-encoding");
+  if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
+  const ct = (h.get("content-type") ?? "").toLowerCase();
+  let kind: "sse" | "json" | undefined = ct.includes("text/event-stream") ? "sse" : ct.includes("json") ? "json" : undefined;
+  if (!kind) {
+    const first = response.body.find((c) => c > 0x20);
+    if (first === undefined) return { ...out, skip: "no_usage" };
+    if (first === 0x7b) kind = "json";
+    else if ([0x64, 0x3a, 0x65, 0x69].includes(first)) kind = "sse";
+    else return { ...out, skip: "content_type" };
+  }
+  const docs: JVal[] = [];
+  if (kind === "json") {
+    const root = parseJson(response.body);
+    if (!root) return { ...out, exact: false, skip: "malformed" };
+    if (root.t === "obj") docs.push(root);
+  } else {
+    for (const e of sseEvents(response.body)) {
+      if (startsWith(e.data, "[DONE]")) continue;
+      const root = parseJson(e.data);
+      if (!root) { out.exact = false; continue; }
+      if (root.t === "obj") docs.push(root);
+    }
+  }
+  if (docs.length === 0) return { ...out, skip: "malformed" };
+  const acc = { prompt: -1, completion: -1, total: -1, cached: -1, reasoning: -1 };
+  let model: Uint8Array | undefined;
+  let error = false;
+  for (const d of docs) {
+    const f = docFields(d, shape);
+    if (f.model) model = f.model;
+    for (const k of Object.keys(acc) as (keyof typeof acc)[]) if (f[k] >= 0) acc[k] = f[k];
+    if (f.error) error = true;
+  }
+  out.responseModel = model;
+  if (error) return { ...out, skip: "provider_error" };
+  if (acc.prompt < 0 && acc.completion < 0) return { ...out, skip: "no_usage" };
+  const total = acc.total >= 0 ? acc.total : acc.prompt >= 0 && acc.completion >= 0 ? acc.prompt + acc.completion : -1;
+  for (const [k, v] of Object.entries({ ...acc, total })) if (v >= 0) out.tokens[k as keyof Expected["tokens"]] = v;
+  return out;
+}
+
+function startsWith(b: Uint8Array, s: string): boolean {
+  if (b.length < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The label value the filter should use for a model/host (labels.ts, restated). */
+export function labelOf(bytes: Uint8Array | undefined): string {
+  if (!bytes || bytes.length === 0) return "unknown";
+  let s = "";
+  for (const c of bytes.subarray(0, 96)) s += /[0-9A-Za-z\-._:/@+]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : "_";
+  return s;
+}
+
+/** For inputs that are not valid: whether `value` appears in `body` as the value of one of
+ *  the keys (a number the input really carried there, not one made up or wrapped around). */
+export function appearsUnder(body: Uint8Array, keys: string[], value: number): boolean {
+  const text = Buffer.from(body).toString("latin1");
+  return keys.some((k) => new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*${value}(?![0-9])`).test(text));
+}
+
+export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "reasoning", string[]> = {
+  prompt: ["prompt_tokens", "input_tokens"],
+  completion: ["completion_tokens", "output_tokens"],
+  total: ["total_tokens", "prompt_tokens", "input_tokens"],
+  cached: ["cached_tokens", "cache_read_input_tokens"],
+  reasoning: ["reasoning_tokens"],
+};
