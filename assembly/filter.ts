@@ -245,7 +245,8 @@ export class LlmStream extends Context {
     const parser = this.parser;
     if (parser !== null) {
       parser.finish();
-      if (!parser.sound) this.skip = Skip.Malformed;
+      if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
+      else if (!parser.sound) this.skip = Skip.Malformed;
       else if (this.usage.providerError) this.skip = Skip.ProviderError;
       else if (!this.usage.hasTokens) this.skip = Skip.NoUsage;
     } else if (this.skip == Skip.None) {

@@ -12,6 +12,8 @@ export class ResponseParser extends SseHandler {
   sawDone: bool = false;
   /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
   sound: bool = false;
+  /** SSE: events that carried data other than `[DONE]`. */
+  dataEvents: i32 = 0;
 
   constructor(shape: ApiShape, public kind: BodyKind, private usage: Usage) {
     super();
@@ -38,6 +40,11 @@ export class ResponseParser extends SseHandler {
     if (this.sound) this.usage.mergeResponse(this.scanner);
   }
 
+  /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
+  get empty(): bool {
+    return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
+  }
+
   get events(): i32 {
     const framer = this.framer;
     return framer !== null ? framer.events : 0;
@@ -48,6 +55,7 @@ export class ResponseParser extends SseHandler {
       this.sawDone = true;
       return;
     }
+    this.dataEvents++;
     if (scanner.complete && scanner.rootIsObject) {
       this.sound = true;
       this.usage.mergeResponse(scanner);
