@@ -292,12 +292,14 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   }
   const docs: JVal[] = [];
   if (kind === "json") {
+    if (response.body.every((c) => c <= 0x20)) return { ...out, skip: "no_usage" };
     const root = parseJson(response.body);
     if (!root) return { ...out, exact: false, skip: "malformed" };
     if (root.t === "obj") docs.push(root);
   } else {
-    for (const e of sseEvents(response.body)) {
-      if (startsWith(e.data, "[DONE]")) continue;
+    const events = sseEvents(response.body).filter((e) => !startsWith(e.data, "[DONE]"));
+    if (events.length === 0) return { ...out, skip: "no_usage" };
+    for (const e of events) {
       const root = parseJson(e.data);
       if (!root) { out.exact = false; continue; }
       if (root.t === "obj") docs.push(root);
