@@ -14,3 +14,4 @@ export * from "./vm";
 export * from "./stream";
 export * from "./exchange";
 export * from "./access-log";
+export * from "./istio-stats";

@@ -77,7 +77,7 @@ export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}):
     }
     const names = [...groups.keys()].sort(statNameCompare);
     for (const extracted of names) {
-      const name = metricName(extracted);
+      const name = metricName(extracted, store.customNamespaces);
       if (name === undefined) continue;
       const series = groups.get(extracted)!.sort((a, b) => statNameCompare(a.name, b.name));
       out += `# TYPE ${name} ${kind}\n`;

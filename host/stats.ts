@@ -113,6 +113,28 @@ export class StatsStore {
     return s;
   }
 
+  /** Stat namespaces whose prefix /stats/prometheus strips (Api::customStatNamespaces):
+   *  `wasmcustom` always; Istio's stats filter registers `istiocustom`. */
+  readonly customNamespaces: string[] = [CUSTOM_STAT_NAMESPACE];
+
+  registerStatNamespace(ns: string): void {
+    if (!this.customNamespaces.includes(ns)) this.customNamespaces.push(ns);
+  }
+
+  /** A counter created from a name and explicit tags (Stats::Utility::counterFromStatNames),
+   *  as Istio's stats filter does: no tag extraction, the tags are given. */
+  counterFromStatNames(names: string[], tags: Tag[]): Stat {
+    const extractedName = names.join(".");
+    const fullName = extractedName + tags.map((t) => `.${t.name}.${t.value}`).join("");
+    const key = `counter\u0000${fullName}`;
+    let s = this.stats.get(key);
+    if (!s) {
+      s = { kind: "counter", name: fullName, extractedName, tags: [...tags], value: 0, used: false, samples: [] };
+      this.stats.set(key, s);
+    }
+    return s;
+  }
+
   getOrCreate(kind: StatKind, fullName: string): Stat {
     const key = `${kind}\u0000${fullName}`;
     let s = this.stats.get(key);

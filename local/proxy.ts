@@ -21,7 +21,7 @@ import { isIP, type AddressInfo, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { WasmVm } from "../host/vm";
 import type { HttpStream } from "../host/stream";
-import { formatAccessLog } from "../host/access-log";
+import { formatAccessLog, type AccessLogContext } from "../host/access-log";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and the ones Envoy's codec owns. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
@@ -40,6 +40,8 @@ export interface ProxyOptions {
   accessLogFormat: Record<string, string>;
   /** One JSON line per request. */
   accessLog: (line: string) => void;
+  /** Other access-log handlers of the stream (Istio's stats filter reports from one). */
+  logHandlers?: ((ctx: AccessLogContext) => void)[];
   /** Problems of the local proxy itself (not the filter's logs). */
   onError?: (message: string) => void;
 }
@@ -296,7 +298,9 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyServer> {
       if (!res.writableFinished) upReq?.destroy(); // client went away
       try {
         stream.finish();
-        o.accessLog(formatAccessLog(o.accessLogFormat, stream.accessLogContext()).replace(/\n$/, ""));
+        const ctx = stream.accessLogContext();
+        o.accessLog(formatAccessLog(o.accessLogFormat, ctx).replace(/\n$/, ""));
+        for (const handler of o.logHandlers ?? []) handler(ctx);
       } catch (e) {
         onError(`local proxy: host error in finish: ${(e as Error).message}`);
       }

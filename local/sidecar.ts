@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { WasmVm } from "../host/vm";
 import { StatsStore } from "../host/stats";
+import { IstioStats } from "../host/istio-stats";
 import { LogLevel } from "../host/abi";
 import {
   accessLogFormat,
@@ -17,6 +18,7 @@ import {
   wasmPluginConfig,
   wasmPluginRootId,
   wasmPluginSpec,
+  telemetryTagOverrides,
 } from "../host/manifests";
 import { startAdmin, type AdminServer } from "./admin";
 import { MockLlm } from "./mock-llm";
@@ -184,6 +186,14 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
     opened.push(admin);
 
     const format = accessLogFormat();
+    // Istio's stats filter: istio_requests_total with the Telemetry manifest's `model` dimension.
+    const labels = demoWorkload().labels;
+    const istio = new IstioStats(stats, {
+      workloadName: workload,
+      namespace,
+      labels: { ...labels, "service.istio.io/canonical-name": labels.app ?? workload, "service.istio.io/canonical-revision": labels.version ?? "latest" },
+      clusterId: "Kubernetes",
+    }, telemetryTagOverrides());
     const port = cfg.port ?? 10000;
     let proxy: ProxyServer;
     try {
@@ -195,6 +205,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
         upstreamCa: cfg.upstreamCa,
         accessLogFormat: format,
         accessLog: cfg.accessLog ?? ((l) => process.stdout.write(`${l}\n`)),
+        logHandlers: [(ctx) => istio.log(ctx)],
         onError: cfg.onError,
       });
     } catch (e) {

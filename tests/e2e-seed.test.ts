@@ -66,6 +66,13 @@ describe("the seed's curl commands through the local sidecar", () => {
     expect(series.filter((x) => x.name.startsWith("asm_llm_proxy_")).map((x) => x.line)).toEqual(expect.arrayContaining(SEED_PROMETHEUS_LINES));
   });
 
+  it("show istio_requests_total with the model dimension (seed §3)", async () => {
+    const { body } = await get(`${s.admin.url}/stats/prometheus`);
+    const lines = body.split("\n").filter((l) => l.startsWith("istio_requests_total{"));
+    const models = lines.map((l) => /reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/.exec(l)?.[1]);
+    expect(models).toEqual(["qwen-1.8b-chat", "qwen-turbo"]);
+  });
+
   it("plain /stats lists the same counters with their tags still in the name", async () => {
     const { body } = await get(`${s.admin.url}/stats?filter=llmproxy`);
     expect(body).toContain(

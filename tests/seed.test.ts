@@ -90,4 +90,22 @@ describe("the seed's scenario", () => {
     expect(String(turbo.accessLog.request_prompt_tokens)).toBe("11");
     expect(String(turbo.accessLog.request_completion_tokens)).toBe("85");
   });
+
+  it("adds the model dimension to istio_requests_total (Telemetry tagOverrides on filter state)", async () => {
+    const s = await sidecar({ pluginConfig: wasmPluginConfig(), env: { DASHSCOPE_API_KEY: KEY } });
+    const upstream = provider({ "qwen-1.8b-chat": { prompt: 3, completion: 72 }, "qwen-turbo": { prompt: 11, completion: 85 } });
+    s.call({ request: curl(), response: upstream });
+    s.call({ request: curl([["user-type", "subscriber"]]), response: upstream });
+    const lines = s.prometheus(/^istio_requests_total/);
+    expect(lines).toHaveLength(2);
+    // The seed elides the middle labels with "..."; these are the ones it shows, in its order.
+    const shown = /^istio_requests_total\{reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/;
+    expect(lines.map((l) => shown.exec(l)?.[1])).toEqual(["qwen-1.8b-chat", "qwen-turbo"]);
+  });
+
+  it("without the filter's state the model dimension is 'unknown', as Istio reports a failed expression", async () => {
+    const s = await sidecar({ pluginConfig: wasmPluginConfig(), env: { DASHSCOPE_API_KEY: KEY } });
+    s.call({ request: { method: "GET", path: "/healthz", authority: "dashscope.aliyuncs.com", headers: [] }, response: { status: 200, headers: [], body: "" } });
+    expect(s.prometheus(/^istio_requests_total/)).toEqual([expect.stringMatching(/,model="unknown"\} 1$/)]);
+  });
 });

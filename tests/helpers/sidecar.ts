@@ -4,9 +4,9 @@
 import { readFileSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { WasmVm, StatsStore, runExchange, formatAccessLog } from "../../host";
+import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats } from "../../host";
 import type { Exchange, ExchangeResult } from "../../host";
-import { accessLogFormat, bootstrapStatsTags, repoRoot } from "../../host/manifests";
+import { accessLogFormat, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../host/manifests";
 
 let module: WebAssembly.Module | undefined;
 
@@ -38,6 +38,15 @@ export interface Sidecar {
   prometheus(filter?: RegExp): string[];
 }
 
+/** The pod labels as Istio's injector hands them to the proxy (canonical service labels added). */
+export function injectedLabels(labels: Record<string, string>): Record<string, string> {
+  return {
+    ...labels,
+    "service.istio.io/canonical-name": labels["service.istio.io/canonical-name"] ?? labels.app ?? "",
+    "service.istio.io/canonical-revision": labels["service.istio.io/canonical-revision"] ?? labels.version ?? "latest",
+  };
+}
+
 export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags() });
   const logs: string[] = [];
@@ -58,13 +67,22 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   const started = vm.start();
   if (!started) throw new Error("on_configure rejected the configuration: " + logs.join(" | "));
   const format = accessLogFormat();
+  // Istio's stats filter on the same sidecar, with the Telemetry manifest's tagOverrides.
+  const istio = new IstioStats(stats, {
+    workloadName: opts.workload ?? "sleep",
+    namespace: opts.namespace ?? "default",
+    labels: injectedLabels(demoWorkload().labels),
+    clusterId: "Kubernetes",
+  }, telemetryTagOverrides());
   return {
     vm,
     stats,
     logs,
     call(ex: Exchange) {
       const result = runExchange(vm, ex);
-      const line = formatAccessLog(format, result.stream.accessLogContext());
+      const ctx = result.stream.accessLogContext();
+      const line = formatAccessLog(format, ctx);
+      istio.log(ctx);
       return Object.assign(result, { accessLog: JSON.parse(line) as Record<string, unknown> });
     },
     prometheus(filter = /llmproxy/) {
