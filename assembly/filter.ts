@@ -115,16 +115,15 @@ export class LlmStream extends Context {
     if (scanner === null || this.requestDone) return FilterDataStatusValues.Continue;
     const length = <i32>body_buffer_length;
     if (this.buffering) {
-      if (!end_of_stream) {
-        if (length <= this.root.config.maxRewriteBodyBytes) return FilterDataStatusValues.StopIterationAndBuffer;
-        // Over the bound: give up the rewrite, read what is held, let it go and stream the rest.
-        this.buffering = false;
-        countSkippedRewrite(this.root, "too_large");
-        this.scanChunk(scanner, length);
+      if (length <= this.root.config.maxRewriteBodyBytes) {
+        if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
+        this.rewriteBuffered(scanner, length);
         return FilterDataStatusValues.Continue;
       }
-      this.rewriteBuffered(scanner, length);
-      return FilterDataStatusValues.Continue;
+      // Over the bound (also when it all came in one last chunk): give up the rewrite, read what
+      // is held, let it go and stream the rest.
+      this.buffering = false;
+      countSkippedRewrite(this.root, "too_large");
     }
     this.scanChunk(scanner, length);
     if (end_of_stream) this.endRequest(scanner);
