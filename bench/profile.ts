@@ -63,9 +63,15 @@ interface Node {
   children?: number[];
 }
 
-export async function profile(workloadName: string, filter: string, ms: number): Promise<{ name: string; where: string; selfMs: number; pct: number }[]> {
-  const w = buildWorkloads(FULL_SIZES).find((x) => x.name === workloadName);
-  if (!w) throw new Error(`no workload ${workloadName}`);
+export interface ProfileRow {
+  name: string;
+  where: string;
+  /** Self time per stream (ms). */
+  selfMs: number;
+  pct: number;
+}
+
+export async function profile(w: Workload, filter: string, ms: number): Promise<ProfileRow[]> {
   const wasm = readFileSync(buildNamed(filter));
   const vm = await WasmVm.load({ wasm, rootId: "asm-llm-proxy", pluginConfig: "" });
   if (!vm.start()) throw new Error("VM failed to start");
@@ -74,7 +80,7 @@ export async function profile(workloadName: string, filter: string, ms: number):
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 50 });
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
   await session.post("Profiler.start");
   const until = performance.now() + ms;
   let streams = 0;
@@ -108,6 +114,37 @@ export async function profile(workloadName: string, filter: string, ms: number):
     .map((e) => ({ name: e.name, where: e.where, selfMs: e.us / 1000 / streams, pct: (100 * e.us) / total }));
 }
 
+/** Self time grouped by what it is for. */
+export const CATEGORIES: [string, (r: ProfileRow) => boolean][] = [
+  ["module: JSON scanner (assembly/json)", (r) => r.where === "wasm" && r.name.startsWith("assembly/json/")],
+  ["module: SSE framer (assembly/sse)", (r) => r.where === "wasm" && r.name.startsWith("assembly/sse")],
+  ["module: filter logic, telemetry (assembly/*)", (r) => r.where === "wasm" && r.name.startsWith("assembly/")],
+  ["module: AssemblyScript GC + allocator (~lib/rt)", (r) => r.where === "wasm" && (r.name.startsWith("~lib/rt/") || r.name.startsWith("~lib/memory") || r.name === "~start")],
+  ["module: SDK (proxy-runtime)", (r) => r.where === "wasm" && r.name.includes("@solo-io/proxy-runtime")],
+  ["module: json-as", (r) => r.where === "wasm" && r.name.includes("json-as")],
+  ["module: AssemblyScript std (strings, arrays, maps)", (r) => r.where === "wasm" && r.name.startsWith("~lib/")],
+  ["module: baseline code (bench/baselines)", (r) => r.where === "wasm" && r.name.startsWith("bench/")],
+  ["module: other", (r) => r.where === "wasm"],
+  ["host: body copy into the module (get_buffer_bytes, memory set, copyOut)", (r) => (r.where === "host/memory.ts" && ["set", "refresh", "view"].includes(r.name)) || (r.where === "host/context.ts" && r.name === "copyOut") || r.name === "proxy_get_buffer_bytes" || r.name === "get buffer"],
+  ["host: forwarding chunks downstream/upstream (copies; Envoy moves them)", (r) => r.where === "host/stream.ts" && r.name === "forwardData"],
+  ["host: headers, properties, filter state, stats (strings ↔ bytes)", (r) => r.where.startsWith("host/") || r.where.startsWith("node:internal/encoding") || /UTF8|Utf8|encode|decode/.test(r.name)],
+  ["V8: JS↔wasm calls, GC, natives", (r) => r.where === "(native)" || r.where === "" || r.name === "(garbage collector)"],
+  ["bench driver", (r) => r.where.startsWith("bench/")],
+  ["other", () => true],
+];
+
+export function categorize(rows: ProfileRow[]): { category: string; selfMs: number; pct: number }[] {
+  const out = new Map<string, { category: string; selfMs: number; pct: number }>();
+  for (const r of rows) {
+    const [category] = CATEGORIES.find(([, test]) => test(r))!;
+    const e = out.get(category) ?? { category, selfMs: 0, pct: 0 };
+    e.selfMs += r.selfMs;
+    e.pct += r.pct;
+    out.set(category, e);
+  }
+  return [...out.values()].sort((a, b) => b.selfMs - a.selfMs);
+}
+
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (process.argv[1].startsWith("/") ? process.argv[1] : join(process.cwd(), process.argv[1]));
 if (isMain) {
   const args = process.argv.slice(2);
@@ -119,7 +156,11 @@ if (isMain) {
   const ms = Number(opt("--ms", "3000"));
   const top = Number(opt("--top", "30"));
   const workload = args[0] ?? "req-10MB-model-last";
-  const rows = await profile(workload, filter, ms);
+  const w = buildWorkloads(FULL_SIZES).find((x) => x.name === workload);
+  if (!w) throw new Error(`no workload ${workload}`);
+  const rows = await profile(w, filter, ms);
   console.log(`${filter} on ${workload}: self time per stream by function (V8 sampling profiler)`);
   for (const r of rows.slice(0, top)) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${(r.selfMs * 1000).toFixed(1).padStart(9)} µs  ${r.where === "wasm" ? "" : r.where + " "}${r.name}`);
+  console.log("\nby category:");
+  for (const c of categorize(rows)) console.log(`${c.pct.toFixed(1).padStart(5)}%  ${(c.selfMs * 1000).toFixed(1).padStart(9)} µs  ${c.category}`);
 }

@@ -16,6 +16,7 @@ export const outputs = [
   ["assembly/index.ts", "build/llmproxy.debug.wasm", "debug"],
   ["bench/baselines/noop.ts", "build/noop.wasm", "release"],
   ["bench/baselines/jsonas.ts", "build/jsonas.wasm", "release", ["--transform", "json-as/transform"]],
+  ["bench/baselines/bytescan.ts", "build/bytescan.wasm", "release"],
 ];
 const extra = (process.env.ASM_LLM_PROXY_EXTRA_BUILDS ?? "");
 

@@ -22,7 +22,7 @@ describe("npm run bench -- --quick", () => {
       expect(w.js!.jsonParseCorrect, w.name).toBe(true);
       expect(w.rates, w.name).not.toBeNull();
     }
-    expect(Object.keys(res.wasmBytes).sort()).toEqual(["jsonas.wasm", "llmproxy.wasm", "noop-sdklog.wasm", "noop.wasm"]);
+    expect(Object.keys(res.wasmBytes).sort()).toEqual(["bytescan.wasm", "jsonas.wasm", "llmproxy.wasm", "noop-sdklog.wasm", "noop.wasm"]);
     for (const n of Object.values(res.wasmBytes)) expect(n).toBeGreaterThan(1000);
     expect(res.sdkBookkeeping).not.toBeNull();
     expect(res.sdkBookkeeping!.restoredLogLines).toBeGreaterThan(0);
