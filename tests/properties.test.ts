@@ -43,6 +43,16 @@ describe("chunking invariance, observe-only", () => {
     });
   }
 
+  it("cut right after every backslash, quote, CR, colon and digit, every shape", () => {
+    const special = new Set([0x5c, 0x22, 0x0d, 0x0a, 0x3a, ...Array.from({ length: 10 }, (_, i) => 0x30 + i)]);
+    const at = (b: Uint8Array) => { const out: number[] = []; b.forEach((c, i) => { if (special.has(c)) out.push(i + 1); }); return out; };
+    fc.assert(fc.property(anyCase, (c) => {
+      const whole = snap(s, exchange(c, "api.example.com", [c.request], [c.response]));
+      const split = snap(s, exchange(c, "api.example.com", cut(c.request, at(c.request)), cut(c.response, at(c.response))));
+      expect(comparable(split)).toEqual(comparable(whole));
+    }), { numRuns: 60 });
+  });
+
   it("one byte per chunk, every shape", () => {
     fc.assert(fc.property(anyCase, (c) => {
       const whole = snap(s, exchange(c, "api.example.com", [c.request], [c.response]));

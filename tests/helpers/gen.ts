@@ -25,7 +25,7 @@ const count = fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 2_000_000_000 }), fc.
 const tokens = fc.record({ prompt: count, completion: count });
 const nl = fc.constantFrom("\n", "\r\n", "\r");
 
-const words = fc.array(fc.string({ maxLength: 24 }), { maxLength: 6 });
+const words = fc.array(fc.oneof(fc.string({ maxLength: 24 }), fc.constantFrom('say "hi" \\ {"usage":{"prompt_tokens":1}}', "\u00e9\u4e2d\ud83d\ude00", "line\r\nbreak\ttab")), { maxLength: 6 });
 
 function sse(events: { event?: string; data: string }[], eol: string, comments: boolean): string {
   return events.map((e, i) => (comments && i % 3 === 0 ? `: keep-alive${eol}` : "") + (e.event ? `event: ${e.event}${eol}` : "") + `data: ${e.data}${eol}${eol}`).join("");
