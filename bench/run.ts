@@ -7,6 +7,7 @@
 //   options: --only NAME[,NAME]  workloads whose name contains one of these
 //            --out FILE          JSON output (default bench/results/latest.json, quick: quick.json)
 //            --markdown FILE     also write the report as Markdown (bench/RESULTS.md)
+//            --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
 //
 // Method: every timed unit is a batch of whole streams (create, request headers, body chunks,
 // response headers, body chunks, finish) sized to ~targetMs; variants are interleaved round by
@@ -241,8 +242,10 @@ function median(xs: number[]): number {
 
 function cpuModel(): string {
   try {
-    const m = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m);
-    if (m) return m[1].trim();
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const field = (k: string) => info.match(new RegExp(`^${k}\\s*:\\s*(.+)$`, "m"))?.[1].trim();
+    const name = field("model name");
+    if (name) return `${name} (family ${field("cpu family") ?? "?"}, model ${field("model") ?? "?"}, stepping ${field("stepping") ?? "?"})`;
   } catch {
     /* not Linux */
   }
@@ -548,7 +551,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     log(`wrote ${relative(process.cwd(), out)}`);
   }
   if (opts.markdown) {
-    writeFileSync(opts.markdown, markdown(res));
+    writeMarkdown(opts.markdown, res);
     log(`wrote ${relative(process.cwd(), opts.markdown)}`);
   }
   return res;
@@ -734,6 +737,15 @@ function markdown(res: BenchResults): string {
   ].join("\n");
 }
 
+const KEEP = "<!-- observations: kept when the tables above are regenerated -->";
+
+/** Writes the report; a hand-written section after the KEEP marker in the old file survives. */
+function writeMarkdown(path: string, res: BenchResults): void {
+  const old = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const at = old.indexOf(KEEP);
+  writeFileSync(path, markdown(res) + (at >= 0 ? "\n" + old.slice(at) : ""));
+}
+
 // ---------------------------------------------------------------- CLI
 
 function arg(name: string): string | undefined {
@@ -743,7 +755,13 @@ function arg(name: string): string | undefined {
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 
-if (isMain) {
+if (isMain && arg("--from-json")) {
+  // Re-render a saved run: tsx bench/run.ts --from-json bench/results/latest.json [--markdown FILE]
+  const res = JSON.parse(readFileSync(arg("--from-json")!, "utf8")) as BenchResults;
+  const md = arg("--markdown");
+  if (md) writeMarkdown(md, res);
+  else process.stdout.write(renderTables(res));
+} else if (isMain) {
   const quick = process.argv.includes("--quick");
   const only = arg("--only")?.split(",");
   const out = arg("--out");
