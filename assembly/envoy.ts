@@ -2,7 +2,7 @@
 // result into a trap (CHECK_RESULT → abort), which in Envoy fails every stream on the worker; here
 // NotFound/BadArgument are ordinary answers and come back as null/false.
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
-import { free } from "@solo-io/proxy-runtime/assembly/malloc";
+import { free, lend } from "@solo-io/proxy-runtime/assembly/malloc";
 
 export const enum HeaderMap { Request = 0, RequestTrailers = 1, Response = 2, ResponseTrailers = 3 }
 export const enum Buffer { RequestBody = 0, ResponseBody = 1, VmConfiguration = 6, PluginConfiguration = 7 }
@@ -80,6 +80,38 @@ export function getBuffer(type: Buffer, start: u32, length: u32): ArrayBuffer {
   const result = imports.proxy_get_buffer_bytes(type, start, length, OUT_PTR, OUT_SIZE);
   if (result != OK) return new ArrayBuffer(0);
   return takeReturned();
+}
+
+// Body chunks are read into one reused block lent to the host's malloc, so scanning a body costs
+// no managed allocation (and no garbage collection) per chunk; a larger chunk falls back to a
+// managed buffer, kept alive until the next read.
+const SCRATCH_BYTES: i32 = 64 * 1024;
+let scratch: usize = 0;
+let overflow: ArrayBuffer | null = null;
+
+/** Where the last readBuffer put its bytes (valid until the next readBuffer). */
+export let readPtr: usize = 0;
+
+/** Reads [start, start+length) of a buffer for scanning; returns its size, bytes at readPtr. */
+export function readBuffer(type: Buffer, start: u32, length: u32): i32 {
+  if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_BYTES);
+  overflow = null;
+  clearOut();
+  lend(scratch, SCRATCH_BYTES);
+  const result = imports.proxy_get_buffer_bytes(type, start, length, OUT_PTR, OUT_SIZE);
+  lend(0, 0);
+  const ptr = load<usize>(OUT_PTR);
+  const size = <i32>load<usize>(OUT_SIZE);
+  if (result != OK || ptr == 0 || size == 0) {
+    readPtr = 0;
+    return 0;
+  }
+  if (ptr != scratch) {
+    // The host asked for more than the scratch block: a managed buffer we now own.
+    overflow = takeReturned();
+  }
+  readPtr = ptr;
+  return size;
 }
 
 /** Replaces [start, start+length) of a buffer with `data` (the SDK bound this to the wrong import). */

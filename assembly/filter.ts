@@ -11,7 +11,7 @@ import { openai } from "./apis/openai";
 import { anthropic } from "./apis/anthropic";
 import { F_MODEL, F_STREAM } from "./apis/fields";
 import { JsonScanner } from "./json/scanner";
-import { Buffer, getBuffer, getHeader, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, getBuffer, readBuffer, readPtr, getHeader, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -142,8 +142,8 @@ export class LlmStream extends Context {
 
   private scanChunk(scanner: JsonScanner, length: i32): void {
     if (length <= 0) return;
-    const chunk = getBuffer(Buffer.RequestBody, 0, <u32>length);
-    scanner.feed(changetype<usize>(chunk), chunk.byteLength);
+    const size = readBuffer(Buffer.RequestBody, 0, <u32>length);
+    scanner.feed(readPtr, size);
   }
 
   private rewriteBuffered(scanner: JsonScanner, length: i32): void {
@@ -212,10 +212,10 @@ export class LlmStream extends Context {
   onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
     if (this.llm === null || this.responseEnded) return FilterDataStatusValues.Continue;
     if (body_buffer_length > 0 && (this.parser !== null || this.sniff)) {
-      const chunk = getBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
-      if (this.sniff) this.sniffKind(chunk);
+      const size = readBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
+      if (this.sniff) this.sniffKind(readPtr, size);
       const parser = this.parser;
-      if (parser !== null) parser.feed(changetype<usize>(chunk), chunk.byteLength);
+      if (parser !== null) parser.feed(readPtr, size);
     }
     if (end_of_stream) this.endResponse();
     return FilterDataStatusValues.Continue;
@@ -226,9 +226,7 @@ export class LlmStream extends Context {
     return FilterTrailersStatusValues.Continue;
   }
 
-  private sniffKind(chunk: ArrayBuffer): void {
-    const p = changetype<usize>(chunk);
-    const n = chunk.byteLength;
+  private sniffKind(p: usize, n: i32): void {
     let i = 0;
     while (i < n && load<u8>(p + <usize>i) <= 0x20) i++;
     if (i == n) return; // only blanks so far
