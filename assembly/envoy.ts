@@ -36,7 +36,11 @@ export function log(level: Level, message: string): void {
 
 /** A header value, or null when absent (or when Envoy no longer holds the map). */
 export function getHeader(map: HeaderMap, name: string): string | null {
-  const key = String.UTF8.encode(name);
+  return getHeaderB(map, String.UTF8.encode(name));
+}
+
+/** getHeader with the name already UTF-8 encoded (constants are encoded once). */
+export function getHeaderB(map: HeaderMap, key: ArrayBuffer): string | null {
   clearOut();
   const result = imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
   if (result != OK) return null;
@@ -66,6 +70,11 @@ export function getProperty(segments: string[]): ArrayBuffer | null {
 export function getPropertyString(segments: string[]): string | null {
   const value = getProperty(segments);
   return value === null ? null : String.UTF8.decode(value);
+}
+
+/** Sets filter state `wasm.<key>` from raw bytes; `key` pre-encoded (see telemetry/publish.ts). */
+export function setFilterStateRaw(key: ArrayBuffer, ptr: usize, len: i32): bool {
+  return imports.proxy_set_property(changetype<usize>(key), key.byteLength, ptr, len) == OK;
 }
 
 /** Sets filter state `wasm.<path>` (Envoy's Context::setProperty). */

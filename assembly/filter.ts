@@ -10,14 +10,24 @@ import { classifyPath } from "./apis/registry";
 import { openai } from "./apis/openai";
 import { anthropic } from "./apis/anthropic";
 import { F_MODEL, F_STREAM } from "./apis/fields";
-import { JsonScanner } from "./json/scanner";
-import { Buffer, getBuffer, readBuffer, readPtr, getHeader, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
+import { Buffer, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
 import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
+
+// Header names, UTF-8 encoded once.
+const H_AUTHORITY = String.UTF8.encode(":authority");
+const H_PATH = String.UTF8.encode(":path");
+const H_METHOD = String.UTF8.encode(":method");
+const H_CONTENT_TYPE = String.UTF8.encode("content-type");
+const H_ACCEPT = String.UTF8.encode("accept");
+const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
+const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
+const H_STATUS = String.UTF8.encode(":status");
 
 /** Why a response's usage was not read (the llmproxy_reason tag). */
 export const enum Skip {
@@ -48,11 +58,11 @@ export class LlmStream extends Context {
 
   onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
-    const authority = getHeader(HeaderMap.Request, ":authority");
+    const authority = getHeaderB(HeaderMap.Request, H_AUTHORITY);
     this.host = hostOf(authority !== null ? authority : "");
-    let path = getHeader(HeaderMap.Request, ":path");
+    let path = getHeaderB(HeaderMap.Request, H_PATH);
     if (path === null) path = "/";
-    const method = getHeader(HeaderMap.Request, ":method");
+    const method = getHeaderB(HeaderMap.Request, H_METHOD);
     const post = method !== null && method == "POST";
     const routing = decideRouting(config, this.host);
     const provider = routing.provider;
@@ -80,20 +90,20 @@ export class LlmStream extends Context {
     if (!post) return FilterHeadersStatusValues.Continue;
     let shape = classifyPath(config.apiPaths, path);
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const contentType = getHeader(HeaderMap.Request, "content-type");
+    const contentType = getHeaderB(HeaderMap.Request, H_CONTENT_TYPE);
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.llm = shape;
-    const accept = getHeader(HeaderMap.Request, "accept");
-    const sse = getHeader(HeaderMap.Request, "x-dashscope-sse");
+    const accept = getHeaderB(HeaderMap.Request, H_ACCEPT);
+    const sse = getHeaderB(HeaderMap.Request, H_DASHSCOPE_SSE);
     if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.stream = true;
-    const encoding = getHeader(HeaderMap.Request, "content-encoding");
+    const encoding = getHeaderB(HeaderMap.Request, H_CONTENT_ENCODING);
     const readable = encoding === null || encoding.toLowerCase() == "identity";
     if (end_of_stream || !readable) {
       this.requestDone = true;
       if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.root, "compressed");
       return FilterHeadersStatusValues.Continue;
     }
-    this.requestScanner = new JsonScanner(shape.request);
+    this.requestScanner = acquireScanner(shape.request);
     if (provider !== null && this.wantsRewrite(shape)) {
       // The body may change length: the headers go upstream before the body is rewritten.
       removeHeader(HeaderMap.Request, "content-length");
@@ -181,6 +191,7 @@ export class LlmStream extends Context {
     if (this.usage.requestModel === null) this.usage.requestModel = scanner.string(F_MODEL);
     if (scanner.isTrue(F_STREAM)) this.stream = true;
     this.requestScanner = null;
+    releaseScanner(scanner);
     publishRequestModel(this);
   }
 
@@ -189,19 +200,19 @@ export class LlmStream extends Context {
   onResponseHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const shape = this.llm;
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const status = getHeader(HeaderMap.Response, ":status");
+    const status = getHeaderB(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
-    const encoding = getHeader(HeaderMap.Response, "content-encoding");
-    const contentType = getHeader(HeaderMap.Response, "content-type");
+    const encoding = getHeaderB(HeaderMap.Response, H_CONTENT_ENCODING);
+    const contentType = getHeaderB(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
     } else if (encoding !== null && encoding.toLowerCase() != "identity") {
       this.skip = Skip.Compressed;
     } else if (ct.includes("text/event-stream")) {
-      this.parser = new ResponseParser(shape, BodyKind.Sse, this.usage);
+      this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
     } else if (ct.includes("json")) {
-      this.parser = new ResponseParser(shape, BodyKind.Json, this.usage);
+      this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
     } else {
       this.sniff = true; // no or odd content type: decide from the first bytes
     }
@@ -232,8 +243,8 @@ export class LlmStream extends Context {
     if (i == n) return; // only blanks so far
     this.sniff = false;
     const c = load<u8>(p + <usize>i);
-    if (c == 0x7b) this.parser = new ResponseParser(this.llm!, BodyKind.Json, this.usage);
-    else if (c == 0x64 /* d */ || c == 0x3a /* : */ || c == 0x65 /* e */ || c == 0x69 /* i */) this.parser = new ResponseParser(this.llm!, BodyKind.Sse, this.usage);
+    if (c == 0x7b) this.parser = ResponseParser.acquire(this.llm!, BodyKind.Json, this.usage);
+    else if (c == 0x64 /* d */ || c == 0x3a /* : */ || c == 0x65 /* e */ || c == 0x69 /* i */) this.parser = ResponseParser.acquire(this.llm!, BodyKind.Sse, this.usage);
     else this.skip = Skip.ContentType;
   }
 
@@ -273,6 +284,11 @@ export class LlmStream extends Context {
       log(Level.Debug, "asm-llm-proxy: stream " + this.context_id.toString() + " status " + this.status.toString() + " skip " + (<i32>this.skip).toString());
     }
     publishResult(this, complete && this.skip == Skip.None);
+    const parser = this.parser;
+    if (parser !== null) {
+      this.parser = null;
+      parser.release();
+    }
   }
 
   get destination(): string {

@@ -6,6 +6,10 @@ import { Usage } from "./usage";
 
 export const enum BodyKind { Json = 0, Sse = 1 }
 
+// Parsers (scanner, framer and all) are pooled per VM, like the request scanners.
+const POOL_MAX = 64;
+const parsers: ResponseParser[] = [];
+
 export class ResponseParser extends SseHandler {
   private scanner: JsonScanner;
   private framer: SseFramer | null = null;
@@ -15,10 +19,39 @@ export class ResponseParser extends SseHandler {
   /** SSE: events that carried data other than `[DONE]`. */
   dataEvents: i32 = 0;
 
-  constructor(shape: ApiShape, public kind: BodyKind, private usage: Usage) {
+  constructor(public shape: ApiShape, public kind: BodyKind, private usage: Usage) {
     super();
     this.scanner = new JsonScanner(shape.response);
     if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
+  }
+
+  /** Ready for another response (see acquireParser). */
+  private restart(usage: Usage): void {
+    this.usage = usage;
+    this.sawDone = false;
+    this.sound = false;
+    this.dataEvents = 0;
+    this.scanner.reset();
+    const framer = this.framer;
+    if (framer !== null) framer.reset();
+  }
+
+  static acquire(shape: ApiShape, kind: BodyKind, usage: Usage): ResponseParser {
+    for (let i = parsers.length - 1; i >= 0; i--) {
+      const p = unchecked(parsers[i]);
+      if (p.shape == shape && p.kind == kind) {
+        parsers[i] = parsers[parsers.length - 1];
+        parsers.pop();
+        p.restart(usage);
+        return p;
+      }
+    }
+    return new ResponseParser(shape, kind, usage);
+  }
+
+  /** Gives the parser back to the VM's pool; the caller must not use it afterwards. */
+  release(): void {
+    if (parsers.length < POOL_MAX) parsers.push(this);
   }
 
   feed(ptr: usize, len: i32): void {

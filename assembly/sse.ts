@@ -32,6 +32,17 @@ export class SseFramer {
 
   constructor(private scanner: JsonScanner, private handler: SseHandler) {}
 
+  reset(): void {
+    this.state = LINE_START;
+    this.afterCR = false;
+    this.field = 0;
+    this.fieldLen = 0;
+    this.dataLines = 0;
+    this.dataBytes = 0;
+    this.doneMatched = 0;
+    this.events = 0;
+  }
+
   feed(ptr: usize, len: i32): void {
     let p = ptr;
     const end = ptr + <usize>len;

@@ -19,8 +19,11 @@ export class Usage {
 
   /** Takes every usable value the scanner saw; later values replace earlier ones (running totals). */
   mergeResponse(scanner: JsonScanner): void {
-    const model = scanner.string(F_MODEL);
-    if (model !== null && model.length > 0) this.responseModel = model;
+    // Every SSE chunk repeats the model: only a different one is decoded and kept.
+    if (!scanner.stringEquals(F_MODEL, this.responseModel)) {
+      const model = scanner.string(F_MODEL);
+      if (model !== null && model.length > 0) this.responseModel = model;
+    }
     this.promptTokens = pick(scanner.count(F_PROMPT_TOKENS), this.promptTokens);
     this.completionTokens = pick(scanner.count(F_COMPLETION_TOKENS), this.completionTokens);
     this.totalTokens = pick(scanner.count(F_TOTAL_TOKENS), this.totalTokens);

@@ -25,8 +25,12 @@ export class JsonScanner {
   end: StaticArray<i64> = new StaticArray<i64>(MAX_FIELDS);
   /** A non-negative integer value, or -1 (not a number, a float, negative, absurd). */
   num: StaticArray<i64> = new StaticArray<i64>(MAX_FIELDS);
-  /** A string value with its escapes decoded (bytes, not necessarily UTF-8). */
-  bytes: StaticArray<Uint8Array | null> = new StaticArray<Uint8Array | null>(MAX_FIELDS);
+  /** A string value with its escapes decoded (bytes, not necessarily UTF-8), made on demand. */
+  private bytes: StaticArray<Uint8Array | null> = new StaticArray<Uint8Array | null>(MAX_FIELDS);
+  /** The raw bytes of the last string value of each string field, in blocks kept across
+   *  resets (a pooled scanner captures its model on every SSE event without allocating). */
+  private raw: StaticArray<StaticArray<u8> | null> = new StaticArray<StaticArray<u8> | null>(MAX_FIELDS);
+  private rawLen: StaticArray<i32> = new StaticArray<i32>(MAX_FIELDS);
 
   /** Whether the input broke JSON's structure somewhere (mismatched brackets, stray bytes). */
   malformed: bool = false;
@@ -270,7 +274,13 @@ export class JsonScanner {
           this.record(field, Kind.Oversized, this.valueStart, this.at(p) + 1);
         } else {
           this.record(field, Kind.String, this.valueStart, this.at(p) + 1);
-          unchecked(this.bytes[field] = unescape(changetype<usize>(this.captureBuf), this.captureLen));
+          let block = unchecked(this.raw[field]);
+          if (block === null) {
+            block = new StaticArray<u8>(CAPTURE_BYTES);
+            unchecked(this.raw[field] = block);
+          }
+          memory.copy(changetype<usize>(block), changetype<usize>(this.captureBuf), this.captureLen);
+          unchecked(this.rawLen[field] = this.captureLen);
         }
       }
       this.pendingNode = -1;
@@ -363,7 +373,23 @@ export class JsonScanner {
 
   /** The field as decoded string bytes, or null when absent or not a string. */
   string(field: i32): Uint8Array | null {
-    return unchecked(this.present[field]) && unchecked(this.kind[field]) == Kind.String ? unchecked(this.bytes[field]) : null;
+    if (!unchecked(this.present[field]) || unchecked(this.kind[field]) != Kind.String) return null;
+    let decoded = unchecked(this.bytes[field]);
+    if (decoded === null) {
+      decoded = unescape(changetype<usize>(unchecked(this.raw[field])), unchecked(this.rawLen[field]));
+      unchecked(this.bytes[field] = decoded);
+    }
+    return decoded;
+  }
+
+  /** Whether the field is a string equal to `other`, without decoding when it has no escapes. */
+  stringEquals(field: i32, other: Uint8Array | null): bool {
+    if (other === null || !unchecked(this.present[field]) || unchecked(this.kind[field]) != Kind.String) return false;
+    const len = unchecked(this.rawLen[field]);
+    const block = changetype<usize>(unchecked(this.raw[field]));
+    if (len == other.length && memory.compare(block, other.dataStart, len) == 0) return true;
+    const decoded = this.string(field)!;
+    return decoded.length == other.length && memory.compare(decoded.dataStart, other.dataStart, other.length) == 0;
   }
 
   isTrue(field: i32): bool {
@@ -484,4 +510,27 @@ function putUtf8(dst: usize, o: i32, cp: i32): i32 {
   store<u8>(dst + <usize>o + 2, <u8>(0x80 | ((cp >> 6) & 0x3f)));
   store<u8>(dst + <usize>o + 3, <u8>(0x80 | (cp & 0x3f)));
   return o + 4;
+}
+
+// Scanners are pooled per VM: a stream takes one when its body starts and gives it back when it
+// is done, so the per-stream cost is a reset, not a dozen allocations (and their collection).
+const POOL_MAX = 64;
+const pool: JsonScanner[] = [];
+
+export function acquireScanner(trie: PathTrie): JsonScanner {
+  for (let i = pool.length - 1; i >= 0; i--) {
+    const s = unchecked(pool[i]);
+    if (s.trie == trie) {
+      pool[i] = pool[pool.length - 1];
+      pool.pop();
+      return s;
+    }
+  }
+  return new JsonScanner(trie);
+}
+
+export function releaseScanner(scanner: JsonScanner): void {
+  if (pool.length >= POOL_MAX) return;
+  scanner.reset();
+  pool.push(scanner);
 }

@@ -25,22 +25,55 @@ export class Counters {
   /** Adds `amount` (> 0) to the counter `name`; false when Envoy refused or the amount is not positive. */
   add(name: string, amount: i64): bool {
     if (amount <= 0) return false; // Envoy answers BadArgument to a zero or negative increment
-    let id: u32;
-    if (this.ids.has(name)) {
-      id = this.ids.get(name);
+    const id = this.idOf(name);
+    return id >= 0 && incrementCounter(<u32>id, amount);
+  }
+
+  /** The counter's id, defined on first use; -1 when Envoy refused or the cache is full. */
+  private idOf(name: string): i64 {
+    if (this.ids.has(name)) return this.ids.get(name);
+    if (this.ids.size >= MAX_CACHED_IDS) return -1;
+    const defined = defineCounter(name);
+    if (defined >= 0) this.ids.set(name, <u32>defined);
+    return defined;
+  }
+
+  /** The two token counters of one (destination, model) pair, by a short key: the ~150-byte
+   *  tagged names are built once per pair, not per stream. */
+  private tokenIds: Map<string, TokenIds> = new Map<string, TokenIds>();
+
+  addTokens(workload: string, namespace: string, destination: string, model: string, prompt: i64, completion: i64): void {
+    const key = destination + "\u0000" + model;
+    let ids: TokenIds;
+    if (this.tokenIds.has(key)) {
+      ids = this.tokenIds.get(key);
     } else {
-      if (this.ids.size >= MAX_CACHED_IDS) return false;
-      const defined = defineCounter(name);
-      if (defined < 0) return false;
-      id = <u32>defined;
-      this.ids.set(name, id);
+      if (this.tokenIds.size >= MAX_CACHED_IDS) return;
+      ids = new TokenIds(
+        tokenStatName(PROMPT_TOKENS, workload, namespace, destination, model),
+        tokenStatName(COMPLETION_TOKENS, workload, namespace, destination, model),
+      );
+      this.tokenIds.set(key, ids);
     }
-    return incrementCounter(id, amount);
+    if (prompt > 0) {
+      if (ids.prompt < 0) ids.prompt = this.idOf(ids.promptName);
+      if (ids.prompt >= 0) incrementCounter(<u32>ids.prompt, prompt);
+    }
+    if (completion > 0) {
+      if (ids.completion < 0) ids.completion = this.idOf(ids.completionName);
+      if (ids.completion >= 0) incrementCounter(<u32>ids.completion, completion);
+    }
   }
 
   get cachedIds(): i32 {
     return this.ids.size;
   }
+}
+
+class TokenIds {
+  prompt: i64 = -1;
+  completion: i64 = -1;
+  constructor(public promptName: string, public completionName: string) {}
 }
 
 /** The stat name of a token counter with its four tags in the seed's order. */

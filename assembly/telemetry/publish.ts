@@ -4,9 +4,9 @@ import { LlmStream } from "../filter";
 import { LlmRoot } from "../root";
 import { LabelBudget } from "./cardinality";
 import { Skip } from "../filter";
-import { setFilterState } from "../envoy";
+import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
-import { COMPLETION_TOKENS, LABELS_FOLDED, PROMPT_TOKENS, REWRITE_SKIPPED, UNPARSED, reasonStatName, tokenStatName } from "./metrics";
+import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -19,14 +19,28 @@ export const KEY_REASONING_TOKENS = "asm.llmproxy.request_reasoning_tokens";
 export const KEY_STREAM = "asm.llmproxy.request_stream";
 export const KEY_SKIP = "asm.llmproxy.usage_skipped";
 
+// The same keys, UTF-8 encoded once.
+const B_REQUEST_MODEL = String.UTF8.encode(KEY_REQUEST_MODEL);
+const B_RESPONSE_MODEL = String.UTF8.encode(KEY_RESPONSE_MODEL);
+const B_PROMPT_TOKENS = String.UTF8.encode(KEY_PROMPT_TOKENS);
+const B_COMPLETION_TOKENS = String.UTF8.encode(KEY_COMPLETION_TOKENS);
+const B_TOTAL_TOKENS = String.UTF8.encode(KEY_TOTAL_TOKENS);
+const B_CACHED_TOKENS = String.UTF8.encode(KEY_CACHED_TOKENS);
+const B_REASONING_TOKENS = String.UTF8.encode(KEY_REASONING_TOKENS);
+const B_STREAM = String.UTF8.encode(KEY_STREAM);
+const B_SKIP = String.UTF8.encode(KEY_SKIP);
+const B_TRUE = String.UTF8.encode("true");
+const B_FALSE = String.UTF8.encode("false");
+
 /** Filter state holds at most this much of a model name (it comes from a client's body). */
-const MAX_STATE_MODEL = 256;
+const MAX_STATE_MODEL: i32 = 256;
 
 /** As soon as the request is known: the model sent upstream, for the access log and Istio. */
 export function publishRequestModel(stream: LlmStream): void {
   const model = stream.usage.requestModel;
-  if (model !== null && model.length > 0) setFilterState(KEY_REQUEST_MODEL, stateModel(model));
-  setFilterState(KEY_STREAM, String.UTF8.encode(stream.stream ? "true" : "false"));
+  if (model !== null && model.length > 0) setModel(B_REQUEST_MODEL, model);
+  const flag = stream.stream ? B_TRUE : B_FALSE;
+  setFilterStateRaw(B_STREAM, changetype<usize>(flag), flag.byteLength);
 }
 
 /** Once the response has ended (or the stream was cut off): usage to filter state and counters. */
@@ -34,26 +48,22 @@ export function publishResult(stream: LlmStream, ok: bool): void {
   const usage = stream.usage;
   const root = stream.root;
   const responseModel = usage.responseModel;
-  if (responseModel !== null) setFilterState(KEY_RESPONSE_MODEL, stateModel(responseModel));
+  if (responseModel !== null) setModel(B_RESPONSE_MODEL, responseModel);
   if (!ok) {
-    setFilterState(KEY_SKIP, String.UTF8.encode(skipReason(stream.skip)));
+    const reason = String.UTF8.encode(skipReason(stream.skip));
+    setFilterStateRaw(B_SKIP, changetype<usize>(reason), reason.byteLength);
     root.counters.add(reasonStatName(UNPARSED, skipReason(stream.skip)), 1);
     return;
   }
-  setCount(KEY_PROMPT_TOKENS, usage.promptTokens);
-  setCount(KEY_COMPLETION_TOKENS, usage.completionTokens);
-  setCount(KEY_TOTAL_TOKENS, usage.total);
-  setCount(KEY_CACHED_TOKENS, usage.cachedTokens);
-  setCount(KEY_REASONING_TOKENS, usage.reasoningTokens);
+  setCount(B_PROMPT_TOKENS, usage.promptTokens);
+  setCount(B_COMPLETION_TOKENS, usage.completionTokens);
+  setCount(B_TOTAL_TOKENS, usage.total);
+  setCount(B_CACHED_TOKENS, usage.cachedTokens);
+  setCount(B_REASONING_TOKENS, usage.reasoningTokens);
 
   const model = admit(root, root.models, labelFromBytes(usage.model), "model");
   const destination = admit(root, root.destinations, labelFromString(stream.destination), "destination");
-  if (usage.promptTokens > 0) {
-    root.counters.add(tokenStatName(PROMPT_TOKENS, root.workload, root.namespace, destination, model), usage.promptTokens);
-  }
-  if (usage.completionTokens > 0) {
-    root.counters.add(tokenStatName(COMPLETION_TOKENS, root.workload, root.namespace, destination, model), usage.completionTokens);
-  }
+  root.counters.addTokens(root.workload, root.namespace, destination, model, usage.promptTokens, usage.completionTokens);
 }
 
 export function countSkippedRewrite(root: LlmRoot, reason: string): void {
@@ -66,19 +76,32 @@ function admit(root: LlmRoot, budget: LabelBudget, value: string, label: string)
   return admitted;
 }
 
-function setCount(key: string, value: i64): void {
-  if (value >= 0) setFilterState(key, String.UTF8.encode(value.toString()));
+const DIGITS: usize = memory.data(24);
+
+/** A count as decimal filter state, written without allocating. */
+function setCount(key: ArrayBuffer, value: i64): void {
+  if (value < 0) return;
+  let end = DIGITS + 24;
+  let p = end;
+  do {
+    p--;
+    store<u8>(p, <u8>(0x30 + <i32>(value % 10)));
+    value /= 10;
+  } while (value > 0);
+  setFilterStateRaw(key, p, <i32>(end - p));
 }
 
-function stateModel(model: Uint8Array): ArrayBuffer {
+const MODEL_OUT: usize = memory.data(MAX_STATE_MODEL);
+
+/** A model name as filter state: at most MAX_STATE_MODEL bytes, control bytes (which would
+ *  corrupt a text access-log line) as '_'. */
+function setModel(key: ArrayBuffer, model: Uint8Array): void {
   const n = min(model.length, MAX_STATE_MODEL);
-  // Control bytes would corrupt a text access log line; they become '_'.
-  const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const c = model[i];
-    out[i] = c < 0x20 || c == 0x7f ? 0x5f : c;
+    const c = unchecked(model[i]);
+    store<u8>(MODEL_OUT + <usize>i, c < 0x20 || c == 0x7f ? 0x5f : c);
   }
-  return out.buffer;
+  setFilterStateRaw(key, MODEL_OUT, n);
 }
 
 export function skipReason(skip: Skip): string {
