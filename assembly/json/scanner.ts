@@ -12,8 +12,10 @@ export const MAX_FIELDS = 12;
 const TRACK = 8;
 /** Bytes kept of a captured key or value; a longer one is marked oversized. */
 export const CAPTURE_BYTES = 512;
-/** Largest integer accepted as a token count (15 digits); larger is treated as absurd. */
-const MAX_DIGITS = 15;
+/** Longest integer accepted as a token count: 9 digits (< 10^9). No model has a context near
+ *  that; a larger number is a broken or hostile upstream, and one such response would otherwise
+ *  push a counter up by 10^15 and ruin its rate() for good. */
+const MAX_DIGITS = 9;
 
 export enum Kind { None = 0, String = 1, Number = 2, True = 3, False = 4, Null = 5, Object = 6, Array = 7, Oversized = 8 }
 

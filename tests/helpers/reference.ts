@@ -3,7 +3,7 @@
 // iterative one so 100k levels of nesting cost no stack), the WHATWG SSE event interpretation,
 // and the documented semantics of each API shape:
 // - a token count is a JSON number written as digits only (no sign, fraction, exponent or
-//   leading zero) of at most 15 digits; anything else is "no value";
+//   leading zero) of at most 9 digits; anything else is "no value";
 // - for duplicate keys the last occurrence wins (as JSON.parse); where two paths fill the same
 //   field (Anthropic's usage / message.usage) the one later in the document wins;
 // - in a stream, each event's values replace earlier ones (running totals, never summed);
@@ -186,7 +186,7 @@ function atPath(root: JVal, path: string): JVal | undefined {
 /** The filter's notion of a token count. */
 export function countOf(v: JVal | undefined): number {
   if (!v || v.t !== "num") return -1;
-  return /^(0|[1-9][0-9]{0,14})$/.test(v.text) ? Number(v.text) : -1;
+  return /^(0|[1-9][0-9]{0,8})$/.test(v.text) ? Number(v.text) : -1;
 }
 
 const CAPTURE = 512;
