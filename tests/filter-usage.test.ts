@@ -80,6 +80,21 @@ describe("OpenAI chat completions", () => {
     expect(r.filterState[STATE + "request_completion_tokens"]).toBe("120");
   });
 
+  it("brackets mismatched deep inside a part the scanner skips still make the body unsound", async () => {
+    const t = await sidecar();
+    for (const body of [
+      '{"choices":[{"message":{"content":"x"]}],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+      '{"choices":[[[{"a":[1,2}]]],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+      '{"choices":[{"a":"}]"}],"usage":{"prompt_tokens":1,"completion_tokens":2}',
+    ]) {
+      const r = openaiCall(t, body, false);
+      expect([body, r.filterState[STATE + "request_prompt_tokens"]]).toEqual([body, undefined]);
+    }
+    // while brackets inside strings of a skipped part are only text
+    const ok = openaiCall(t, '{"choices":[{"message":{"content":"]]}}{{[\\\"]"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}', false);
+    expect(ok.filterState[STATE + "request_prompt_tokens"]).toBe("1");
+  });
+
   it("embeddings: prompt and total tokens", () => {
     const r = s.call({
       request: { method: "POST", path: "/v1/embeddings", authority: "api.openai.com", headers: JSON_HEADERS, body: '{"model":"text-embedding-3-small","input":"hello world"}' },

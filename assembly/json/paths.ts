@@ -1,14 +1,20 @@
 // A tiny trie of the JSON object paths one API shape cares about ("usage.prompt_tokens"...).
 // The scanner walks it key by key; everything outside it is skipped without being looked at.
+// Built once per shape with add(); lookups (one per key of an interesting object, so per SSE
+// event too) go through flat arrays: children as sibling lists, keys by length and bytes.
 
 /** Trie node 0 is the root object. A node may be a field (fieldId >= 0) and a parent at once. */
 export class PathTrie {
-  keys: Array<Uint8Array> = [new Uint8Array(0)];
-  parents: Array<i32> = [-1];
-  fields: Array<i32> = [-1];
-  hasChildren: Array<bool> = [false];
+  /** Number of nodes. */
+  size: i32 = 1;
+  keys: StaticArray<Uint8Array> = [new Uint8Array(0)];
+  parents: StaticArray<i32> = [-1];
+  fields: StaticArray<i32> = [-1];
+  hasChildren: StaticArray<bool> = [false];
   /** Bit f set: field f lies strictly below this node (cleared when the node's key repeats). */
-  below: Array<u32> = [0];
+  below: StaticArray<u32> = [0];
+  private firstChild: StaticArray<i32> = [-1];
+  private nextSibling: StaticArray<i32> = [-1];
 
   /** Adds a dotted path (keys without dots) and the field it fills. */
   add(path: string, fieldId: i32): PathTrie {
@@ -18,12 +24,15 @@ export class PathTrie {
       const key = Uint8Array.wrap(String.UTF8.encode(parts[i]));
       let next = this.lookup(node, key.dataStart, key.length);
       if (next < 0) {
-        next = this.keys.length;
-        this.keys.push(key);
-        this.parents.push(node);
-        this.fields.push(-1);
-        this.hasChildren.push(false);
-        this.below.push(0);
+        next = this.size++;
+        this.keys = grow<Uint8Array>(this.keys, key);
+        this.parents = grow<i32>(this.parents, node);
+        this.fields = grow<i32>(this.fields, -1);
+        this.hasChildren = grow<bool>(this.hasChildren, false);
+        this.below = grow<u32>(this.below, 0);
+        this.nextSibling = grow<i32>(this.nextSibling, this.firstChild[node]);
+        this.firstChild = grow<i32>(this.firstChild, -1);
+        this.firstChild[node] = next;
         this.hasChildren[node] = true;
       }
       node = next;
@@ -35,12 +44,18 @@ export class PathTrie {
 
   /** The child of `node` named by the bytes at ptr, or -1. */
   lookup(node: i32, ptr: usize, len: i32): i32 {
-    const n = this.keys.length;
-    for (let i = 1; i < n; i++) {
-      if (unchecked(this.parents[i]) != node) continue;
+    for (let i = unchecked(this.firstChild[node]); i >= 0; i = unchecked(this.nextSibling[i])) {
       const key = unchecked(this.keys[i]);
-      if (key.length == len && memory.compare(key.dataStart, ptr, len) == 0) return i;
+      if (key.byteLength == len && load<u8>(key.dataStart) == load<u8>(ptr) && memory.compare(key.dataStart, ptr, len) == 0) return i;
     }
     return -1;
   }
+}
+
+/** A copy of `a` with `v` appended (the trie is built once; lookups want flat arrays). */
+function grow<T>(a: StaticArray<T>, v: T): StaticArray<T> {
+  const out = new StaticArray<T>(a.length + 1);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  out[a.length] = v;
+  return out;
 }

@@ -4,7 +4,7 @@
 // never recurses (100k levels of nesting cost a counter), never allocates in the hot loop, and
 // never traps on malformed input: it records what it saw and whether the document was sound.
 import { PathTrie } from "./paths";
-import { findQuoteOrBackslash } from "./simd";
+import { findQuoteOrBackslash, findStructural } from "./simd";
 
 /** Fields per API shape (see apis/fields.ts). */
 export const MAX_FIELDS = 12;
@@ -55,6 +55,12 @@ export class JsonScanner {
   private expectKey: bool = false;
   private pendingNode: i32 = -1;
 
+  // Skipping: inside a container with nothing to find (no tracked path below it), only strings
+  // and brackets matter; they are found 16 bytes a step. skipKinds is a bit stack of the
+  // skipped containers' kinds (1 = object), 64 deep, so mismatched brackets are still noticed.
+  private skipping: bool = false;
+  private skipBase: i32 = 0;
+  private skipKinds: u64 = 0;
   private inString: bool = false;
   private escaped: bool = false;
   private stringIsKey: bool = false;
@@ -90,6 +96,7 @@ export class JsonScanner {
     this.inString = false;
     this.escaped = false;
     this.inLiteral = false;
+    this.skipping = false;
     this.capturing = false;
     this.captureField = -1;
     this.base = 0;
@@ -113,6 +120,10 @@ export class JsonScanner {
     while (p < end) {
       if (this.inString) {
         p = this.scanString(p, end);
+        continue;
+      }
+      if (this.skipping) {
+        p = this.skip(p, end);
         continue;
       }
       if (this.inLiteral) {
@@ -187,6 +198,60 @@ export class JsonScanner {
     if (field >= 0) this.record(field, isObject ? Kind.Object : Kind.Array, this.at(p), -1);
     this.expectKey = isObject;
     this.pendingNode = -1;
+    if (d > TRACK || unchecked(this.nodeAt[d]) < 0) {
+      this.skipping = true;
+      this.skipBase = d;
+      this.skipKinds = 0;
+    }
+  }
+
+  /** Skip mode: jumps from bracket to bracket (and over strings) until the container that
+   *  started it closes, which goes through the ordinary close(). */
+  private skip(p: usize, end: usize): usize {
+    let depth = this.depth;
+    const base = this.skipBase;
+    while (p < end) {
+      p = findStructural(p, end);
+      if (p == end) break;
+      const c = load<u8>(p);
+      if (c == 0x22) { // a string: scanned by scanString, then skipping resumes
+        this.depth = depth;
+        this.inString = true;
+        this.escaped = false;
+        this.stringIsKey = false;
+        this.capturing = false;
+        this.captureField = -1;
+        return p + 1;
+      }
+      if (c == 0x5c) { // a backslash outside a string
+        this.malformed = true;
+        p++;
+        continue;
+      }
+      if ((c | 0x20) == 0x7b) { // '{' or '[' (0x5b | 0x20 == 0x7b)
+        const rel = depth - base;
+        if (rel < 64) this.skipKinds = (this.skipKinds << 1) | (c == 0x7b ? 1 : 0);
+        depth++;
+        p++;
+        continue;
+      }
+      // '}' or ']'
+      if (depth == base) {
+        this.depth = depth;
+        this.skipping = false;
+        this.close(c == 0x7d, p);
+        return p + 1;
+      }
+      const rel = depth - base - 1;
+      if (rel < 64) {
+        if (((this.skipKinds & 1) != 0) != (c == 0x7d)) this.malformed = true;
+        this.skipKinds >>= 1;
+      }
+      depth--;
+      p++;
+    }
+    this.depth = depth;
+    return end;
   }
 
   private close(isObject: bool, p: usize): void {

@@ -40,3 +40,33 @@ export function findLineEnd(p: usize, end: usize): usize {
   }
   return end;
 }
+
+/** First address in [p, end) holding `"`, `\`, `[`, `]`, `{` or `}`, or end. `[`/`{` and `]`/`}`
+ *  differ only in bit 5, so two compares of (byte | 0x20) find all four brackets. */
+// @ts-ignore: decorator
+@inline
+export function findStructural(p: usize, end: usize): usize {
+  const quote = i8x16.splat(0x22);
+  const backslash = i8x16.splat(0x5c);
+  const bit5 = i8x16.splat(0x20);
+  const open = i8x16.splat(0x7b);
+  const close = i8x16.splat(0x7d);
+  while (p + 16 <= end) {
+    const v = v128.load(p);
+    const folded = v128.or(v, bit5);
+    const hits = v128.or(
+      v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)),
+      v128.or(i8x16.eq(folded, open), i8x16.eq(folded, close)),
+    );
+    const m = i8x16.bitmask(hits);
+    if (m != 0) return p + <usize>ctz(m);
+    p += 16;
+  }
+  while (p < end) {
+    const c = load<u8>(p);
+    const f = c | 0x20;
+    if (c == 0x22 || c == 0x5c || f == 0x7b || f == 0x7d) return p;
+    p++;
+  }
+  return end;
+}
