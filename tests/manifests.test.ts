@@ -185,6 +185,16 @@ const CEL_RULES: Record<string, (self: any) => boolean> = {
   // WasmPlugin, Telemetry (spec)
   '(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1': (s) =>
     +has(s, "selector") + +has(s, "targetRef") + +has(s, "targetRefs") <= 1,
+  // TrafficExtension (spec)
+  "(has(self.selector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1": (s) => +has(s, "selector") + +has(s, "targetRefs") <= 1,
+  "has(self.wasm) != has(self.lua)": (s) => has(s, "wasm") !== has(s, "lua"),
+  // TrafficExtension.wasm.url (WasmPlugin's rule with the schemes in another order)
+  'isURL(self) ? (url(self).getScheme() in ["", "http", "https", "file", "oci"]) : (isURL("http://" + self) && url("http://" + self).getScheme() in ["", "http", "https", "file", "oci"])':
+    (s) => {
+      const scheme = celUrlScheme(s);
+      if (scheme !== null) return ALLOWED_WASM_SCHEMES.includes(scheme);
+      return celUrlScheme("http://" + s) === "http";
+    },
   // selector.matchLabels (WasmPlugin, Telemetry, DestinationRule.workloadSelector)
   'self.all(key, !key.contains("*"))': (s) => Object.keys(s).every((k) => !k.includes("*")),
   "self.all(key, key.size() != 0)": (s) => Object.keys(s).every((k) => k.length !== 0),
@@ -337,6 +347,7 @@ describe("manifest files", () => {
         "ServiceAccount/default/sleep",
         "ServiceEntry/default/dashscope",
         "Telemetry/istio-system/asm-llm-proxy",
+        "TrafficExtension/default/asm-llm-proxy",
         "WasmPlugin/default/asm-llm-proxy",
         "WasmPlugin/default/asm-llm-proxy-observe-only",
       ].sort(),
@@ -400,6 +411,18 @@ describe("CEL validations (x-kubernetes-validations)", () => {
     const r = celCheck(e.doc);
     expect(r.unimplemented).toEqual([]);
     expect(r.violations).toEqual([]);
+  });
+
+  it("TrafficExtension example: same pluginConfig as the WasmPlugin; wasm xor lua enforced", () => {
+    const te: any = findManifest("TrafficExtension", "asm-llm-proxy");
+    const wp: any = findManifest("WasmPlugin", "asm-llm-proxy");
+    expect(te.spec.wasm.pluginConfig).toEqual(wp.spec.pluginConfig);
+    expect(te.spec.wasm.vmConfig).toEqual(wp.spec.vmConfig);
+    const reached = new Set(celCheck(te).checked.map((x) => x.message));
+    expect(reached).toContain("exactly one of wasm or lua must be set");
+    const both = clone(te) as any;
+    both.spec.lua = { inlineCode: "function envoy_on_request(h) end" };
+    expect(celCheck(both).violations.map((v: any) => v.message ?? v)).toEqual(expect.arrayContaining([expect.stringContaining("exactly one of wasm or lua must be set")]));
   });
 
   it("the rules that matter are actually reached by our manifests", () => {
