@@ -9,6 +9,7 @@ import { ApiShape } from "./apis/shape";
 import { classifyPath } from "./apis/registry";
 import { openai } from "./apis/openai";
 import { anthropic } from "./apis/anthropic";
+import { dashscope } from "./apis/dashscope";
 import { F_MODEL, F_STREAM } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
 import { Buffer, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
@@ -58,12 +59,15 @@ export class LlmStream extends Context {
 
   onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.root.config;
+    const method = getHeaderB(HeaderMap.Request, H_METHOD);
+    const post = method !== null && method == "POST";
+    // Only a POST can be an LLM call, and only providers act on other methods: with none
+    // configured, a GET costs one header read.
+    if (!post && config.providers.length == 0) return FilterHeadersStatusValues.Continue;
     const authority = getHeaderB(HeaderMap.Request, H_AUTHORITY);
     this.host = hostOf(authority !== null ? authority : "");
     let path = getHeaderB(HeaderMap.Request, H_PATH);
     if (path === null) path = "/";
-    const method = getHeaderB(HeaderMap.Request, H_METHOD);
-    const post = method !== null && method == "POST";
     const routing = decideRouting(config, this.host);
     const provider = routing.provider;
     if (provider !== null) {
@@ -93,9 +97,13 @@ export class LlmStream extends Context {
     const contentType = getHeaderB(HeaderMap.Request, H_CONTENT_TYPE);
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.llm = shape;
-    const accept = getHeaderB(HeaderMap.Request, H_ACCEPT);
-    const sse = getHeaderB(HeaderMap.Request, H_DASHSCOPE_SSE);
-    if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.stream = true;
+    if (shape == dashscope) {
+      // DashScope native streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream);
+      // the other shapes say "stream": true in the body.
+      const sse = getHeaderB(HeaderMap.Request, H_DASHSCOPE_SSE);
+      const accept = getHeaderB(HeaderMap.Request, H_ACCEPT);
+      if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.stream = true;
+    }
     const encoding = getHeaderB(HeaderMap.Request, H_CONTENT_ENCODING);
     const readable = encoding === null || encoding.toLowerCase() == "identity";
     if (end_of_stream || !readable) {
