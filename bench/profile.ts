@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WasmVm } from "../host/vm";
-import { buildWorkloads, FULL_SIZES, type Workload } from "./workloads";
+import { buildWorkloads, drive, FULL_SIZES, type Workload } from "./workloads";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -46,15 +46,6 @@ export function buildNamed(filter: string): string {
   return out;
 }
 
-function drive(vm: WasmVm, w: Workload): void {
-  const s = vm.newStream();
-  const rq = w.requestChunks, rs = w.responseChunks;
-  s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
-  for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
-  s.sendResponseHeaders(w.responseHeaders, rs.length === 0);
-  for (let i = 0; i < rs.length; i++) s.sendResponseBody(rs[i], i === rs.length - 1);
-  s.finish();
-}
 
 interface Node {
   id: number;

@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { WasmVm, type VmOptions } from "../host/vm";
 import type { HttpStream } from "../host/stream";
-import { buildWorkloads, FULL_SIZES, QUICK_SIZES, type Workload } from "./workloads";
+import { buildWorkloads, drive, FULL_SIZES, QUICK_SIZES, type Workload } from "./workloads";
 import { Profile, loadInstrumented, calibrate, corrected, type ProfileSnapshot } from "./instrument";
 import { buildSdkLogNoop, restoredLineCount } from "./sdk-variant";
 import { profile, categorize, type ProfileRow } from "./profile";
@@ -137,16 +137,6 @@ export interface BenchResults {
 
 // ---------------------------------------------------------------- driving streams
 
-function drive(vm: WasmVm, w: Workload): HttpStream {
-  const s = vm.newStream();
-  const rq = w.requestChunks, rs = w.responseChunks;
-  s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
-  for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
-  s.sendResponseHeaders(w.responseHeaders, rs.length === 0);
-  for (let i = 0; i < rs.length; i++) s.sendResponseBody(rs[i], i === rs.length - 1);
-  s.finish();
-  return s;
-}
 
 const STATE_PREFIX = "wasm.asm.llmproxy.";
 

@@ -1,5 +1,7 @@
 // The benchmark's workloads: real-looking provider traffic, built once per run from a seeded
 // PRNG (the same bytes every run), delivered in the chunks a proxy would see.
+import type { WasmVm } from "../host/vm";
+import type { HttpStream } from "../host/stream";
 const enc = new TextEncoder();
 
 export type Header = [string, string];
@@ -315,4 +317,16 @@ function kb(n: number): string {
 }
 function mb(n: number): string {
   return n >= 1 << 20 ? `${Math.round(n / (1 << 20))}MB` : `${Math.round(n / 1024)}KB`;
+}
+
+/** One stream of a workload through a VM: headers, every chunk, the end (on_log, on_done, on_delete). */
+export function drive(vm: WasmVm, w: Workload): HttpStream {
+  const s = vm.newStream();
+  const rq = w.requestChunks, rs = w.responseChunks;
+  s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
+  for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
+  s.sendResponseHeaders(w.responseHeaders, rs.length === 0);
+  for (let i = 0; i < rs.length; i++) s.sendResponseBody(rs[i], i === rs.length - 1);
+  s.finish();
+  return s;
 }
