@@ -1,7 +1,7 @@
 // on_configure: an empty configuration is observe-only; every malformed field is rejected with a
 // log line naming it (Envoy then refuses the plugin), and nothing traps.
 import { describe, expect, it } from "vitest";
-import { configure } from "./helpers/sidecar";
+import { configure, sidecar } from "./helpers/sidecar";
 import { wasmPluginConfig } from "../host/manifests";
 
 const provider = { name: "dashscope", hosts: ["dashscope.aliyuncs.com"], path: "/compatible-mode/v1/chat/completions", apiKeyEnv: "DASHSCOPE_API_KEY", model: "qwen-1.8b-chat" };
@@ -11,6 +11,11 @@ describe("valid configurations", () => {
     expect((await configure("")).ok).toBe(true);
   });
   it("empty object", async () => expect((await configure("{}")).ok).toBe(true));
+  it("an unknown root id (another WasmPlugin pluginName) falls back to the default root context, no trap", async () => {
+    const s = await sidecar({ rootId: "my-llm-stats" });
+    expect(s.vm.failed).toBe(false);
+    expect(s.logs.join("\n")).toContain("no root context registered for root id 'my-llm-stats'");
+  });
   it("the WasmPlugin manifest's pluginConfig", async () => {
     const r = await configure(wasmPluginConfig(), { DASHSCOPE_API_KEY: "sk-x" });
     expect(r.logs.join("\n")).toContain("1 provider(s), 1 route(s), workload sleep.default");

@@ -45,7 +45,8 @@ describe("lifecycle with the no-op filter", () => {
     expect(vm.logs.some((l) => l.message.includes("onStart(vm_configuration_size:0)"))).toBe(true);
   });
   it("a root id with no registered root context traps at start (ensureRootContext throws)", async () => {
-    const vm = await WasmVm.load({ wasm: noopWasm(), rootId: "other" });
+    // The probe registers only "probe" (no default root context to fall back to).
+    const vm = await WasmVm.load({ wasm: await probeModule(), rootId: "other" });
     expect(vm.start()).toBe(false);
     expect(vm.failed).toBe(true);
     expect(vm.trapCount).toBe(1);
