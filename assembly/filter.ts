@@ -72,9 +72,9 @@ export class LlmStream extends Context {
     const provider = routing.provider;
     if (provider !== null) {
       this.routing = routing;
-      // The seed's bare `curl http://dashscope.aliyuncs.com`: a POST whose path is no API path
-      // goes to the provider's; a request already aimed at an API path (or a GET) keeps its own.
-      if (post && provider.path.length > 0 && classifyPath(config.apiPaths, path) === null) {
+      // The seed's bare `curl http://dashscope.aliyuncs.com`: a POST to `/` goes to the
+      // provider's path; every other path (an API path, /v1/messages/batches...) keeps its own.
+      if (post && provider.path.length > 0 && isRootPath(path)) {
         replaceHeader(HeaderMap.Request, ":path", provider.path);
         path = provider.path;
       }
@@ -175,8 +175,7 @@ export class LlmStream extends Context {
     } else {
       let model = routing.model;
       // Under the default policy a named model stays; "model": "" or null counts as none.
-      const named = scanner.string(F_MODEL);
-      if (model.length > 0 && routing.policy == ModelPolicy.Default && named !== null && named.length > 0) model = "";
+      if (model.length > 0 && routing.policy == ModelPolicy.Default && scanner.names(F_MODEL)) model = "";
       const provider = routing.provider!;
       const includeUsage = provider.includeUsage && this.llm == openai;
       const rewritten = rewriteRequest(body, scanner, model, includeUsage);
@@ -302,6 +301,11 @@ export class LlmStream extends Context {
   get destination(): string {
     return this.host;
   }
+}
+
+/** `/`, or `/` with a query string. */
+function isRootPath(path: string): bool {
+  return path == "/" || path.startsWith("/?");
 }
 
 /** The size of a buffered body (for a body completed by trailers). */

@@ -1,7 +1,7 @@
 // The root context: configuration, node identity and the per-VM telemetry state shared by the
 // streams of this worker (counters' id cache, label budgets).
 import { RootContext, Context } from "@solo-io/proxy-runtime/assembly";
-import { Config, parseConfig } from "./config";
+import { Config, DEFAULT_MAX_REWRITE_BODY, parseConfig } from "./config";
 import { Buffer, getBuffer, getEnv, getPropertyString, log, Level } from "./envoy";
 import { labelFromString } from "./telemetry/labels";
 import { LabelBudget } from "./telemetry/cardinality";
@@ -36,6 +36,9 @@ export class LlmRoot extends RootContext {
     this.destinations = new LabelBudget(config.maxDestinations, []);
     this.workload = labelFromString(nodeMetadata("WORKLOAD_NAME"));
     this.namespace = labelFromString(nodeMetadata("NAMESPACE"));
+    if (config.maxRewriteBodyBytes > DEFAULT_MAX_REWRITE_BODY) {
+      log(Level.Warn, PLUGIN + ": maxRewriteBodyBytes " + config.maxRewriteBodyBytes.toString() + " is above half of Envoy's default per_connection_buffer_limit_bytes (1 MiB); raise that limit too, or a large request may be answered 413 while it is held");
+    }
     for (let i = 0; i < config.providers.length; i++) {
       const p = config.providers[i];
       if (p.apiKeyEnv.length > 0 && p.apiKey.length == 0) {

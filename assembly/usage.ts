@@ -1,5 +1,5 @@
 // The one record that flows from the parsers to the sinks (filter state, counters).
-import { JsonScanner } from "./json/scanner";
+import { JsonScanner, Kind } from "./json/scanner";
 import {
   F_MODEL, F_PROMPT_TOKENS, F_COMPLETION_TOKENS, F_TOTAL_TOKENS, F_CACHED_TOKENS, F_REASONING_TOKENS, F_ERROR,
 } from "./apis/fields";
@@ -29,7 +29,12 @@ export class Usage {
     this.totalTokens = pick(scanner.count(F_TOTAL_TOKENS), this.totalTokens);
     this.cachedTokens = pick(scanner.count(F_CACHED_TOKENS), this.cachedTokens);
     this.reasoningTokens = pick(scanner.count(F_REASONING_TOKENS), this.reasoningTokens);
-    if (scanner.has(F_ERROR) && scanner.kind[F_ERROR] != 5 /* null */) this.providerError = true;
+    // An error object or code; null, false and "" (DashScope's success bodies may carry
+    // "code": "") are no error.
+    if (scanner.has(F_ERROR)) {
+      const kind = scanner.kind[F_ERROR];
+      if (kind == Kind.String ? scanner.names(F_ERROR) : kind != Kind.Null && kind != Kind.False) this.providerError = true;
+    }
   }
 
   get hasTokens(): bool {

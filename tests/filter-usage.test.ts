@@ -47,6 +47,13 @@ describe("OpenAI chat completions", () => {
     expect(r.filterState[STATE + "response_model"]).toBe("gpt-4o-mini");
   });
 
+  it("SSE: a later event's model replaces an earlier one that differs only once decoded", () => {
+    // event 1: a, backslash, n, b (escaped backslash); event 2: a, newline, b (escaped newline)
+    const body = 'data: {"model":"a\\\\nb","choices":[]}\n\ndata: {"model":"a\\nb","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n';
+    const r = openaiCall(s, body, true, { stream: true });
+    expect(r.filterState[STATE + "response_model"]).toBe("a_b"); // the newline, made safe for a log line
+  });
+
   it("SSE with CRLF line ends", () => {
     const r = openaiCall(s, openaiSse("gpt-4o-mini", { prompt: 5, completion: 6 }, { crlf: true }), true, { stream: true });
     expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("5");
@@ -122,6 +129,16 @@ describe("DashScope native", () => {
     expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("11");
     expect(r.filterState[STATE + "request_completion_tokens"]).toBe("85");
     expect(r.filterState[STATE + "request_total_tokens"]).toBe("96");
+  });
+
+  it('JSON: an empty "code" (a success body) is no provider error', () => {
+    const body = JSON.stringify({ output: { text: "hi" }, usage: { input_tokens: 3, output_tokens: 4 }, code: "", message: "", request_id: "r" });
+    const r = s.call({
+      request: { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: JSON_HEADERS, body: dashscopeRequest("qwen-plus") },
+      response: { status: 200, headers: JSON_HEADERS, body },
+    });
+    expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("3");
+    expect(r.filterState[STATE + "usage_skipped"]).toBeUndefined();
   });
 
   it("SSE: the usage is a running total; the last event's is taken, never a sum", async () => {

@@ -40,6 +40,17 @@ describe("model policy", () => {
     expect(sent(s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-max");
     expect(sent(s.call({ request: post('{"messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-turbo");
   });
+  it("an override route also catches a model whose key is written with escapes", async () => {
+    const s = await routed();
+    const r = s.call({ request: post('{"mod\\u0065l":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok });
+    expect(sent(r).model).toBe("qwen-turbo"); // JSON.parse of what went upstream
+    expect(r.filterState["wasm.asm.llmproxy.request_model"]).toBe("qwen-turbo");
+  });
+  it("a model too long to keep still counts as named under the default policy", async () => {
+    const s = await routed();
+    const long = "m".repeat(600);
+    expect(sent(s.call({ request: post(`{"model":"${long}","messages":[]}`), response: ok })).model).toBe(long);
+  });
   it("an empty or null model counts as none and gets the default", async () => {
     const s = await routed();
     expect(sent(s.call({ request: post('{"model":"","messages":[]}'), response: ok })).model).toBe("qwen-1.8b-chat");
@@ -165,6 +176,15 @@ describe("bounded buffering", () => {
 });
 
 describe("other methods and shapes", () => {
+  it("only the bare `/` is sent to the provider's path: other endpoints keep theirs", async () => {
+    const s = await sidecar({ pluginConfig: { providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "k" }] } });
+    for (const path of ["/v1/messages/count_tokens", "/v1/messages/batches", "/v1/models"]) {
+      const r = s.call({ request: { method: "POST", path, authority: "api.anthropic.com", headers: JSON_HEADERS, body: "{}" }, response: ok });
+      expect(new Map(r.upstreamRequest!.headers).get(":path")).toBe(path);
+    }
+    const bare = s.call({ request: { method: "POST", path: "/?beta=true", authority: "api.anthropic.com", headers: JSON_HEADERS, body: '{"model":"c","messages":[]}' }, response: ok });
+    expect(new Map(bare.upstreamRequest!.headers).get(":path")).toBe("/v1/messages");
+  });
   it("a GET to the provider keeps its path but gets the key", async () => {
     const s = await routed();
     const r = s.call({ request: { method: "GET", path: "/", authority: "dashscope.aliyuncs.com", headers: [] }, response: ok });

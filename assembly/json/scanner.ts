@@ -324,9 +324,19 @@ export class JsonScanner {
     this.inString = false;
     if (this.stringIsKey) {
       const d = this.depth;
-      const node = this.capturing && !this.captureOverflow
-        ? this.trie.lookup(unchecked(this.nodeAt[d]), changetype<usize>(this.captureBuf), this.captureLen)
-        : -1;
+      let node = -1;
+      if (this.capturing && !this.captureOverflow) {
+        const buf = changetype<usize>(this.captureBuf);
+        const len = this.captureLen;
+        // Keys compare by their decoded value, as JSON.parse does: "mod\u0065l" is "model"
+        // (else a client could slip a model past an override route).
+        if (hasBackslash(buf, len)) {
+          const key = unescape(buf, len);
+          node = this.trie.lookup(unchecked(this.nodeAt[d]), key.dataStart, key.length);
+        } else {
+          node = this.trie.lookup(unchecked(this.nodeAt[d]), buf, len);
+        }
+      }
       this.pendingNode = node;
       this.expectKey = false;
       if (node >= 0 && unchecked(this.trie.hasChildren[node])) {
@@ -454,9 +464,18 @@ export class JsonScanner {
     if (other === null || !unchecked(this.present[field]) || unchecked(this.kind[field]) != Kind.String) return false;
     const len = unchecked(this.rawLen[field]);
     const block = changetype<usize>(unchecked(this.raw[field]));
-    if (len == other.length && memory.compare(block, other.dataStart, len) == 0) return true;
+    if (!hasBackslash(block, len)) return len == other.length && memory.compare(block, other.dataStart, len) == 0;
     const decoded = this.string(field)!;
     return decoded.length == other.length && memory.compare(decoded.dataStart, other.dataStart, other.length) == 0;
+  }
+
+  /** Whether the field holds a value that names something: a non-empty string, or one too long
+   *  to keep (null, "" and absence name nothing). */
+  names(field: i32): bool {
+    if (!unchecked(this.present[field])) return false;
+    const kind = unchecked(this.kind[field]);
+    if (kind == Kind.Oversized) return true;
+    return kind == Kind.String && unchecked(this.rawLen[field]) > 0;
   }
 
   isTrue(field: i32): bool {
@@ -473,6 +492,11 @@ export class JsonScanner {
 function isLiteralByte(c: u32): bool {
   // digits, letters, '-', '+', '.': numbers and true/false/null (and junk words, kept together)
   return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2b || c == 0x2e;
+}
+
+function hasBackslash(buf: usize, len: i32): bool {
+  for (let i = 0; i < len; i++) if (load<u8>(buf + <usize>i) == 0x5c) return true;
+  return false;
 }
 
 function isWord(buf: usize, len: i32, word: string): bool {
