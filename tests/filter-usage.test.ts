@@ -102,6 +102,23 @@ describe("OpenAI chat completions", () => {
     expect(ok.filterState[STATE + "request_prompt_tokens"]).toBe("1");
   });
 
+  it("a missing colon or comma, a trailing comma, or data lines that only join into numbers: nothing published", async () => {
+    const t = await sidecar();
+    for (const body of [
+      '{"usage":{"prompt_tokens" 5,"completion_tokens":7}}',
+      '{"usage":{"prompt_tokens":5 "completion_tokens":7}}',
+      '{"usage":{"prompt_tokens":5,"completion_tokens":7,}}',
+      '{"usage":{"prompt_tokens":5,,"completion_tokens":7}}',
+      '{"usage":{"prompt_tokens":5,"completion_tokens":7}}}',
+      '{"usage":{:"prompt_tokens",5}}',
+    ]) {
+      const r = openaiCall(t, body, false);
+      expect([body, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "usage_skipped"]]).toEqual([body, undefined, "malformed"]);
+    }
+    const joined = openaiCall(t, 'data: {"usage":{"prompt_tokens":12\ndata: 34,"completion_tokens":1}}\n\n', true, { stream: true });
+    expect(joined.filterState[STATE + "request_prompt_tokens"]).toBeUndefined();
+  });
+
   it("embeddings: prompt and total tokens", () => {
     const r = s.call({
       request: { method: "POST", path: "/v1/embeddings", authority: "api.openai.com", headers: JSON_HEADERS, body: '{"model":"text-embedding-3-small","input":"hello world"}' },

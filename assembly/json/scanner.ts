@@ -17,6 +17,14 @@ export const CAPTURE_BYTES = 512;
  *  push a counter up by 10^15 and ruin its rate() for good. */
 const MAX_DIGITS = 9;
 
+// JSON grammar states (JsonScanner.gram).
+const G_VALUE = 0;
+const G_VALUE_OR_CLOSE = 1; // after '['
+const G_KEY = 2; // after ',' in an object
+const G_KEY_OR_CLOSE = 3; // after '{'
+const G_COLON = 4; // after a key
+const G_SEP = 5; // after a value: ',' or a closing bracket
+
 export enum Kind { None = 0, String = 1, Number = 2, True = 3, False = 4, Null = 5, Object = 6, Array = 7, Oversized = 8 }
 
 export class JsonScanner {
@@ -52,7 +60,10 @@ export class JsonScanner {
   private objectSerial: u32 = 0;
   private serialAt: StaticArray<u32> = new StaticArray<u32>(TRACK + 1);
   private seenIn: StaticArray<u32>;
-  private expectKey: bool = false;
+  /** What JSON's grammar allows next (G_*): a value, a key, a colon, a separator... A byte out
+   *  of place marks the document malformed, so a body with a missing `:` or `,`, or two data
+   *  lines that only join into numbers, publishes nothing. */
+  private gram: i32 = G_VALUE;
   private pendingNode: i32 = -1;
 
   // Skipping: inside a container with nothing to find (no tracked path below it), only strings
@@ -91,7 +102,7 @@ export class JsonScanner {
     this.rootClosed = false;
     this.rootOpenEnd = -1;
     this.depth = 0;
-    this.expectKey = false;
+    this.gram = G_VALUE;
     this.pendingNode = -1;
     this.inString = false;
     this.escaped = false;
@@ -142,10 +153,15 @@ export class JsonScanner {
         case 0x5b: this.open(false, p); break; // [
         case 0x7d: this.close(true, p); break; // }
         case 0x5d: this.close(false, p); break; // ]
-        case 0x3a: this.expectKey = false; break; // :
+        case 0x3a: { // :
+          if (this.gram != G_COLON) this.malformed = true;
+          this.gram = G_VALUE;
+          break;
+        }
         case 0x2c: { // ,
           const d = this.depth;
-          this.expectKey = d > 0 && d <= TRACK && unchecked(this.isObject[d]);
+          if (this.gram != G_SEP || d == 0) this.malformed = true;
+          this.gram = d > 0 && d <= TRACK && unchecked(this.isObject[d]) ? G_KEY : G_VALUE;
           this.pendingNode = -1;
           break;
         }
@@ -180,6 +196,7 @@ export class JsonScanner {
   private open(isObject: bool, p: usize): void {
     let node = this.pendingNode;
     let field = this.valueField();
+    if (this.gram != G_VALUE && this.gram != G_VALUE_OR_CLOSE) this.malformed = true;
     if (this.depth == 0) {
       if (this.rootSeen) this.malformed = true;
       this.rootSeen = true;
@@ -196,7 +213,7 @@ export class JsonScanner {
       if (isObject) unchecked(this.serialAt[d] = ++this.objectSerial);
     }
     if (field >= 0) this.record(field, isObject ? Kind.Object : Kind.Array, this.at(p), -1);
-    this.expectKey = isObject;
+    this.gram = isObject ? G_KEY_OR_CLOSE : G_VALUE_OR_CLOSE;
     this.pendingNode = -1;
     if (d > TRACK || unchecked(this.nodeAt[d]) < 0) {
       this.skipping = true;
@@ -239,6 +256,7 @@ export class JsonScanner {
       if (depth == base) {
         this.depth = depth;
         this.skipping = false;
+        this.gram = G_SEP; // what lay inside was skipped, not checked
         this.close(c == 0x7d, p);
         return p + 1;
       }
@@ -260,13 +278,15 @@ export class JsonScanner {
       this.malformed = true;
       return;
     }
+    const gram = this.gram;
+    if (gram != G_SEP && gram != (isObject ? G_KEY_OR_CLOSE : G_VALUE_OR_CLOSE)) this.malformed = true;
     if (d <= TRACK) {
       if (unchecked(this.isObject[d]) != isObject) this.malformed = true;
       const field = unchecked(this.fieldAt[d]);
       if (field >= 0) unchecked(this.end[field] = this.at(p) + 1);
     }
     this.depth = d - 1;
-    this.expectKey = false;
+    this.gram = G_SEP;
     this.pendingNode = -1;
     if (d == 1) this.rootClosed = true;
   }
@@ -277,10 +297,12 @@ export class JsonScanner {
     this.escaped = false;
     this.captureLen = 0;
     this.captureOverflow = false;
-    if (d > 0 && d <= TRACK && this.expectKey && unchecked(this.isObject[d])) {
+    const gram = this.gram;
+    if (gram == G_KEY || gram == G_KEY_OR_CLOSE) {
       this.stringIsKey = true;
       this.capturing = unchecked(this.nodeAt[d]) >= 0;
     } else {
+      if (gram != G_VALUE && gram != G_VALUE_OR_CLOSE) this.malformed = true;
       if (d == 0) {
         if (this.rootSeen) this.malformed = true;
         this.rootSeen = true;
@@ -338,7 +360,7 @@ export class JsonScanner {
         }
       }
       this.pendingNode = node;
-      this.expectKey = false;
+      this.gram = G_COLON;
       if (node >= 0 && unchecked(this.trie.hasChildren[node])) {
         const serial = unchecked(this.serialAt[d]);
         if (unchecked(this.seenIn[node]) == serial) this.forget(unchecked(this.trie.below[node]));
@@ -361,11 +383,13 @@ export class JsonScanner {
         }
       }
       this.pendingNode = -1;
+      this.gram = G_SEP;
     }
     this.capturing = false;
   }
 
   private openLiteral(p: usize): void {
+    if (this.gram != G_VALUE && this.gram != G_VALUE_OR_CLOSE) this.malformed = true;
     if (this.depth == 0) {
       if (this.rootSeen) this.malformed = true;
       this.rootSeen = true;
@@ -409,6 +433,7 @@ export class JsonScanner {
     }
     this.capturing = false;
     this.pendingNode = -1;
+    this.gram = G_SEP;
   }
 
   private record(field: i32, kind: Kind, start: i64, end: i64): void {
