@@ -277,6 +277,10 @@ export class LlmStream extends Context {
     if (this.llm !== null && !this.finalized) {
       if (!this.requestDone) {
         this.requestDone = true;
+        // Cut off mid-request: a model already seen in the part that went upstream is still the
+        // model asked for (a held body went nowhere, so it names nothing).
+        const scanner = this.requestScanner;
+        if (scanner !== null && !this.buffering && this.usage.requestModel === null) this.usage.requestModel = scanner.string(F_MODEL);
         publishRequestModel(this);
       }
       this.skip = Skip.Incomplete;

@@ -65,6 +65,16 @@ describe("request model", () => {
     expect(Buffer.from(stream.filterState.get(STATE)!.value).toString()).toBe("qwen-long");
   });
 
+  it("a request cut off after its model went upstream still reports that model, and no tokens", () => {
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    stream.sendRequestBody(Buffer.from('{"model":"cut-off-model","messages":[{"role":"user","content":"a long'), false);
+    stream.finish(); // client abort: on_log without end of stream
+    expect(Buffer.from(stream.filterState.get(STATE)!.value).toString()).toBe("cut-off-model");
+    expect(stream.filterState.has("wasm.asm.llmproxy.request_prompt_tokens")).toBe(false);
+    expect(Buffer.from(stream.filterState.get("wasm.asm.llmproxy.usage_skipped")!.value).toString()).toBe("incomplete");
+  });
+
   it("model before 1 MB of messages split at odd sizes", () => {
     const body = `{"model":"qwen-long-first","messages":${decoyMessages(1 << 20)}}`;
     expect(modelOf(s, chunks(body, 7919))).toBe("qwen-long-first");
