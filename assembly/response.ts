@@ -13,7 +13,6 @@ const parsers: ResponseParser[] = [];
 export class ResponseParser extends SseHandler {
   private scanner: JsonScanner;
   private framer: SseFramer | null = null;
-  sawDone: bool = false;
   /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
   sound: bool = false;
   /** SSE: events that carried data other than `[DONE]`. */
@@ -28,7 +27,6 @@ export class ResponseParser extends SseHandler {
   /** Ready for another response (see acquireParser). */
   private restart(usage: Usage): void {
     this.usage = usage;
-    this.sawDone = false;
     this.sound = false;
     this.dataEvents = 0;
     this.scanner.reset();
@@ -78,16 +76,8 @@ export class ResponseParser extends SseHandler {
     return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
   }
 
-  get events(): i32 {
-    const framer = this.framer;
-    return framer !== null ? framer.events : 0;
-  }
-
   onEvent(scanner: JsonScanner, done: bool): void {
-    if (done) {
-      this.sawDone = true;
-      return;
-    }
+    if (done) return; // OpenAI's `data: [DONE]` carries nothing to read
     this.dataEvents++;
     if (scanner.complete && scanner.rootIsObject) {
       this.sound = true;

@@ -28,7 +28,6 @@ export class SseFramer {
   private dataLines: i32 = 0;
   private dataBytes: i32 = 0;
   private doneMatched: i32 = 0;
-  events: i32 = 0;
 
   constructor(private scanner: JsonScanner, private handler: SseHandler) {}
 
@@ -40,7 +39,6 @@ export class SseFramer {
     this.dataLines = 0;
     this.dataBytes = 0;
     this.doneMatched = 0;
-    this.events = 0;
   }
 
   feed(ptr: usize, len: i32): void {
@@ -129,7 +127,6 @@ export class SseFramer {
   private dispatch(): void {
     if (this.dataLines > 0) {
       this.scanner.finish();
-      this.events++;
       this.handler.onEvent(this.scanner, this.doneMatched == 6);
     }
     this.scanner.reset();

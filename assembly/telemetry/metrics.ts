@@ -64,10 +64,6 @@ export class Counters {
       if (ids.completion >= 0) incrementCounter(<u32>ids.completion, completion);
     }
   }
-
-  get cachedIds(): i32 {
-    return this.ids.size;
-  }
 }
 
 class TokenIds {
