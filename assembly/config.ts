@@ -23,7 +23,11 @@ export class Provider {
 }
 
 export class HeaderMatch {
-  constructor(public name: string, public match: StringMatch) {}
+  /** The header name UTF-8 encoded once, here, not on every request. */
+  nameBytes: ArrayBuffer;
+  constructor(public name: string, public match: StringMatch) {
+    this.nameBytes = String.UTF8.encode(name);
+  }
 }
 
 export class Route {
