@@ -3,7 +3,6 @@
 // Every body chunk passes on unchanged (Continue) unless a rewrite was configured for this
 // request, and then only the request body is held, within a bound.
 import { Context, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues } from "@solo-io/proxy-runtime/assembly";
-import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { LlmRoot } from "./root";
 import { ApiShape } from "./apis/shape";
 import { classifyPath } from "./apis/registry";
@@ -12,7 +11,7 @@ import { anthropic } from "./apis/anthropic";
 import { dashscope } from "./apis/dashscope";
 import { F_MODEL, F_STREAM } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, bufferedSize, clearRouteCache, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -88,7 +87,7 @@ export class LlmStream extends Context {
         // A route switched provider: re-target the request and let Envoy pick the route again.
         replaceHeader(HeaderMap.Request, ":authority", provider.hosts[0]);
         this.host = provider.hosts[0];
-        imports.proxy_clear_route_cache();
+        clearRouteCache();
       }
     }
     if (!post) return FilterHeadersStatusValues.Continue;
@@ -152,7 +151,7 @@ export class LlmStream extends Context {
     // A request body ending in trailers never had end_of_stream on a body callback.
     const scanner = this.requestScanner;
     if (scanner !== null && !this.requestDone) {
-      if (this.buffering) this.rewriteBuffered(scanner, bufferedLength(0));
+      if (this.buffering) this.rewriteBuffered(scanner, bufferedSize(Buffer.RequestBody));
       else this.endRequest(scanner);
     }
     return FilterTrailersStatusValues.Continue;
@@ -310,11 +309,4 @@ export class LlmStream extends Context {
 /** `/`, or `/` with a query string. */
 function isRootPath(path: string): bool {
   return path == "/" || path.startsWith("/?");
-}
-
-/** The size of a buffered body (for a body completed by trailers). */
-const STATUS_OUT: usize = memory.data(8, 4);
-function bufferedLength(type: i32): i32 {
-  if (imports.proxy_get_buffer_status(type, STATUS_OUT, STATUS_OUT + 4) != 0) return 0;
-  return <i32>load<u32>(STATUS_OUT);
 }

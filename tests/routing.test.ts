@@ -164,6 +164,15 @@ describe("bounded buffering", () => {
     expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
     stream.finish();
   });
+  it("a body ending in trailers is rewritten in the trailers callback", async () => {
+    const s = await routed();
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    expect(stream.sendRequestBody(Buffer.from('{"messages":[]}'), false)).toBe(FilterDataStatus.StopIterationAndBuffer);
+    stream.sendRequestTrailers([["x-trailer", "1"]]);
+    expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
+    stream.finish();
+  });
   it("a malformed body is passed through untouched and counted", async () => {
     const s = await routed();
     for (const body of ['{"messages":[', "not json at all", '{"messages":[]} trailing', '[{"model":"x"}]']) {
