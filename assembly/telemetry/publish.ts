@@ -50,9 +50,10 @@ export function publishResult(stream: LlmStream, ok: bool): void {
   const responseModel = usage.responseModel;
   if (responseModel !== null) setModel(B_RESPONSE_MODEL, responseModel);
   if (!ok) {
-    const reason = String.UTF8.encode(skipReason(stream.skip));
-    setFilterStateRaw(B_SKIP, changetype<usize>(reason), reason.byteLength);
-    root.counters.add(reasonStatName(UNPARSED, skipReason(stream.skip)), 1);
+    const reason = skipReason(stream.skip);
+    const bytes = String.UTF8.encode(reason);
+    setFilterStateRaw(B_SKIP, changetype<usize>(bytes), bytes.byteLength);
+    root.counters.add(reasonStatName(UNPARSED, reason), 1);
     return;
   }
   setCount(B_PROMPT_TOKENS, usage.promptTokens);
