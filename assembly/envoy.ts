@@ -131,11 +131,6 @@ export function bufferedSize(type: Buffer): i32 {
   return <i32>load<u32>(OUT_PTR);
 }
 
-/** Lets Envoy pick the route again after the authority changed. */
-export function clearRouteCache(): void {
-  imports.proxy_clear_route_cache();
-}
-
 /** Replaces [start, start+length) of a buffer with `data` (the SDK bound this to the wrong import). */
 export function setBuffer(type: Buffer, start: u32, length: u32, data: ArrayBuffer): bool {
   return imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == OK;

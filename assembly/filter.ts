@@ -11,7 +11,7 @@ import { anthropic } from "./apis/anthropic";
 import { dashscope } from "./apis/dashscope";
 import { F_MODEL, F_STREAM } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, clearRouteCache, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, bufferedSize, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -84,10 +84,11 @@ export class LlmStream extends Context {
       }
       if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
       if (provider.hosts.length > 0 && !provider.hosts.includes(this.host)) {
-        // A route switched provider: re-target the request and let Envoy pick the route again.
+        // A route switched provider: re-target the request. Envoy picks the route again by
+        // itself: for ABI 0.2.x every request-header edit clears the route cache (1.33+), and
+        // proxy_clear_route_cache exists only under ABI 0.1.0 (proxy-wasm-cpp-host src/wasm.cc).
         replaceHeader(HeaderMap.Request, ":authority", provider.hosts[0]);
         this.host = provider.hosts[0];
-        clearRouteCache();
       }
     }
     if (!post) return FilterHeadersStatusValues.Continue;

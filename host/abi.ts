@@ -72,4 +72,4 @@ export const StreamType = { Request: 0, Response: 1, Downstream: 2, Upstream: 3,
 export const LogLevel = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, critical: 5, MAX: 5 } as const;
 
 // WASI errno values used by proxy-wasm-cpp-host src/exports.cc.
-export const WasiErrno = { SUCCESS: 0, BADF: 8, FAULT: 21, NOSYS: 52, NOTSUP: 58, INVAL: 28 } as const;
+export const WasiErrno = { SUCCESS: 0, BADF: 8, FAULT: 21, NOENT: 44, NOSYS: 52, NOTSUP: 58, INVAL: 28 } as const;

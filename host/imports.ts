@@ -357,9 +357,6 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       mem().set(statOut, stat);
       return WasiErrno.SUCCESS;
     },
-    fd_fdstat_set_flags() {
-      return WasiErrno.NOSYS;
-    },
     fd_prestat_get() {
       return WasiErrno.BADF;
     },
@@ -403,11 +400,8 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proc_exit(code: number) {
       throw new ProcExit(code | 0);
     },
-    sched_yield() {
-      return WasiErrno.SUCCESS;
-    },
-    poll_oneoff() {
-      return WasiErrno.NOSYS;
+    path_open() {
+      return WasiErrno.NOENT; // exports.cc: no files
     },
   };
 
@@ -424,12 +418,55 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** Builds the import object for exactly what `module` imports; throws on an unknown import. */
+// What cpp-host registers (src/wasm.cc WasmBase::registerCallbacks; the lists are
+// include/proxy-wasm/exports.h): the common `env` list for every ABI, the ABI-specific
+// functions of the module's own ABI only, two emscripten helpers, and the WASI list under both
+// WASI module names. Anything else is a missing import, and Envoy refuses the module.
+const COMMON_ENV = [
+  "log", "get_status", "set_property", "get_property", "send_local_response",
+  "get_shared_data", "set_shared_data", "register_shared_queue", "resolve_shared_queue",
+  "dequeue_shared_queue", "enqueue_shared_queue", "get_header_map_value", "add_header_map_value",
+  "replace_header_map_value", "remove_header_map_value", "get_header_map_pairs",
+  "set_header_map_pairs", "get_header_map_size", "get_buffer_status", "get_buffer_bytes",
+  "set_buffer_bytes", "http_call", "grpc_call", "grpc_stream", "grpc_close", "grpc_cancel",
+  "grpc_send", "set_tick_period_milliseconds", "get_current_time_nanoseconds", "define_metric",
+  "increment_metric", "record_metric", "get_metric", "set_effective_context", "done",
+  "call_foreign_function",
+].map((n) => `proxy_${n}`);
+const ABI_SPECIFIC_ENV: Record<string, string[]> = {
+  proxy_abi_version_0_1_0: ["get_configuration", "continue_request", "continue_response", "clear_route_cache"],
+  proxy_abi_version_0_2_0: ["continue_stream", "close_stream"],
+  proxy_abi_version_0_2_1: ["continue_stream", "close_stream", "get_log_level"],
+};
+const EMSCRIPTEN_ENV = ["pthread_equal", "emscripten_notify_memory_growth"];
+const WASI = [
+  "fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "environ_get", "environ_sizes_get",
+  "args_get", "args_sizes_get", "clock_time_get", "random_get", "proc_exit", "path_open",
+  "fd_prestat_get", "fd_prestat_dir_name",
+];
+
+/** The ABI a module declares by its `proxy_abi_version_*` export, as cpp-host's
+ * BytecodeUtil::getAbiVersion reads it; null when it declares none that Envoy knows. */
+export function abiVersionOf(module: WebAssembly.Module): string | null {
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  return Object.keys(ABI_SPECIFIC_ENV).find((n) => names.has(n)) ?? null;
+}
+
+/** `module.name` of every host function Envoy registers for a module of ABI `abi`. */
+export function registeredImports(abi: string): Set<string> {
+  const env = [...COMMON_ENV, ...(ABI_SPECIFIC_ENV[abi] ?? []).map((n) => `proxy_${n}`), ...EMSCRIPTEN_ENV];
+  return new Set([...env.map((n) => `env.${n}`), ...WASI.flatMap((n) => [`wasi_unstable.${n}`, `wasi_snapshot_preview1.${n}`])]);
+}
+
+/** Builds the import object for exactly what `module` imports; throws, as Envoy fails the load,
+ * on an import that Envoy does not register for the module's ABI. */
 export function buildImports(vm: WasmVm, module: WebAssembly.Module): WebAssembly.Imports {
   const table = hostFunctions(vm);
+  const registered = registeredImports(abiVersionOf(module) ?? "");
   const out: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of WebAssembly.Module.imports(module)) {
-    const fn = imp.kind === "function" ? table[imp.module]?.[imp.name] : undefined;
+    const known = registered.has(`${imp.module}.${imp.name}`);
+    const fn = imp.kind === "function" && known ? table[imp.module]?.[imp.name] : undefined;
     if (!fn) throw new Error(`Failed to load Wasm module due to a missing import: ${imp.module}.${imp.name}`);
     const qualified = `${imp.module}.${imp.name}`;
     const allowed = ALLOWED_WHILE_RESTRICTED.has(qualified);

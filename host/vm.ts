@@ -2,7 +2,7 @@
 // src/context.cc ContextBase, source/extensions/common/wasm/wasm.cc).
 import { WasmResult, type WasmResultCode, BufferType, LogLevel } from "./abi";
 import { WasmMemory } from "./memory";
-import { buildImports, ProcExit, RestrictedCall } from "./imports";
+import { abiVersionOf, buildImports, ProcExit, RestrictedCall } from "./imports";
 import { StatsStore, type MetricIdSpace } from "./stats";
 import { ConstBuf, HostContext, type BufferRef } from "./context";
 import type { PropertyProvider, PropertySource, StreamInfo } from "./properties";
@@ -131,8 +131,7 @@ export class WasmVm {
   static async load(opts: VmOptions): Promise<WasmVm> {
     const module = opts.wasm instanceof WebAssembly.Module ? opts.wasm : await WebAssembly.compile(opts.wasm as BufferSource);
     const vm = new WasmVm(opts);
-    const exportNames = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-    if (!["proxy_abi_version_0_2_1", "proxy_abi_version_0_2_0", "proxy_abi_version_0_1_0"].some((n) => exportNames.has(n))) {
+    if (abiVersionOf(module) === null) {
       throw new Error("Wasm module is missing the Proxy-Wasm ABI version or requires an unsupported version");
     }
     const instance = await WebAssembly.instantiate(module, buildImports(vm, module));

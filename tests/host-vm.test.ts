@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { WasmVm, runExchange, WasmResult } from "../host/index";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { abiVersionOf, registeredImports } from "../host/imports";
+import { repoRoot } from "../host/manifests";
 import { noopWasm, probeModule, probeVm, results, hooks, REQ, RESP } from "./host-fixtures";
 
 beforeAll(async () => {
@@ -9,7 +13,7 @@ beforeAll(async () => {
 
 /** A minimal hand-assembled wasm module: imports env.<name> and exports proxy_abi_version_0_2_0,
  * memory and malloc. */
-function tinyModule(importName: string | null, abi = true): Uint8Array {
+function tinyModule(importName: string | null, abi: string | false = "proxy_abi_version_0_2_0"): Uint8Array {
   const str = (s: string) => [s.length, ...Buffer.from(s)];
   const section = (id: number, body: number[]) => [id, body.length, ...body];
   const types = section(1, [2, 0x60, 0, 0, 0x60, 1, 0x7f, 1, 0x7f]); // ()->(), (i32)->i32
@@ -18,7 +22,7 @@ function tinyModule(importName: string | null, abi = true): Uint8Array {
   const funcs = section(3, [2, 0, 1]);
   const mem = section(5, [1, 0, 1]);
   const exportsList: number[][] = [[...str("memory"), 2, 0], [...str("malloc"), 0, nImported + 1]];
-  if (abi) exportsList.push([...str("proxy_abi_version_0_2_0"), 0, nImported]);
+  if (abi) exportsList.push([...str(abi), 0, nImported]);
   const exps = section(7, [exportsList.length, ...exportsList.flat()]);
   const code = section(10, [2, 2, 0, 0x0b, 4, 0, 0x41, 0, 0x0b]);
   return Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...types, ...imports, ...funcs, ...mem, ...exps, ...code]);
@@ -31,6 +35,27 @@ describe("loading (cpp-host link / ABI checks)", () => {
   it("a module importing a known function loads", async () => {
     const vm = await WasmVm.load({ wasm: tinyModule("proxy_log") });
     expect(vm.start()).toBe(true);
+  });
+  // cpp-host registers the ABI-specific functions of the module's own ABI only (src/wasm.cc
+  // registerCallbacks): the release module once imported clear_route_cache under 0.2.0 and
+  // Envoy refused it, while this host, registering everything, loaded it.
+  it("a 0.2.0 module importing an ABI 0.1.0 function (proxy_clear_route_cache) fails to load", async () => {
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_clear_route_cache") })).rejects.toThrow(/missing import: env.proxy_clear_route_cache/);
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_continue_request") })).rejects.toThrow(/missing import/);
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_get_log_level") })).rejects.toThrow(/missing import/);
+  });
+  it("each ABI gets its own functions", async () => {
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_clear_route_cache", "proxy_abi_version_0_1_0") })).resolves.toBeDefined();
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_get_log_level", "proxy_abi_version_0_2_1") })).resolves.toBeDefined();
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_continue_stream", "proxy_abi_version_0_2_0") })).resolves.toBeDefined();
+  });
+  it("the release module imports only what Envoy registers for its ABI", async () => {
+    const module = new WebAssembly.Module(readFileSync(join(repoRoot, "build/llmproxy.wasm")));
+    const abi = abiVersionOf(module);
+    expect(abi).toBe("proxy_abi_version_0_2_0");
+    const registered = registeredImports(abi!);
+    const missing = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).filter((n) => !registered.has(n));
+    expect(missing).toEqual([]);
   });
   it("a module without a proxy_abi_version export is rejected", async () => {
     await expect(WasmVm.load({ wasm: tinyModule(null, false) })).rejects.toThrow(/ABI version/);
