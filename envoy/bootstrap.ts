@@ -161,6 +161,17 @@ function cluster(name: string, upstream: Upstream, sni: string | undefined): Jso
   return c;
 }
 
+/** The mesh's envoyFileAccessLog: its logFormat.labels become Envoy's json_format. Istio
+ * writes to the path /dev/stdout; Envoy's stdout logger writes to the same place without
+ * opening it (a pipe from Node is a socket, which open(2) of /dev/stdout refuses with ENXIO). */
+function accessLog(path: string, labels: Record<string, string>): Json {
+  const log_format = { json_format: labels };
+  if (path === "/dev/stdout") {
+    return { name: "envoy.access_loggers.stdout", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format } };
+  }
+  return { name: "envoy.access_loggers.file", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path, log_format } };
+}
+
 /** The HTTP Wasm filter as pilot builds it from the WasmPlugin (ECDS resource
  * `<namespace>.<name>`; vm_config from vmConfig; failure_policy from failStrategy). */
 export function wasmFilter(opts: SidecarBootstrapOptions): Json {
@@ -235,17 +246,7 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
       http_protocol_options: { allow_absolute_url: true },
       route_config: { name: "80", virtual_hosts: virtualHosts, validate_clusters: false },
       http_filters: [wasmFilter(opts), { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
-      access_log: [
-        {
-          name: "envoy.access_loggers.file",
-          typed_config: {
-            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-            path: opts.accessLogPath,
-            // meshConfig extensionProviders[].envoyFileAccessLog.logFormat.labels → json_format
-            log_format: { json_format: accessLogFormat("llm-access-log", dir) },
-          },
-        },
-      ],
+      access_log: [accessLog(opts.accessLogPath, accessLogFormat("llm-access-log", dir))],
     },
   };
 

@@ -6,7 +6,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export class EnvoyStartError extends Error {}
+export class EnvoyStartError extends Error {
+  constructor(
+    message: string,
+    /** Envoy's log lines up to the failure. */
+    readonly logs: string[],
+  ) {
+    super(message);
+  }
+}
 
 export interface EnvoyRunOptions {
   binary: string;
@@ -102,7 +110,7 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   const failure = (why: string) => {
     const errors = logs.filter((l) => /\]\[(error|critical|warning)\]/.test(l)).slice(-8);
-    return new EnvoyStartError(`${why}${errors.length ? `:\n  ${errors.join("\n  ")}` : ""}`);
+    return new EnvoyStartError(`${why}${errors.length ? `:\n  ${errors.join("\n  ")}` : ""}`, [...logs]);
   };
   let adminUrl = "";
   let proxyPort: number | null = null;

@@ -3,10 +3,10 @@
 // in an Istio sidecar. `npm start` runs this by default; `--host node` runs local/sidecar.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { sidecarBootstrap, type FailStrategy, type Upstream } from "../envoy/bootstrap";
 import { ensureEnvoy } from "../envoy/install";
-import { startEnvoy, type EnvoyProcess } from "../envoy/process";
+import { EnvoyStartError, startEnvoy, type EnvoyProcess } from "../envoy/process";
 import { ENVOY_VERSIONS } from "../envoy/versions";
 import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../host/manifests";
 import { MockLlm } from "./mock-llm";
@@ -72,7 +72,33 @@ function upstreamOf(url: URL, caFile: string | undefined): Upstream {
   return url.protocol === "https:" ? { kind: "tls", address: url.hostname, port, caFile } : { kind: "plain", address: url.hostname, port };
 }
 
+/** A start-up problem a user can cause or fix, in one line (as local/sidecar.ts words them). */
+export class EnvoySidecarError extends Error {}
+
+/** The one-line reason for a failed Envoy start, from Envoy's log lines. */
+export function explainStartFailure(e: EnvoyStartError, proxyPort: number, adminPort: number): EnvoySidecarError {
+  const text = e.logs.join("\n");
+  const bind = /cannot bind '([^']*):(\d+)'|(\d+\.\d+\.\d+\.\d+):(\d+).*[Aa]ddress already in use/.exec(text);
+  if (bind || /[Aa]ddress already in use/.test(text)) {
+    const port = Number(bind?.[2] ?? bind?.[4] ?? proxyPort);
+    const [what, flag] = port === adminPort ? ["admin listener", "--admin-port"] : ["proxy listener", "--port"];
+    return new EnvoySidecarError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag}`);
+  }
+  // The filter's own error lines (logger `wasm`), without Envoy's prefix.
+  const filterErrors = e.logs.filter((l) => /\]\[(error|critical)\]\[wasm\] wasm log /.test(l)).map((l) => l.replace(/^.*?wasm log [^:]*: /, ""));
+  if (/Unable to create Wasm HTTP filter|Failed to configure|on_configure|configure base Wasm plugin/i.test(text)) {
+    const why = [...new Set(filterErrors)];
+    return new EnvoySidecarError(`the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`);
+  }
+  const last = e.logs.filter((l) => /\]\[(error|critical)\]/.test(l)).pop();
+  return new EnvoySidecarError(`envoy did not start: ${last ? last.replace(/^\[[^\]]*\]\[[^\]]*\]\[[^\]]*\] /, "") : e.message.split("\n")[0]}`);
+}
+
 export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<EnvoySidecar> {
+  const wasmFile = cfg.wasmFile ?? join(repoRoot, "build", "llmproxy.wasm");
+  if (!cfg.wasmRemote && !existsSync(wasmFile)) {
+    throw new EnvoySidecarError(`filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`);
+  }
   const binary = await ensureEnvoy(cfg.envoyVersion ?? ENVOY_VERSIONS.newest);
   const demo = demoWorkload();
   const workload = cfg.workload ?? demo.name;
@@ -101,12 +127,14 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
     const inline: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg.vmEnv ?? {})) (hostKeys.has(k) ? env : inline)[k] = v;
 
+    const proxyPort = cfg.port ?? 10000;
+    const adminPort = cfg.adminPort ?? 15090;
     const bootstrap = sidecarBootstrap({
-      wasmFile: cfg.wasmFile ?? join(repoRoot, "build", "llmproxy.wasm"),
+      wasmFile,
       wasmRemote: cfg.wasmRemote,
       upstream: upstreamOf(upstream, caFile),
-      proxyPort: cfg.port ?? 10000,
-      adminPort: cfg.adminPort ?? 15090,
+      proxyPort,
+      adminPort,
       accessLogPath,
       workload,
       namespace,
@@ -130,6 +158,8 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
         }
         cfg.onLog?.(line);
       },
+    }).catch((e: unknown) => {
+      throw e instanceof EnvoyStartError ? explainStartFailure(e, proxyPort, adminPort) : e;
     });
     const close = async () => {
       await envoy.stop();

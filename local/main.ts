@@ -6,7 +6,7 @@
 import { relative } from "node:path";
 import { OptionsError, parseOptions, USAGE, type Options } from "./options";
 import { SidecarError, startSidecar } from "./sidecar";
-import { startEnvoySidecar } from "./envoy-sidecar";
+import { EnvoySidecarError, startEnvoySidecar } from "./envoy-sidecar";
 import { EnvoyUnavailable } from "../envoy/install";
 import { EnvoyStartError } from "../envoy/process";
 import { repoRoot, wasmPluginEnv } from "../host/manifests";
@@ -81,6 +81,8 @@ async function startNode(opts: Options): Promise<Running> {
 }
 
 async function startEnvoy(opts: Options): Promise<Running> {
+  // Until Envoy is up, its lines are held: a failed start is reported once, in one line.
+  let held: string[] | null = [];
   const s = await startEnvoySidecar({
     envoyVersion: opts.envoyVersion,
     port: opts.port,
@@ -98,8 +100,10 @@ async function startEnvoy(opts: Options): Promise<Running> {
     // Envoy writes the access log to its stdout, which is ours.
     accessLogPath: "/dev/stdout",
     stdout: "inherit",
-    onLog: (line) => process.stderr.write(`${line}\n`),
+    onLog: (line) => (held ? held.push(line) : process.stderr.write(`${line}\n`)),
   });
+  for (const line of held) process.stderr.write(`${line}\n`);
+  held = null;
   return {
     runtime: `real Envoy ${s.envoy.version} (2 workers, one V8 Wasm VM each) running ${relative(process.cwd(), opts.wasmFile)}, configured from manifests/`,
     proxyUrl: s.proxyUrl,
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
       }
     } else sidecar = await startNode(opts);
   } catch (e) {
-    if (e instanceof SidecarError || e instanceof EnvoyStartError) fail(e.message);
+    if (e instanceof SidecarError || e instanceof EnvoySidecarError || e instanceof EnvoyStartError) fail(e.message);
     fail((e as Error).message ?? String(e));
   }
   process.stderr.write(banner(sidecar, opts.configFile ?? "manifests/wasmplugin.yaml"));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../host/manifests";
 import { get, seedCurl } from "./helpers/local";
+import { ENVOY_VERSIONS } from "../envoy/versions";
 
 const TSX = join(repoRoot, "node_modules", ".bin", "tsx");
 
@@ -92,14 +93,20 @@ async function expectOneLineFailure(r: Run, pattern: RegExp): Promise<string> {
   return lines[0];
 }
 
-describe("npm start (local/main.ts)", () => {
+// Real Envoy by default; `--host node` for the TypeScript host. Both must behave the same to a user.
+const HOSTS: { host: "envoy" | "node"; args: string[]; runtime: RegExp }[] = [
+  { host: "envoy", args: [], runtime: new RegExp(`real Envoy ${ENVOY_VERSIONS.newest.replace(/\./g, "\\.")} \\(2 workers`) },
+  { host: "node", args: ["--host", "node"], runtime: /one WasmVm on the Node event loop/ },
+];
+
+describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => {
   it("prints the URLs and curl commands, logs each request on stdout, stops on SIGTERM", async () => {
-    const r = run(["--port", "0", "--admin-port", "0"]);
+    const r = run(["--port", "0", "--admin-port", "0", ...args]);
     try {
       const banner = await until("the startup message", () => (/Ctrl-C stops/.test(r.stderr()) ? r.stderr() : undefined));
       const proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
       const adminUrl = /admin\s+(http:\/\/127\.0\.0\.1:\d+)\/stats\/prometheus/.exec(banner)![1];
-      expect(banner).toMatch(/one WasmVm on the Node event loop/);
+      expect(banner).toMatch(runtime);
       expect(banner).toContain(`curl -x ${proxyUrl} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`);
       expect(banner).toContain(`-H 'user-type: subscriber'`);
       expect(banner).toContain(`curl -s ${adminUrl}/stats/prometheus | grep llmproxy`);
@@ -117,7 +124,7 @@ describe("npm start (local/main.ts)", () => {
       const proxyPort = Number(new URL(proxyUrl).port);
       const adminPort = Number(new URL(adminUrl).port);
       const descendants = childPids(r.child.pid!);
-      expect(descendants.length).toBeGreaterThan(0); // tsx's CLI runs main.ts in a child node
+      expect(descendants.length).toBeGreaterThan(0); // tsx's CLI runs main.ts in a child node (and Envoy under it)
       r.child.kill("SIGTERM");
       const { code, signal } = await r.exit;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
@@ -133,7 +140,7 @@ describe("npm start (local/main.ts)", () => {
     const busy = await occupy();
     try {
       const port = (busy.address() as { port: number }).port;
-      const line = await expectOneLineFailure(run(["--port", String(port), "--admin-port", "0"], { direct: true }), /already in use/);
+      const line = await expectOneLineFailure(run(["--port", String(port), "--admin-port", "0", ...args], { direct: true }), /already in use/);
       expect(line).toContain(`port ${port}`);
       expect(line).toContain("--port");
     } finally {
@@ -145,15 +152,15 @@ describe("npm start (local/main.ts)", () => {
     const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-cli-"));
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify({ providers: [{ name: "x", hosts: ["Dashscope.aliyuncs.com"] }] }));
-    const line = await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--config", file], { direct: true }), /rejected its configuration/);
+    const line = await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--config", file, ...args], { direct: true }), /rejected its configuration/);
     expect(line).toContain("providers[0].hosts[0]"); // the field, named by on_configure
   });
 
   it.concurrent("a missing filter module: one line, exit 1", async () => {
-    await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--wasm", "/nonexistent/llmproxy.wasm"], { direct: true }), /not found: build it with 'npm run build'/);
+    await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--wasm", "/nonexistent/llmproxy.wasm", ...args], { direct: true }), /not found: build it with 'npm run build'/);
   });
 
   it.concurrent("a bad flag: one line, exit 1", async () => {
-    await expectOneLineFailure(run(["--port", "http"], { direct: true }), /--port: expected a port number/);
+    await expectOneLineFailure(run(["--port", "http", ...args], { direct: true }), /--port: expected a port number/);
   });
 });
