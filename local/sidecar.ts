@@ -45,6 +45,9 @@ export interface SidecarConfig {
   hostEnv?: Record<string, string | undefined>;
   mockKey?: string;
   mockDelayMs?: number;
+  /** Overrides of the WasmPlugin's failStrategy and pluginName (tests). */
+  failStrategy?: "FAIL_OPEN" | "FAIL_CLOSE" | "FAIL_RELOAD";
+  rootId?: string;
   /** Envoy's per_connection_buffer_limit_bytes (default 1 MiB): a filter buffering more gets 413/500. */
   bufferLimitBytes?: number;
   /** Filter log lines at or above this level go to `filterLog`. */
@@ -132,14 +135,14 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
   try {
     vm = await WasmVm.load({
       wasm: module,
-      rootId: wasmPluginRootId(),
-      pluginName: wasmPluginRootId(),
+      rootId: cfg.rootId ?? wasmPluginRootId(),
+      pluginName: cfg.rootId ?? wasmPluginRootId(),
       pluginConfig,
       env: vmEnv,
       properties: { nodeMetadata: { WORKLOAD_NAME: workload, NAMESPACE: namespace, NAME: `${workload}-local`, CLUSTER_ID: "Kubernetes" } },
       stats,
       bufferLimitBytes: cfg.bufferLimitBytes,
-      failStrategy: spec.failStrategy === "FAIL_CLOSE" || spec.failStrategy === "FAIL_RELOAD" ? "FAIL_CLOSE" : "FAIL_OPEN",
+      failStrategy: (cfg.failStrategy ?? spec.failStrategy) === "FAIL_OPEN" ? "FAIL_OPEN" : "FAIL_CLOSE",
       logLevel: Math.min(minLevel, LogLevel.critical),
       logSink: (level, message) => {
         filterLogs.push({ level: LEVEL_NAMES[level] ?? "info", message });
@@ -201,7 +204,9 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
         vm,
         port,
         upstream,
-        hostRewrite: !useMock,
+        // Envoy (as Istio configures it) forwards the request's own authority; the upstream
+        // origin only picks where the connection goes (found by the Envoy differential tests).
+        hostRewrite: false,
         upstreamCa: cfg.upstreamCa,
         accessLogFormat: format,
         accessLog: cfg.accessLog ?? ((l) => process.stdout.write(`${l}\n`)),

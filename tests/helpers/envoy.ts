@@ -1,0 +1,115 @@
+// The proxies the Envoy tests drive: real Envoy at each pinned version and the TypeScript host's
+// local sidecar, started alike (same manifests, same upstream), behind one interface, so every
+// scenario runs through all of them and their answers can be compared (differential testing).
+import { request } from "node:http";
+import { startEnvoySidecar } from "../../local/envoy-sidecar";
+import { TESTED_ENVOY_VERSIONS } from "../../envoy/versions";
+import type { FailStrategy } from "../../envoy/bootstrap";
+import { accessLogFormat } from "../../host/manifests";
+import { startLocal, scrape, type Series } from "./local";
+
+export const ENVOYS = TESTED_ENVOY_VERSIONS;
+
+export interface ProxyConfig {
+  upstream: URL;
+  pluginConfig?: string;
+  vmEnv?: Record<string, string>;
+  bufferLimitBytes?: number;
+  failStrategy?: FailStrategy;
+  wasmFile?: string;
+  rootId?: string;
+}
+
+export interface ProxyUnderTest {
+  /** "envoy 1.40.0", "node". */
+  name: string;
+  proxyUrl: string;
+  adminUrl: string;
+  accessLogs(): Record<string, unknown>[];
+  filterLines(): string[];
+  close(): Promise<void>;
+}
+
+/** `which` is an Envoy version or "node". */
+export async function startProxy(which: string, cfg: ProxyConfig): Promise<ProxyUnderTest> {
+  if (which === "node") {
+    const s = await startLocal({ ...cfg, hostEnv: {} });
+    return { name: "node", proxyUrl: s.proxy.url, adminUrl: s.admin.url, accessLogs: () => s.accessLogs, filterLines: () => s.filterLines, close: s.close };
+  }
+  const s = await startEnvoySidecar({ ...cfg, envoyVersion: which, port: 0, adminPort: 0 });
+  return { name: `envoy ${s.envoy.version}`, proxyUrl: s.proxyUrl, adminUrl: s.adminUrl, accessLogs: s.accessLogs, filterLines: s.filterLines, close: s.close };
+}
+
+export interface SendOptions {
+  method?: string;
+  authority: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** The request body, written in these pieces. */
+  body?: (string | Uint8Array)[];
+  /** Close the connection once this many response body bytes arrived. */
+  abortAfterBytes?: number;
+}
+
+export interface Received {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  aborted: boolean;
+}
+
+/** One request through a proxy in absolute form, as `curl -x` sends it. */
+export function send(proxyUrl: string, o: SendOptions): Promise<Received> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: proxy.hostname, port: proxy.port, method: o.method ?? "POST", path: `http://${o.authority}${o.path}`, headers: { host: o.authority, ...(o.headers ?? {}) }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          n += c.length;
+          if (o.abortAfterBytes !== undefined && n >= o.abortAfterBytes) {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: true });
+          }
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: false }));
+        res.on("error", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: true }));
+      },
+    );
+    req.on("error", reject);
+    for (const piece of o.body ?? []) req.write(piece);
+    req.end();
+  });
+}
+
+/** Waits until a proxy wrote `n` access-log lines; returns them. */
+export async function accessLogsAfter(p: ProxyUnderTest, n: number, timeoutMs = 5000): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const logs = p.accessLogs();
+    if (logs.length >= n) return logs;
+    if (Date.now() > deadline) throw new Error(`${p.name}: expected ${n} access-log lines, got ${logs.length}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+/** The access-log fields that print the filter's state (FILTER_STATE operators). */
+export const FILTER_STATE_FIELDS = Object.entries(accessLogFormat())
+  .filter(([, v]) => v.includes("%FILTER_STATE("))
+  .map(([k]) => k);
+
+/** What the filter told the access log about one request. */
+export function filterState(line: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(FILTER_STATE_FIELDS.map((k) => [k, line[k]]));
+}
+
+/** The filter's Prometheus lines (asm_llm_proxy_*), sorted. */
+export async function llmproxyLines(p: ProxyUnderTest): Promise<string[]> {
+  return (await scrape(p.adminUrl))
+    .filter((s: Series) => s.name.startsWith("asm_llm_proxy_"))
+    .map((s) => s.line)
+    .sort();
+}
