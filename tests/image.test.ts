@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../host/manifests";
+import { repoRoot, wasmPluginSpec } from "../host/manifests";
 import { LocalRegistry, readTar, requireOciTools } from "./helpers/registry";
 
 const { available, message } = requireOciTools();
@@ -37,10 +37,12 @@ interface Manifest {
 /** Runs the image script as `npm run image` does (the wasm is built by `npm test` already). */
 function image(args: string[], env: Record<string, string> = {}): { url: string; sha256: string; ms: number } {
   const t0 = Date.now();
+  // the defaults under test, whatever the caller's shell sets
+  const { IMAGE_REPOSITORY: _repo, SOURCE_DATE_EPOCH: _epoch, ...inherited } = process.env;
   const r = spawnSync(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "scripts", "image.ts"), ...args], {
     encoding: "utf8",
     timeout: 120_000,
-    env: { ...process.env, ...env },
+    env: { ...inherited, ...env },
   });
   expect(r.status, `${r.stderr}${r.stdout}`).toBe(0);
   const lines = r.stdout.trim().split("\n");
@@ -76,6 +78,7 @@ describe.skipIf(!available)(`npm run image (${message.split("\n").at(-1)})`, () 
 
   it("prints the WasmPlugin url (tag = package version) and the manifest digest as sha256", () => {
     expect(built.url).toBe(`oci://ghcr.io/asm-llm-proxy/asm-llm-proxy:${VERSION}`);
+    expect(built.url).toBe(wasmPluginSpec().url);
     const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as { manifests: (Descriptor & { annotations: Record<string, string> })[] };
     expect(index.manifests).toHaveLength(1);
     expect(index.manifests[0]).toMatchObject({ mediaType: OCI_MANIFEST, digest: `sha256:${built.sha256}`, annotations: { "org.opencontainers.image.ref.name": VERSION } });
