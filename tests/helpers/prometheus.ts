@@ -67,8 +67,8 @@ export class PrometheusServer {
     private readonly output: string[],
   ) {}
 
-  /** Starts prometheus scraping `target` (host:port) at `metricsPath` every second. */
-  static async start(target: string, metricsPath = "/stats/prometheus"): Promise<PrometheusServer> {
+  /** Starts prometheus scraping `target` (host:port) at `metricsPath` every second, evaluating `ruleFiles` every second. */
+  static async start(target: string, metricsPath = "/stats/prometheus", ruleFiles: string[] = []): Promise<PrometheusServer> {
     const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-prom-"));
     const config = join(dir, "prometheus.yml");
     writeFileSync(
@@ -78,6 +78,7 @@ export class PrometheusServer {
         "  scrape_interval: 1s",
         "  scrape_timeout: 1s",
         "  evaluation_interval: 1s",
+        ...(ruleFiles.length ? ["rule_files:", ...ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
         "scrape_configs:",
         "  - job_name: sidecar",
         `    metrics_path: ${metricsPath}`,

@@ -1,0 +1,194 @@
+// The Grafana dashboard (dashboards/asm-llm-proxy.json) against a real Prometheus: traffic
+// goes through the local sidecar (the seed's two calls, one malformed request; maxModels 1 so
+// the second model folds into "other"), Prometheus scrapes it and evaluates rules/, and every
+// panel's PromQL, with the dashboard's variables substituted as Grafana would for "All",
+// returns data. The panel list comes from the dashboard file itself.
+// Without root / apt the tests are skipped loudly, except in CI (CI=true), where they fail.
+import { readFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot, wasmPluginConfig } from "../host/manifests";
+import { scrape, seedCurl, startLocal, type LocalSidecar } from "./helpers/local";
+import { PrometheusServer, requirePrometheus, type PromSample } from "./helpers/prometheus";
+
+/**
+ * Metrics another change adds (cached/reasoning tokens, latency histograms). Panels that query
+ * them are reported as pending, not checked for data; the test below fails once a pending metric
+ * shows up in the sidecar's exposition, so this list is emptied when they land.
+ */
+const PENDING_METRICS = [
+  "asm_llm_proxy_cached_tokens",
+  "asm_llm_proxy_reasoning_tokens",
+  "asm_llm_proxy_time_to_first_token_ms",
+  "asm_llm_proxy_request_duration_ms",
+  "asm_llm_proxy_time_per_output_token_ms",
+];
+
+interface Target {
+  expr: string;
+  refId: string;
+  datasource: { type: string; uid: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: Target[];
+}
+interface Variable {
+  name: string;
+  type: string;
+  query: string | { query: string };
+  allValue?: string;
+  includeAll?: boolean;
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Variable[] };
+}
+
+const dashboard = JSON.parse(readFileSync(join(repoRoot, "dashboards", "asm-llm-proxy.json"), "utf8")) as Dashboard;
+const variables = dashboard.templating.list;
+const queryPanels = dashboard.panels.filter((p) => p.type !== "row");
+const metricsOf = (expr: string) => [...new Set(expr.match(/\basm_llm_proxy_[a-z_]+/g) ?? [])].map((m) => m.replace(/_(bucket|sum|count)$/, ""));
+const pendingIn = (p: Panel) => PENDING_METRICS.filter((m) => p.targets!.some((t) => metricsOf(t.expr).includes(m)));
+const livePanels = queryPanels.filter((p) => pendingIn(p).length === 0);
+const pendingPanels = queryPanels.filter((p) => pendingIn(p).length > 0);
+
+/** Grafana's built-ins at a short range (the test's data is seconds old), and "All" for each query variable. */
+const GRAFANA_GLOBALS: Record<string, string> = { __rate_interval: "1m", __interval: "15s", __range: "1m" };
+function substitute(expr: string): string {
+  return expr.replace(/\$\{?(\w+)\}?/g, (whole, name: string) => {
+    if (name in GRAFANA_GLOBALS) return GRAFANA_GLOBALS[name];
+    const v = variables.find((x) => x.name === name);
+    if (!v) throw new Error(`${whole} is neither a Grafana built-in nor a dashboard variable`);
+    return v.allValue!;
+  });
+}
+
+const { available, install } = requirePrometheus();
+
+describe("dashboard file", () => {
+  it("is an importable Grafana model: uid, schemaVersion, unique panel ids, datasource as a variable", () => {
+    expect(dashboard.uid).toBe("asm-llm-proxy");
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(variables.find((v) => v.name === "datasource")).toMatchObject({ type: "datasource", query: "prometheus" });
+    for (const p of queryPanels) {
+      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: "${datasource}" });
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets!) expect(t.datasource, `${p.title} ${t.refId}`).toEqual(p.datasource);
+    }
+  });
+
+  it("has the panels the issue asks for", () => {
+    const exprs = (title: RegExp) => queryPanels.filter((p) => title.test(p.title)).flatMap((p) => p.targets!.map((t) => t.expr));
+    expect(exprs(/by model/).join()).toMatch(/sum by \(llmproxy_model\)/);
+    expect(exprs(/by source workload/).join()).toMatch(/llmproxy_source_workload\)/);
+    expect(exprs(/by destination/).join()).toMatch(/sum by \(llmproxy_destination_service\)/);
+    expect(exprs(/Cached share/).join()).toContain("asm_llm_proxy_cached_tokens");
+    expect(exprs(/Reasoning share/).join()).toContain("asm_llm_proxy_reasoning_tokens");
+    for (const [title, metric] of [[/first token/, "time_to_first_token_ms"], [/duration/, "request_duration_ms"], [/per output token/, "time_per_output_token_ms"]] as const) {
+      expect(exprs(title).map((e) => /histogram_quantile\((0\.\d+),/.exec(e)?.[1])).toEqual(["0.5", "0.95", "0.99"]);
+      expect(exprs(title).every((e) => e.includes(`asm_llm_proxy_${metric}_bucket`))).toBe(true);
+    }
+    expect(exprs(/unreadable usage/).join()).toContain("sum by (llmproxy_reason) (rate(asm_llm_proxy_unparsed_responses");
+    expect(exprs(/Skipped request rewrites/).join()).toContain("sum by (llmproxy_reason) (rate(asm_llm_proxy_rewrite_skipped");
+    expect(exprs(/folded/).join()).toContain("asm_llm_proxy_labels_folded");
+  });
+
+  it("uses only variables it defines (each query variable with an All value)", () => {
+    for (const v of variables.filter((x) => x.type === "query")) expect(v, v.name).toMatchObject({ includeAll: true, allValue: ".*" });
+    for (const p of queryPanels) for (const t of p.targets!) expect(() => substitute(t.expr), p.title).not.toThrow();
+    expect(() => substitute("rate(x[$nope])")).toThrow(/\$nope/);
+  });
+
+  it(`reports the panels of pending metrics (${PENDING_METRICS.length}: ${PENDING_METRICS.join(", ")})`, () => {
+    const pending = pendingPanels.map((p) => `${p.title} <- ${pendingIn(p).join(", ")}`);
+    if (pending.length) console.warn(`dashboard panels pending metrics not yet exported by the filter:\n  ${pending.join("\n  ")}`);
+    // every pending metric is used by some panel, so the list holds nothing stale
+    expect(PENDING_METRICS.filter((m) => !pendingPanels.some((p) => pendingIn(p).includes(m)))).toEqual([]);
+    expect(livePanels.length + pendingPanels.length).toBe(queryPanels.length);
+  });
+});
+
+/** A POST through the local proxy in absolute form, as curl -x sends it. */
+function postViaProxy(proxyUrl: string, body: string): Promise<number> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: proxy.hostname, port: proxy.port, method: "POST", path: "http://dashscope.aliyuncs.com/", headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.message.split("\n").at(-1)})`, () => {
+  let s: LocalSidecar;
+  let prom: PrometheusServer;
+  let t0: number;
+
+  beforeAll(async () => {
+    t0 = Date.now();
+    s = await startLocal({ pluginConfig: JSON.stringify({ ...JSON.parse(wasmPluginConfig()), maxModels: 1 }) });
+    expect((await seedCurl(s.proxy.url, false)).status).toBe(200);
+    expect((await seedCurl(s.proxy.url, true)).status).toBe(200);
+    expect(await postViaProxy(s.proxy.url, '{"messages": [')).toBe(400);
+    prom = await PrometheusServer.start(`127.0.0.1:${s.admin.port}`, "/stats/prometheus", [join(repoRoot, "rules", "asm-llm-proxy.rules.yaml")]);
+    await prom.waitTargetsUp();
+  });
+  afterAll(async () => {
+    await prom?.stop();
+    await s?.close();
+    console.info(`dashboard end-to-end: ${Date.now() - t0} ms`);
+  });
+
+  it("the pending metrics are still absent from the sidecar (else empty PENDING_METRICS)", async () => {
+    const names = new Set((await scrape(s.admin.url)).map((x) => x.name.replace(/_(bucket|sum|count)$/, "")));
+    expect(names.has("asm_llm_proxy_prompt_tokens")).toBe(true);
+    expect(PENDING_METRICS.filter((m) => names.has(m))).toEqual([]);
+  });
+
+  it.each(livePanels.map((p) => [p.title, p] as const))("panel %s returns data", async (_, p) => {
+    for (const t of p.targets!) {
+      const expr = substitute(t.expr);
+      const samples = await prom.waitFor(expr, (x) => x.length > 0 && x.every((v) => Number.isFinite(v.value)), 20_000);
+      expect(samples.length, expr).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(pendingPanels.map((p) => [p.title, p] as const))("pending panel %s: its PromQL is valid (no data until its metrics land)", async (_, p) => {
+    for (const t of p.targets!) expect(await prom.query(substitute(t.expr))).toEqual([]);
+  });
+
+  it("the variables' label_values queries list the traffic's labels", async () => {
+    const expected: Record<string, string[]> = { namespace: ["default"], workload: ["sleep"], destination: ["dashscope.aliyuncs.com"], model: ["other", "qwen-1.8b-chat"] };
+    for (const v of variables.filter((x) => x.type === "query")) {
+      const q = typeof v.query === "string" ? v.query : v.query.query;
+      const m = /^label_values\((.+), (\w+)\)$/.exec(substitute(q));
+      expect(m, q).not.toBeNull();
+      const values = await prom.api<string[]>(`label/${m![2]}/values?match[]=${encodeURIComponent(m![1])}`);
+      expect(values.sort(), v.name).toEqual(expected[v.name]);
+    }
+  });
+
+  it("the folded model shows as \"other\" in the by-model panel, and the rules' recordings have the traffic", async () => {
+    const byModel = livePanels.find((p) => p.title === "Tokens per second by model")!;
+    const models = (await prom.query(substitute(byModel.targets![0].expr))).map((x: PromSample) => x.metric.llmproxy_model).sort();
+    expect(models).toEqual(["other", "qwen-1.8b-chat"]);
+    const recorded = await prom.waitFor("asm_llm_proxy:tokens:increase1m", (x) => x.length === 2, 20_000);
+    expect(recorded.map((x) => x.metric.llmproxy_model).sort()).toEqual(["other", "qwen-1.8b-chat"]);
+    for (const x of recorded) expect(x.metric).toMatchObject({ llmproxy_source_workload: "sleep", llmproxy_source_workload_namespace: "default" });
+  });
+});
