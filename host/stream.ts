@@ -124,6 +124,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
     this.info.startTimeNs = this.startNs;
     this.upstream = this.req.out;
     this.downstream = this.resp.out;
+    this.skippedByFailOpen = vm.failed && vm.failStrategy === "FAIL_OPEN";
   }
 
   // ---------------------------------------------------------------- driver API: request
@@ -354,9 +355,15 @@ export class HttpStream extends HostContext implements StreamPropertySource {
     if (!this.vm.failed) this.vm.callExport(this, "proxy_on_context_create", this.id, this.vm.rootContextId);
   }
 
+  /** FAIL_OPEN decides per stream, when Envoy creates its filters: a stream that starts after
+   * the VM failed has no filter. The stream whose callback trapped still gets the 503, whatever
+   * the strategy (observed in Envoy 1.36.4 and 1.40.0: 503 with no upstream call, then later
+   * streams on that worker pass; tests/envoy-failure.test.ts). */
+  private readonly skippedByFailOpen: boolean;
+
   /** A callback wrapped in CHECK_FAIL_HTTP (before and after the call). `stop`: the VM failed
-   * with FAIL_CLOSE and the stream got its 503; with FAIL_OPEN a failed VM reads as Continue
-   * (`raw` undefined) and the filter is skipped. */
+   * and the stream got its 503; a stream created after the VM failed under FAIL_OPEN reads as
+   * Continue (`raw` undefined): the filter is skipped. */
   private call(fn: string, ...args: number[]): { raw: number | undefined; stop: boolean } {
     if (this.vm.failed) return this.failedVm();
     const raw = this.vm.callExport(this, fn, this.id, ...args);
@@ -365,7 +372,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
   }
 
   private failedVm(): { raw: undefined; stop: boolean } {
-    if (this.vm.failStrategy === "FAIL_OPEN") return { raw: undefined, stop: false };
+    if (this.skippedByFailOpen) return { raw: undefined, stop: false };
     if (!this.streamFailed) {
       this.streamFailed = true;
       this.failStream();

@@ -18,13 +18,21 @@ export function noopWasm(): Uint8Array {
   return readFileSync(join(root, "build/noop.wasm"));
 }
 
+let probeFile: Promise<string> | undefined;
+/** The probe filter compiled to a file (once per process), for hosts that load a path (Envoy). */
+export function probeWasmFile(): Promise<string> {
+  probeFile ??= (async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "probe-")), "probe.wasm");
+    const { error, stderr } = await asc(["tests/fixtures/probe.ts", "--config", "asconfig.json", "--target", "release", "--outFile", out], {});
+    if (error) throw new Error(`probe build failed: ${stderr.toString()}`);
+    return out;
+  })();
+  return probeFile;
+}
+
 let probe: WebAssembly.Module | undefined;
 export async function probeModule(): Promise<WebAssembly.Module> {
-  if (probe) return probe;
-  const out = join(mkdtempSync(join(tmpdir(), "probe-")), "probe.wasm");
-  const { error, stderr } = await asc(["tests/fixtures/probe.ts", "--config", "asconfig.json", "--target", "release", "--outFile", out], {});
-  if (error) throw new Error(`probe build failed: ${stderr.toString()}`);
-  probe = await WebAssembly.compile(readFileSync(out));
+  probe ??= await WebAssembly.compile(readFileSync(await probeWasmFile()));
   return probe;
 }
 

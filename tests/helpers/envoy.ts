@@ -18,6 +18,8 @@ export interface ProxyConfig {
   failStrategy?: FailStrategy;
   wasmFile?: string;
   rootId?: string;
+  /** Envoy worker threads (one Wasm VM each; the TypeScript host has one VM). Default 2. */
+  concurrency?: number;
 }
 
 export interface ProxyUnderTest {
@@ -33,7 +35,8 @@ export interface ProxyUnderTest {
 /** `which` is an Envoy version or "node". */
 export async function startProxy(which: string, cfg: ProxyConfig): Promise<ProxyUnderTest> {
   if (which === "node") {
-    const s = await startLocal({ ...cfg, hostEnv: {} });
+    const { concurrency: _oneVm, ...rest } = cfg;
+    const s = await startLocal({ ...rest, hostEnv: {} });
     return { name: "node", proxyUrl: s.proxy.url, adminUrl: s.admin.url, accessLogs: () => s.accessLogs, filterLines: () => s.filterLines, close: s.close };
   }
   const s = await startEnvoySidecar({ ...cfg, envoyVersion: which, port: 0, adminPort: 0 });
