@@ -4,7 +4,7 @@
 import { relative } from "node:path";
 import { OptionsError, parseOptions, USAGE } from "./options";
 import { SidecarError, startSidecar, type Sidecar } from "./sidecar";
-import { repoRoot, wasmPluginEnv } from "../host/manifests";
+import { repoRoot, wasmPluginEnv } from "../repo/manifests";
 
 const SEED_BODY = `'{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`;
 

@@ -19,9 +19,9 @@ import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { rootCertificates } from "node:tls";
 import { isIP, type AddressInfo, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
-import type { WasmVm } from "../host/vm";
-import type { HttpStream } from "../host/stream";
-import { formatAccessLog, type AccessLogContext } from "../host/access-log";
+import type { WasmVm } from "../host/abi/vm";
+import type { HttpStream } from "../host/envoy/stream";
+import { formatAccessLog, type AccessLogContext } from "../host/envoy/access-log";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and the ones Envoy's codec owns. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);

@@ -5,10 +5,10 @@
 // one-line message.
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
-import { WasmVm } from "../host/vm";
-import { StatsStore } from "../host/stats";
-import { IstioStats } from "../host/istio-stats";
-import { LogLevel } from "../host/abi";
+import { WasmVm } from "../host/abi/vm";
+import { StatsStore } from "../host/envoy/stats";
+import { IstioStats } from "../host/istio/istio-stats";
+import { LogLevel } from "../host/abi/constants";
 import {
   accessLogFormat,
   bootstrapStatsTags,
@@ -19,7 +19,7 @@ import {
   wasmPluginRootId,
   wasmPluginSpec,
   telemetryTagOverrides,
-} from "../host/manifests";
+} from "../repo/manifests";
 import { startAdmin, type AdminServer } from "./admin";
 import { MockLlm } from "./mock-llm";
 import { startProxy, type ProxyServer } from "./proxy";

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { NOT_CALLED, WasmResult, runExchange } from "../host/index";
+import { NOT_CALLED, WasmResult, runExchange } from "../host";
 import { probeModule, probeVm, results, hooks, REQ, RESP } from "./host-fixtures";
 
 const R = WasmResult;

@@ -10,9 +10,9 @@
 // filter_state key that is not set) yields "unknown". The CEL subset understood here is
 // `filter_state['<key>']` and string literals: enough for the manifests, and anything else is
 // refused loudly rather than guessed.
-import type { StatsStore } from "./stats";
-import type { AccessLogContext } from "./access-log";
-import type { Tag } from "./tags";
+import type { StatsStore } from "../envoy/stats";
+import type { AccessLogContext } from "../envoy/access-log";
+import type { Tag } from "../envoy/tags";
 
 export const ISTIO_STAT_NAMESPACE = "istiocustom";
 

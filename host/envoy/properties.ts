@@ -5,8 +5,8 @@
 // CelState stored as filter state "wasm.<name>" (stream contexts only); a missing value anywhere
 // is NotFound. Values serialize as: string/bytes raw, int/uint/double/timestamp/duration 8 bytes
 // little-endian, bool 1 byte, maps/lists in the pairs format.
-import { WasmResult, type WasmResultCode } from "./abi";
-import { pairsSize, marshalPairs } from "./pairs";
+import { WasmResult, type WasmResultCode } from "../abi/constants";
+import { pairsSize, marshalPairs } from "../abi/pairs";
 import type { HeaderMap } from "./headers";
 import type { FilterStateEntry } from "./filter-state";
 

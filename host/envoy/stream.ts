@@ -16,12 +16,12 @@ import {
   WasmResult,
   type FilterAction,
   type WasmResultCode,
-} from "./abi";
-import { Buf, ConstBuf, HostContext, type BufferRef, type LocalReplyRequest } from "./context";
+} from "../abi/constants";
+import { Buf, ConstBuf, HostContext, type BufferRef, type LocalReplyRequest } from "../abi/context";
 import { HeaderMap, type HeaderList } from "./headers";
 import { FilterState, type FilterStateEntry } from "./filter-state";
 import type { PropertySource, StreamInfo, StreamPropertySource } from "./properties";
-import type { WasmVm } from "./vm";
+import type { WasmVm } from "../abi/vm";
 import type { AccessLogContext } from "./access-log";
 
 const enc = new TextEncoder();

@@ -3,10 +3,10 @@
 // codes, out-pointer writes) and source/extensions/common/wasm/context.cc (Envoy's answers).
 // Every import the module declares must be found here, or loading fails like Envoy's
 // "Failed to load Wasm module due to a missing import".
-import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult } from "./abi";
+import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult } from "./constants";
 import { decodePairs, encodePairs } from "./pairs";
-import { getProperty } from "./properties";
-import { decodeDeclareProperty } from "./filter-state";
+import { getProperty } from "../envoy/properties";
+import { decodeDeclareProperty } from "../envoy/filter-state";
 import type { WasmVm } from "./vm";
 
 const enc = new TextEncoder();
