@@ -2,7 +2,7 @@
 // stdout: one JSON access-log line per request (the mesh's format); stderr: the startup message,
 // the filter's log lines and errors. Exit code 1 with one line on any startup problem.
 import { relative } from "node:path";
-import { OptionsError, parseOptions, USAGE } from "./options";
+import { OptionsError, parseOptions, USAGE, type Options } from "./options";
 import { SidecarError, startSidecar, type Sidecar } from "./sidecar";
 import { repoRoot, wasmPluginEnv } from "../repo/manifests";
 
@@ -35,7 +35,7 @@ export function banner(s: Sidecar, configSource: string): string {
 }
 
 async function main(): Promise<void> {
-  let opts;
+  let opts: Options;
   try {
     opts = parseOptions(process.argv.slice(2), process.env, repoRoot);
   } catch (e) {

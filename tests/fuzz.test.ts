@@ -64,7 +64,7 @@ describe("fuzz: mutated bodies", () => {
 describe("fuzz: hand-picked hostile bodies", () => {
   let s: Sidecar;
   beforeAll(async () => { s = await sidecar(); });
-  const openai = (response: string | Uint8Array, ct = "application/json", request = '{"model":"m","messages":[]}'): Case => ({
+  const openai = (response: string | Uint8Array, ct = "application/json", request: string | Uint8Array = '{"model":"m","messages":[]}'): Case => ({
     api: "openai", shape: "openai", path: "/v1/chat/completions", request: typeof request === "string" ? bytes(request) : request,
     requestHeaders: [["content-type", "application/json"]], status: 200, responseHeaders: [["content-type", ct]],
     response: typeof response === "string" ? Buffer.from(response, "latin1") : response,

@@ -157,11 +157,9 @@ export function parseJson(b: Uint8Array): JVal | undefined {
 function ascii(b: Uint8Array, at: number, len: number): string {
   return String.fromCharCode(...b.subarray(at, Math.min(b.length, at + len)));
 }
-const td = new TextDecoder("utf-8", { fatal: false });
 function dec(b: Uint8Array): string {
   // keys compared as bytes: latin1 keeps every byte distinct
   return String.fromCharCode(...b);
-  void td;
 }
 function utf8(cp: number): number[] {
   if (cp < 0x80) return [cp];
