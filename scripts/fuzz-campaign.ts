@@ -1,4 +1,4 @@
-// A long fuzzing campaign against the release build (issue 5). The generators of
+// A long fuzzing campaign against the release build. The generators of
 // tests/fuzz.test.ts, run for as many cases as asked, on reused VMs:
 //   npx tsx scripts/fuzz-campaign.ts --cases 1000000 [--seed 42] [--workers 2] [--out fuzz-findings]
 // Every case: no trap (the VM must not fail), no token number the reference model would not

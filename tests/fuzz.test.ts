@@ -1,4 +1,4 @@
-// Fuzzing (issue 5): mutated and random bodies, headers and configurations. Whatever arrives,
+// Fuzzing: mutated and random bodies, headers and configurations. Whatever arrives,
 // the VM never traps, no token number is published that the reference model would not publish
 // (or, for input that is not valid JSON, that the input does not carry under its key), and in
 // observe-only mode the bytes pass unchanged. A bounded count runs here; scripts/fuzz-campaign.ts

@@ -1,4 +1,4 @@
-// Label safety and cardinality (issue 5). A model name comes from a client's (or a provider's)
+// Label safety and cardinality. A model name comes from a client's (or a provider's)
 // body, a host from :authority, workload and namespace from node metadata: none of them may
 // create or change another label, break the Prometheus text, or grow the stats without bound.
 import { describe, expect, it } from "vitest";

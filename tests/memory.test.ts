@@ -1,4 +1,4 @@
-// Bounded buffering and memory (issue 5). Observe-only never holds a body; a rewrite holds at
+// Bounded buffering and memory. Observe-only never holds a body; a rewrite holds at
 // most maxRewriteBodyBytes; an SSE event of any size costs a few bytes of scanner state; and
 // after thousands of streams (complete, aborted, every shape) the VM's linear memory has stopped
 // growing, so per-stream state (the SDK's context map entries included) is freed on_delete.

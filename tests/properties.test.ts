@@ -1,4 +1,4 @@
-// Chunking invariance (issue 5): Envoy hands a body to the filter in chunks cut wherever the
+// Chunking invariance: Envoy hands a body to the filter in chunks cut wherever the
 // network cut it. For every API shape, any split of the request body and of the response body
 // must give exactly the filter state, counters and bytes of the unsplit exchange, and those must
 // be what the reference model (helpers/reference.ts) computes. In observe-only mode the bytes

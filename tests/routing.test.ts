@@ -1,4 +1,4 @@
-// Routing in the sidecar (issue 3): path rewrite, key injection, model by route, include_usage,
+// Routing in the sidecar: path rewrite, key injection, model by route, include_usage,
 // and the bounded request buffering a rewrite needs.
 import { describe, expect, it } from "vitest";
 import { sidecar, text } from "./helpers/sidecar";

@@ -327,14 +327,6 @@ function startsWith(b: Uint8Array, s: string): boolean {
   return true;
 }
 
-/** The label value the filter should use for a model/host (labels.ts, restated). */
-export function labelOf(bytes: Uint8Array | undefined): string {
-  if (!bytes || bytes.length === 0) return "unknown";
-  let s = "";
-  for (const c of bytes.subarray(0, 96)) s += /[0-9A-Za-z\-._:/@+]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : "_";
-  return s;
-}
-
 /** For inputs that are not valid: whether `value` appears in `body` as the value of one of
  *  the keys (a number the input really carried there, not one made up or wrapped around). */
 export function appearsUnder(body: Uint8Array, keys: string[], value: number): boolean {
