@@ -44,12 +44,11 @@ const ALLOWED_WHILE_RESTRICTED = new Set([
 
 type Fn = (...args: never[]) => number | void;
 
-export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
+/** proxy-wasm imports: logging, the clock, the tick. */
+function logAndClockFunctions(vm: WasmVm): Record<string, Fn> {
   const mem = () => vm.mem;
-  const ctx = () => vm.effectiveContext();
   const R = WasmResult;
-
-  const env: Record<string, Fn> = {
+  return {
     proxy_log(level: number, ptr: number, size: number) {
       if (level >>> 0 > LogLevel.MAX) return R.BadArgument;
       const msg = mem().string(ptr, size);
@@ -71,6 +70,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_get_current_time_nanoseconds(ptr: number) {
       return mem().setU64(ptr, vm.now()) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: properties, and what a filter may do to its stream. */
+function streamControlFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_get_property(pathPtr: number, pathSize: number, ptrPtr: number, sizePtr: number) {
       const path = mem().copy(pathPtr, pathSize);
       if (!path) return R.InvalidMemoryAccess;
@@ -109,6 +117,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_clear_route_cache() {
       return R.Ok;
     },
+  };
+}
+
+/** proxy-wasm imports: shared data and queues. */
+function sharedDataFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_get_shared_data(kPtr: number, kSize: number, ptrPtr: number, sizePtr: number, casPtr: number) {
       const key = mem().string(kPtr, kSize);
       if (key === null) return R.InvalidMemoryAccess;
@@ -138,6 +154,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_enqueue_shared_queue() {
       return R.NotFound;
     },
+  };
+}
+
+/** proxy-wasm imports: header maps. */
+function headerMapsFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       if (word(type) > BigInt(HeaderMapType.MAX)) return R.BadArgument;
       const key = mem().string(kPtr, kSize), value = mem().string(vPtr, vSize);
@@ -198,6 +223,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       if (!map) return R.BadArgument;
       return mem().setU32(ptr, map.byteSize) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: buffers (bodies, configuration, call results). */
+function buffersFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number) {
       if (word(type) > BigInt(BufferType.MAX)) return R.BadArgument;
       const buf = ctx().getBuffer(type);
@@ -234,6 +268,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       const toNum = (w: bigint) => (w > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(w));
       return buf.copyFrom(toNum(s), toNum(l), data);
     },
+  };
+}
+
+/** proxy-wasm imports: outbound HTTP and gRPC calls. */
+function outboundCallsFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_http_call(_uPtr: number, _uSize: number, _hPtr: number, _hSize: number, _bPtr: number, _bSize: number, _tPtr: number, _tSize: number, _timeout: number, tokenPtr: number) {
       // No cluster exists in this host: Context::httpCall → getThreadLocalCluster == nullptr.
       if (!mem().setU32(tokenPtr, 0)) return R.InvalidMemoryAccess;
@@ -254,6 +296,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_grpc_send() {
       return R.NotFound;
     },
+  };
+}
+
+/** proxy-wasm imports: metrics. */
+function metricsFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_define_metric(type: number, nPtr: number, nSize: number, idPtr: number) {
       const name = mem().string(nPtr, nSize);
       if (name === null) return R.InvalidMemoryAccess;
@@ -272,6 +322,19 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       if (r.result !== R.Ok) return r.result;
       return mem().setU64(ptr, r.value!) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: contexts and foreign functions. */
+function contextsFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  function writeEmptyResults(rPtrPtr: number, rSizePtr: number): number {
+    if (rPtrPtr && !mem().setU32(rPtrPtr, 0)) return R.InvalidMemoryAccess;
+    if (rSizePtr && !mem().setU32(rSizePtr, 0)) return R.InvalidMemoryAccess;
+    return R.Ok;
+  }
+  return {
     proxy_set_effective_context(id: number) {
       return vm.setEffectiveContext(id >>> 0);
     },
@@ -301,19 +364,21 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       }
       return res.result;
     },
-    emscripten_notify_memory_growth() {},
-    pthread_equal(a: number, b: number) {
-      return a === b ? 1 : 0;
-    },
   };
+}
 
-  function writeEmptyResults(rPtrPtr: number, rSizePtr: number): number {
-    if (rPtrPtr && !mem().setU32(rPtrPtr, 0)) return R.InvalidMemoryAccess;
-    if (rSizePtr && !mem().setU32(rSizePtr, 0)) return R.InvalidMemoryAccess;
-    return R.Ok;
-  }
+/** What Emscripten-built modules import besides proxy-wasm. */
+const EMSCRIPTEN_FUNCTIONS: Record<string, Fn> = {
+  emscripten_notify_memory_growth() {},
+  pthread_equal(a: number, b: number) {
+    return a === b ? 1 : 0;
+  },
+};
 
-  const wasi: Record<string, Fn> = {
+/** The WASI subset Envoy provides (cpp-host exports.cc). */
+function wasiFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  return {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) {
       // writevImpl: fd 1 → info, fd 2 → error, trailing newline removed.
       let level: number;
@@ -404,7 +469,21 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       return WasiErrno.NOENT; // exports.cc: no files
     },
   };
+}
 
+export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
+  const env: Record<string, Fn> = {
+    ...logAndClockFunctions(vm),
+    ...streamControlFunctions(vm),
+    ...sharedDataFunctions(vm),
+    ...headerMapsFunctions(vm),
+    ...buffersFunctions(vm),
+    ...outboundCallsFunctions(vm),
+    ...metricsFunctions(vm),
+    ...contextsFunctions(vm),
+    ...EMSCRIPTEN_FUNCTIONS,
+  };
+  const wasi = wasiFunctions(vm);
   return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
 }
 
