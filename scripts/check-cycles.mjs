@@ -1,18 +1,14 @@
 #!/usr/bin/env node
 // Fails (exit 1) when the project's own TypeScript/AssemblyScript modules import each other in a
-// cycle. A cycle makes load order matter (a module can see another's exports still undefined) and
-// makes the layers (host/abi → host/envoy → host/istio) impossible to read one at a time.
-//
-// Only imports that exist at run time count: `import type`, `export type` and imports whose every
-// name is marked `type` are erased by the compiler and cannot create a load-order cycle; dynamic
-// `import()` runs after loading. `--types` also reports cycles through type-only imports.
+// cycle. A run-time cycle makes load order matter (a module can see another's exports still
+// undefined); any cycle, type-only ones included, means neither module can be read, tested or
+// moved without the other. Dynamic `import()` is not counted: it runs after loading.
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIRS = ["assembly", "host", "local", "repo", "bench", "scripts", "tests"];
-const withTypes = process.argv.includes("--types");
 
 function sourceFiles(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -25,17 +21,8 @@ function sourceFiles(dir, out = []) {
   return out;
 }
 
-// `import ... from "x"`, `export ... from "x"`, `import "x"`; the clause decides type-only.
-const STATEMENT = /^\s*(import|export)\s+([^;]*?)\s*from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gms;
-
-function isTypeOnly(keyword, clause) {
-  if (/^type\s/.test(clause)) return true;
-  if (keyword === "export" && clause.startsWith("*")) return false;
-  const braces = clause.match(/^\{([^}]*)\}$/s);
-  if (!braces) return false;
-  const names = braces[1].split(",").map((n) => n.trim()).filter(Boolean);
-  return names.length > 0 && names.every((n) => n.startsWith("type "));
-}
+// `import ... from "x"`, `export ... from "x"`, `import "x"`.
+const STATEMENT = /^\s*(?:import|export)\s+[^;]*?\s*from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gms;
 
 function resolveImport(from, spec) {
   if (!spec.startsWith(".")) return undefined;
@@ -46,14 +33,13 @@ function resolveImport(from, spec) {
   return undefined;
 }
 
-/** file → files it imports (run-time imports, plus type-only ones under --types). */
+/** file → the project files it imports. */
 function importGraph(files) {
   const graph = new Map();
   for (const file of files) {
     const edges = new Set();
     for (const m of readFileSync(file, "utf8").matchAll(STATEMENT)) {
-      const [, keyword, clause, spec, bareSpec] = m;
-      if (!withTypes && keyword && isTypeOnly(keyword, clause.trim())) continue;
+      const [, spec, bareSpec] = m;
       const target = resolveImport(file, spec ?? bareSpec);
       if (target) edges.add(target);
     }
@@ -94,7 +80,7 @@ function cycles(graph) {
 const files = DIRS.flatMap((d) => sourceFiles(join(root, d)));
 const found = cycles(importGraph(files));
 if (found.length === 0) {
-  console.log(`check-cycles: no import cycle among ${files.length} modules${withTypes ? " (type-only imports included)" : ""}`);
+  console.log(`check-cycles: no import cycle among ${files.length} modules`);
 } else {
   for (const component of found) {
     console.error(`import cycle: ${component.map((f) => relative(root, f)).sort().join(" ↔ ")}`);

@@ -3,13 +3,35 @@
 // codes, out-pointer writes) and source/extensions/common/wasm/context.cc (Envoy's answers).
 // Every import the module declares must be found here, or loading fails like Envoy's
 // "Failed to load Wasm module due to a missing import".
-import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult } from "./constants";
+import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult, type WasmResultCode } from "./constants";
 import { decodePairs, encodePairs } from "./pairs";
 import { getProperty } from "../envoy/properties";
-import { decodeDeclareProperty } from "../envoy/filter-state";
-import type { WasmVm } from "./vm";
+import { decodeDeclareProperty, type CelStatePrototype } from "../envoy/filter-state";
+import type { MetricIdSpace } from "../envoy/stats";
+import type { HostContext } from "./context";
+import type { WasmMemory } from "./memory";
 
 const enc = new TextEncoder();
+
+/** What the host functions may use of the VM they serve. vm.ts's WasmVm provides it and builds
+ *  its imports from this module; naming only this much keeps the two from importing each other. */
+export interface ImportsVm {
+  readonly mem: WasmMemory;
+  readonly env: Record<string, string>;
+  readonly logLevel: number;
+  readonly restricted: boolean;
+  tickPeriodMs: number;
+  readonly now: () => bigint;
+  readonly metricIds: MetricIdSpace;
+  readonly sharedData: Map<string, { value: Uint8Array; cas: number }>;
+  readonly foreignFunctions: Map<string, (args: Uint8Array) => { result: WasmResultCode; value?: Uint8Array }>;
+  log(level: number, message: string): void;
+  effectiveContext(): HostContext;
+  setEffectiveContext(id: number): WasmResultCode;
+  declareProperty(path: string, proto: CelStatePrototype): WasmResultCode;
+  copyToPointerSize(bytes: Uint8Array, ptrPtr: number, sizePtr: number): boolean;
+}
+
 
 /** Thrown by wasi proc_exit. Envoy logs "proc_exit" and the AssemblyScript abort path then hits
  * `unreachable`; either way the VM fails. */
@@ -45,7 +67,7 @@ const ALLOWED_WHILE_RESTRICTED = new Set([
 type Fn = (...args: never[]) => number | void;
 
 /** proxy-wasm imports: logging, the clock, the tick. */
-function logAndClockFunctions(vm: WasmVm): Record<string, Fn> {
+function logAndClockFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   return {
@@ -74,7 +96,7 @@ function logAndClockFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: properties, and what a filter may do to its stream. */
-function streamControlFunctions(vm: WasmVm): Record<string, Fn> {
+function streamControlFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const ctx = () => vm.effectiveContext();
   const R = WasmResult;
@@ -121,7 +143,7 @@ function streamControlFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: shared data and queues. */
-function sharedDataFunctions(vm: WasmVm): Record<string, Fn> {
+function sharedDataFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   return {
@@ -158,7 +180,7 @@ function sharedDataFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: header maps. */
-function headerMapsFunctions(vm: WasmVm): Record<string, Fn> {
+function headerMapFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const ctx = () => vm.effectiveContext();
   const R = WasmResult;
@@ -227,7 +249,7 @@ function headerMapsFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: buffers (bodies, configuration, call results). */
-function buffersFunctions(vm: WasmVm): Record<string, Fn> {
+function bufferFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const ctx = () => vm.effectiveContext();
   const R = WasmResult;
@@ -272,7 +294,7 @@ function buffersFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: outbound HTTP and gRPC calls. */
-function outboundCallsFunctions(vm: WasmVm): Record<string, Fn> {
+function outboundCallFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   return {
@@ -300,7 +322,7 @@ function outboundCallsFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: metrics. */
-function metricsFunctions(vm: WasmVm): Record<string, Fn> {
+function metricFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   return {
@@ -326,7 +348,7 @@ function metricsFunctions(vm: WasmVm): Record<string, Fn> {
 }
 
 /** proxy-wasm imports: contexts and foreign functions. */
-function contextsFunctions(vm: WasmVm): Record<string, Fn> {
+function contextFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   function writeEmptyResults(rPtrPtr: number, rSizePtr: number): number {
@@ -376,7 +398,7 @@ const EMSCRIPTEN_FUNCTIONS: Record<string, Fn> = {
 };
 
 /** The WASI subset Envoy provides (cpp-host exports.cc). */
-function wasiFunctions(vm: WasmVm): Record<string, Fn> {
+function wasiFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   return {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) {
@@ -471,16 +493,16 @@ function wasiFunctions(vm: WasmVm): Record<string, Fn> {
   };
 }
 
-export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
+export function hostFunctions(vm: ImportsVm): Record<string, Record<string, Fn>> {
   const env: Record<string, Fn> = {
     ...logAndClockFunctions(vm),
     ...streamControlFunctions(vm),
     ...sharedDataFunctions(vm),
-    ...headerMapsFunctions(vm),
-    ...buffersFunctions(vm),
-    ...outboundCallsFunctions(vm),
-    ...metricsFunctions(vm),
-    ...contextsFunctions(vm),
+    ...headerMapFunctions(vm),
+    ...bufferFunctions(vm),
+    ...outboundCallFunctions(vm),
+    ...metricFunctions(vm),
+    ...contextFunctions(vm),
     ...EMSCRIPTEN_FUNCTIONS,
   };
   const wasi = wasiFunctions(vm);
@@ -539,7 +561,7 @@ export function registeredImports(abi: string): Set<string> {
 
 /** Builds the import object for exactly what `module` imports; throws, as Envoy fails the load,
  * on an import that Envoy does not register for the module's ABI. */
-export function buildImports(vm: WasmVm, module: WebAssembly.Module): WebAssembly.Imports {
+export function buildImports(vm: ImportsVm, module: WebAssembly.Module): WebAssembly.Imports {
   const table = hostFunctions(vm);
   const registered = registeredImports(abiVersionOf(module) ?? "");
   const out: Record<string, Record<string, WebAssembly.ImportValue>> = {};
