@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DIRS = ["assembly", "host", "local", "repo", "bench", "scripts", "tests"];
+const DIRS = ["assembly", "host", "envoy", "local", "repo", "bench", "scripts", "tests"];
 
 function sourceFiles(dir, out = []) {
   if (!existsSync(dir)) return out;
