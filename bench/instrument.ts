@@ -4,7 +4,7 @@
 // the host (one bin per import: proxy_get_buffer_bytes, proxy_get_header_map_value...).
 // A call nested inside another (malloc from inside proxy_get_buffer_bytes) pauses its caller's
 // clock. The host is not modified: WebAssembly.instantiate is intercepted while WasmVm.load runs.
-import { WasmVm, type VmOptions } from "../host/vm";
+import { WasmVm, type VmOptions } from "../host/abi/vm";
 
 const now = () => performance.now();
 

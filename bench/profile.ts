@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WasmVm } from "../host/vm";
+import { WasmVm } from "../host/abi/vm";
 import { buildWorkloads, drive, FULL_SIZES, type Workload } from "./workloads";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -116,8 +116,8 @@ export const CATEGORIES: [string, (r: ProfileRow) => boolean][] = [
   ["module: AssemblyScript std (strings, arrays, maps)", (r) => r.where === "wasm" && r.name.startsWith("~lib/")],
   ["module: baseline code (bench/baselines)", (r) => r.where === "wasm" && r.name.startsWith("bench/")],
   ["module: other", (r) => r.where === "wasm"],
-  ["host: body copy into the module (get_buffer_bytes, memory set, copyOut)", (r) => (r.where === "host/memory.ts" && ["set", "refresh", "view"].includes(r.name)) || (r.where === "host/context.ts" && r.name === "copyOut") || r.name === "proxy_get_buffer_bytes" || r.name === "get buffer"],
-  ["host: forwarding chunks downstream/upstream (copies; Envoy moves them)", (r) => r.where === "host/stream.ts" && r.name === "forwardData"],
+  ["host: body copy into the module (get_buffer_bytes, memory set, copyOut)", (r) => (r.where === "host/abi/memory.ts" && ["set", "refresh", "view"].includes(r.name)) || (r.where === "host/abi/context.ts" && r.name === "copyOut") || r.name === "proxy_get_buffer_bytes" || r.name === "get buffer"],
+  ["host: forwarding chunks downstream/upstream (copies; Envoy moves them)", (r) => r.where === "host/envoy/stream.ts" && r.name === "forwardData"],
   ["host: headers, properties, filter state, stats (strings ↔ bytes)", (r) => r.where.startsWith("host/") || r.where.startsWith("node:internal/encoding") || /UTF8|Utf8|encode|decode/.test(r.name)],
   ["V8: JS↔wasm calls, GC, natives", (r) => r.where === "(native)" || r.where === "" || r.name === "(garbage collector)"],
   ["bench driver", (r) => r.where.startsWith("bench/")],

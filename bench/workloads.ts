@@ -1,7 +1,7 @@
 // The benchmark's workloads: real-looking provider traffic, built once per run from a seeded
 // PRNG (the same bytes every run), delivered in the chunks a proxy would see.
-import type { WasmVm } from "../host/vm";
-import type { HttpStream } from "../host/stream";
+import type { WasmVm } from "../host/abi/vm";
+import type { HttpStream } from "../host/envoy/stream";
 const enc = new TextEncoder();
 
 export type Header = [string, string];

@@ -16,8 +16,8 @@ import {
   wasmPluginRootId,
   wasmPluginSpec,
   type K8sObject,
-} from "../host/manifests";
-import { ISTIO_DEFAULT_TAGS } from "../host/tags";
+} from "../repo/manifests";
+import { ISTIO_DEFAULT_TAGS } from "../host/envoy/tags";
 
 type Json = Record<string, unknown>;
 

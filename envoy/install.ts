@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { repoRoot } from "../host/manifests";
+import { repoRoot } from "../repo/manifests";
 import { TESTED_ENVOY_VERSIONS } from "./versions";
 
 const run = promisify(execFile);

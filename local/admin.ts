@@ -4,7 +4,8 @@
 // Query parameters as in Envoy admin: `usedonly` and `filter=<regex>`.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { StatsStore } from "../host/stats";
+import type { StatsStore } from "../host/envoy/stats";
+import { plainText, prometheusText } from "../host/envoy/prometheus";
 
 export interface AdminServer {
   server: Server;
@@ -36,9 +37,9 @@ export async function startAdmin(stats: StatsStore, port: number): Promise<Admin
     const usedOnly = url.searchParams.has("usedonly");
     switch (url.pathname) {
       case "/stats/prometheus":
-        return send(200, stats.prometheusText({ usedOnly, filter }));
+        return send(200, prometheusText(stats.snapshot(), { usedOnly, filter }));
       case "/stats":
-        return send(200, stats.plainText({ usedOnly, filter }));
+        return send(200, plainText(stats.snapshot(), { usedOnly, filter }));
       case "/ready":
         return send(200, "LIVE\n");
       case "/":

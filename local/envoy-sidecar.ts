@@ -8,7 +8,7 @@ import { sidecarBootstrap, type FailStrategy, type Upstream } from "../envoy/boo
 import { ensureEnvoy } from "../envoy/install";
 import { EnvoyStartError, startEnvoy, type EnvoyProcess } from "../envoy/process";
 import { ENVOY_VERSIONS } from "../envoy/versions";
-import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../host/manifests";
+import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../repo/manifests";
 import { MockLlm } from "./mock-llm";
 import { DEFAULT_MOCK_KEY, type LogLevel } from "./options";
 

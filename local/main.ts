@@ -9,7 +9,7 @@ import { SidecarError, startSidecar } from "./sidecar";
 import { EnvoySidecarError, startEnvoySidecar } from "./envoy-sidecar";
 import { EnvoyUnavailable } from "../envoy/install";
 import { EnvoyStartError } from "../envoy/process";
-import { repoRoot, wasmPluginEnv } from "../host/manifests";
+import { repoRoot, wasmPluginEnv } from "../repo/manifests";
 
 const SEED_BODY = `'{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`;
 

@@ -127,7 +127,9 @@ export class MockLlm extends EventEmitter {
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo).port;
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (!address) throw new Error("mock LLM: not listening");
+    return address.port;
   }
 
   get url(): string {

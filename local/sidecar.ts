@@ -5,10 +5,10 @@
 // one-line message.
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
-import { WasmVm } from "../host/vm";
-import { StatsStore } from "../host/stats";
-import { IstioStats } from "../host/istio-stats";
-import { LogLevel } from "../host/abi";
+import { WasmVm } from "../host/abi/vm";
+import { StatsStore } from "../host/envoy/stats";
+import { IstioStats } from "../host/istio/istio-stats";
+import { LogLevel } from "../host/abi/constants";
 import {
   accessLogFormat,
   bootstrapStatsTags,
@@ -19,7 +19,7 @@ import {
   wasmPluginRootId,
   wasmPluginSpec,
   telemetryTagOverrides,
-} from "../host/manifests";
+} from "../repo/manifests";
 import { startAdmin, type AdminServer } from "./admin";
 import { MockLlm } from "./mock-llm";
 import { startProxy, type ProxyServer } from "./proxy";
@@ -97,50 +97,58 @@ function apiKeyEnvNames(pluginConfig: string): string[] {
   }
 }
 
-export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
-  const wasmFile = cfg.wasmFile ?? `${repoRoot}/build/llmproxy.wasm`;
+/** Reads and compiles the filter module; a missing or broken file is the user's to fix. */
+function compileFilter(wasmFile: string): WebAssembly.Module {
   let wasm: Buffer;
   try {
     wasm = readFileSync(wasmFile);
   } catch {
     throw new SidecarError(`filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`);
   }
-  let module: WebAssembly.Module;
   try {
-    module = new WebAssembly.Module(new Uint8Array(wasm));
+    return new WebAssembly.Module(new Uint8Array(wasm));
   } catch (e) {
     throw new SidecarError(`${wasmFile} is not a valid wasm module: ${(e as Error).message}`);
   }
+}
 
-  const demo = demoWorkload();
-  const workload = cfg.workload ?? demo.name;
-  const namespace = cfg.namespace ?? demo.namespace;
-  const pluginConfig = cfg.pluginConfig ?? wasmPluginConfig();
-  const useMock = (cfg.upstream ?? "mock") === "mock";
-  const mockKey = cfg.mockKey ?? DEFAULT_MOCK_KEY;
-
-  // The VM environment as Envoy builds it from vmConfig.env; with the mock, the providers' API
-  // key variables hold the mock's key (a real key never reaches the mock).
+/** The VM environment as Envoy builds it from vmConfig.env; with the mock, the providers' API
+ *  key variables hold the mock's key (a real key never reaches the mock). */
+function vmEnvironment(cfg: SidecarConfig, pluginConfig: string, mockKey: string | undefined): Record<string, string> {
   const vmEnv = resolveWasmPluginEnv(cfg.hostEnv ?? process.env);
-  if (useMock) for (const name of apiKeyEnvNames(pluginConfig)) vmEnv[name] = mockKey;
+  if (mockKey !== undefined) for (const name of apiKeyEnvNames(pluginConfig)) vmEnv[name] = mockKey;
   Object.assign(vmEnv, cfg.vmEnv ?? {});
+  return vmEnv;
+}
 
+interface FilterVmSettings {
+  module: WebAssembly.Module;
+  wasmFile: string;
+  pluginConfig: string;
+  vmEnv: Record<string, string>;
+  workload: string;
+  namespace: string;
+  stats: StatsStore;
+}
+
+/** Loads the filter as Istio configures it from the WasmPlugin and starts it (on_vm_start,
+ *  on_configure); a configuration the filter rejects is a SidecarError quoting its log. */
+async function startFilterVm(cfg: SidecarConfig, s: FilterVmSettings): Promise<{ vm: WasmVm; filterLogs: Sidecar["filterLogs"] }> {
   const minLevel = LOG_LEVELS.indexOf(cfg.logLevel ?? "info");
   const filterLog = cfg.filterLog ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const filterLogs: { level: LevelName; message: string }[] = [];
+  const filterLogs: Sidecar["filterLogs"] = [];
   let startupLines: string[] | null = [];
-  const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
   const spec = wasmPluginSpec();
   let vm: WasmVm;
   try {
     vm = await WasmVm.load({
-      wasm: module,
+      wasm: s.module,
       rootId: cfg.rootId ?? wasmPluginRootId(),
       pluginName: cfg.rootId ?? wasmPluginRootId(),
-      pluginConfig,
-      env: vmEnv,
-      properties: { nodeMetadata: { WORKLOAD_NAME: workload, NAMESPACE: namespace, NAME: `${workload}-local`, CLUSTER_ID: "Kubernetes" } },
-      stats,
+      pluginConfig: s.pluginConfig,
+      env: s.vmEnv,
+      properties: { nodeMetadata: { WORKLOAD_NAME: s.workload, NAMESPACE: s.namespace, NAME: `${s.workload}-local`, CLUSTER_ID: "Kubernetes" } },
+      stats: s.stats,
       bufferLimitBytes: cfg.bufferLimitBytes,
       failStrategy: (cfg.failStrategy ?? spec.failStrategy) === "FAIL_OPEN" ? "FAIL_OPEN" : "FAIL_CLOSE",
       logLevel: Math.min(minLevel, LogLevel.critical),
@@ -155,7 +163,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
       },
     });
   } catch (e) {
-    throw new SidecarError(`cannot load ${wasmFile}: ${(e as Error).message}`);
+    throw new SidecarError(`cannot load ${s.wasmFile}: ${(e as Error).message}`);
   }
   if (!vm.start()) {
     const why = filterLogs.filter((l) => l.level === "error" || l.level === "critical").map((l) => l.message);
@@ -164,6 +172,51 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
   const held = startupLines;
   startupLines = null;
   for (const l of held) filterLog(l);
+  return { vm, filterLogs };
+}
+
+/** Istio's stats filter: istio_requests_total with the Telemetry manifest's `model` dimension. */
+function istioStats(stats: StatsStore, workload: string, namespace: string): IstioStats {
+  const labels = demoWorkload().labels;
+  return new IstioStats(
+    stats,
+    {
+      workloadName: workload,
+      namespace,
+      labels: { ...labels, "service.istio.io/canonical-name": labels.app ?? workload, "service.istio.io/canonical-revision": labels.version ?? "latest" },
+      clusterId: "Kubernetes",
+    },
+    telemetryTagOverrides(),
+  );
+}
+
+/** proxy_set_tick_period: Envoy's dispatcher calls proxy_on_tick on the root context. */
+function startTicker(vm: WasmVm): { close(): Promise<void> } {
+  let nextTick = 0;
+  const ticker = setInterval(() => {
+    if (vm.tickPeriodMs <= 0 || vm.failed) return;
+    const now = Date.now();
+    if (nextTick === 0) nextTick = now + vm.tickPeriodMs;
+    if (now < nextTick) return;
+    nextTick = now + vm.tickPeriodMs;
+    vm.tick();
+  }, 20);
+  ticker.unref();
+  return { close: async () => clearInterval(ticker) };
+}
+
+export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
+  const wasmFile = cfg.wasmFile ?? `${repoRoot}/build/llmproxy.wasm`;
+  const module = compileFilter(wasmFile);
+  const demo = demoWorkload();
+  const workload = cfg.workload ?? demo.name;
+  const namespace = cfg.namespace ?? demo.namespace;
+  const pluginConfig = cfg.pluginConfig ?? wasmPluginConfig();
+  const useMock = (cfg.upstream ?? "mock") === "mock";
+  const mockKey = cfg.mockKey ?? DEFAULT_MOCK_KEY;
+  const vmEnv = vmEnvironment(cfg, pluginConfig, useMock ? mockKey : undefined);
+  const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
+  const { vm, filterLogs } = await startFilterVm(cfg, { module, wasmFile, pluginConfig, vmEnv, workload, namespace, stats });
 
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
@@ -188,15 +241,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
     }
     opened.push(admin);
 
-    const format = accessLogFormat();
-    // Istio's stats filter: istio_requests_total with the Telemetry manifest's `model` dimension.
-    const labels = demoWorkload().labels;
-    const istio = new IstioStats(stats, {
-      workloadName: workload,
-      namespace,
-      labels: { ...labels, "service.istio.io/canonical-name": labels.app ?? workload, "service.istio.io/canonical-revision": labels.version ?? "latest" },
-      clusterId: "Kubernetes",
-    }, telemetryTagOverrides());
+    const istio = istioStats(stats, workload, namespace);
     const port = cfg.port ?? 10000;
     let proxy: ProxyServer;
     try {
@@ -208,7 +253,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
         // origin only picks where the connection goes (found by the Envoy differential tests).
         hostRewrite: false,
         upstreamCa: cfg.upstreamCa,
-        accessLogFormat: format,
+        accessLogFormat: accessLogFormat(),
         accessLog: cfg.accessLog ?? ((l) => process.stdout.write(`${l}\n`)),
         logHandlers: [(ctx) => istio.log(ctx)],
         onError: cfg.onError,
@@ -217,19 +262,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
       throw listenError(e, "proxy listener", "--port", port);
     }
     opened.push(proxy);
-
-    // proxy_set_tick_period: Envoy's dispatcher calls proxy_on_tick on the root context.
-    let nextTick = 0;
-    const ticker = setInterval(() => {
-      if (vm.tickPeriodMs <= 0 || vm.failed) return;
-      const now = Date.now();
-      if (nextTick === 0) nextTick = now + vm.tickPeriodMs;
-      if (now < nextTick) return;
-      nextTick = now + vm.tickPeriodMs;
-      vm.tick();
-    }, 20);
-    ticker.unref();
-    opened.unshift({ close: async () => clearInterval(ticker) });
+    opened.unshift(startTicker(vm));
 
     return { vm, stats, proxy, admin, mock, upstream, workload, namespace, vmEnv, pluginConfig, filterLogs, close: closeAll };
   } catch (e) {

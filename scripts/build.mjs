@@ -18,7 +18,6 @@ export const outputs = [
   ["bench/baselines/jsonas.ts", "build/jsonas.wasm", "release", ["--transform", "json-as/transform"]],
   ["bench/baselines/bytescan.ts", "build/bytescan.wasm", "release"],
 ];
-const extra = (process.env.ASM_LLM_PROXY_EXTRA_BUILDS ?? "");
 
 function newest(dir) {
   let t = 0;
@@ -49,4 +48,3 @@ for (const [entry, outFile, target, extraArgs = []] of outputs) {
   }
   console.error(`built ${outFile} (${statSync(outFile).size} bytes, ${Date.now() - t0} ms)`);
 }
-void extra;

@@ -1,6 +1,6 @@
-// A long fuzzing campaign against the release build (issue 5). The generators of
+// A long fuzzing campaign against the release build. The generators of
 // tests/fuzz.test.ts, run for as many cases as asked, on reused VMs:
-//   npx tsx scripts/fuzz-campaign.ts --cases 1000000 [--seed 42] [--workers 2] [--out fuzz-findings]
+//   npm run fuzz -- --cases 1000000 [--seed 42] [--workers 2] [--out fuzz-findings]
 // Every case: no trap (the VM must not fail), no token number the reference model would not
 // publish, bytes unchanged (observe-only); every 10th case also split at random points and
 // compared with the unsplit run; every 1000th a random plugin configuration. A trap or a

@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../host/manifests";
+import { repoRoot } from "../repo/manifests";
 
 const WASM = join(repoRoot, "build", "llmproxy.wasm");
 const DEFAULT_LAYOUT = join(repoRoot, "build", "oci");

@@ -1,8 +1,8 @@
-// Soak (issue 5): 100,000 streams of every kind through one VM, then 64 MiB bodies streamed
+// Soak: 100,000 streams of every kind through one VM, then 64 MiB bodies streamed
 // through in 64 KiB chunks (observe-only JSON both ways, and one 64 MiB SSE event). Reports the
 // wasm linear memory along the way; exits 1 if it grew over the second half of the streams, if
 // it grew while streaming 64 MiB after a 1 MiB warm-up, or if the VM failed.
-//   npx tsx scripts/soak.ts [--streams 100000] [--mib 64]
+//   npm run soak -- [--streams 100000] [--mib 64]
 import { sidecar } from "../tests/helpers/sidecar";
 import { openaiJson, openaiSse, dashscopeSse } from "../tests/helpers/bodies";
 import type { Sidecar } from "../tests/helpers/sidecar";

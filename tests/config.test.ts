@@ -2,7 +2,7 @@
 // log line naming it (Envoy then refuses the plugin), and nothing traps.
 import { describe, expect, it } from "vitest";
 import { configure, sidecar } from "./helpers/sidecar";
-import { wasmPluginConfig } from "../host/manifests";
+import { wasmPluginConfig } from "../repo/manifests";
 
 const provider = { name: "dashscope", hosts: ["dashscope.aliyuncs.com"], path: "/compatible-mode/v1/chat/completions", apiKeyEnv: "DASHSCOPE_API_KEY", model: "qwen-1.8b-chat" };
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, wasmPluginConfig } from "../host/manifests";
+import { repoRoot, wasmPluginConfig } from "../repo/manifests";
 import { scrape, seedCurl, startLocal, type LocalSidecar } from "./helpers/local";
 import { PrometheusServer, requirePrometheus, type PromSample } from "./helpers/prometheus";
 

@@ -7,7 +7,7 @@ import { createServer, connect, type Server } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../host/manifests";
+import { repoRoot } from "../repo/manifests";
 import { get, seedCurl } from "./helpers/local";
 import { ENVOY_VERSIONS } from "../envoy/versions";
 

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scrape, seedCurl, tokens, startLocal, type LocalSidecar } from "./helpers/local";
 import { MockLlm, promptTokens } from "../local/mock-llm";
-import { wasmPluginConfig } from "../host/manifests";
+import { wasmPluginConfig } from "../repo/manifests";
 import { freePort } from "./helpers/prometheus";
 
 /** Node's fetch options sending through the local proxy (undici's dispatcher option). */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_ADMIN_PORT, DEFAULT_MOCK_KEY, DEFAULT_PORT, OptionsError, parseOptions } from "../local/options";
 import { countWords, promptTokens, reply } from "../local/mock-llm";
-import { requestTarget } from "../local/proxy";
+import { requestTarget } from "../local/http-headers";
 
 describe("local sidecar options", () => {
   it("defaults: proxy 10000, admin 15090, the mock upstream, the manifests' configuration", () => {

@@ -98,7 +98,7 @@ describe("OpenAI chat completions", () => {
       expect([body, r.filterState[STATE + "request_prompt_tokens"]]).toEqual([body, undefined]);
     }
     // while brackets inside strings of a skipped part are only text
-    const ok = openaiCall(t, '{"choices":[{"message":{"content":"]]}}{{[\\\"]"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}', false);
+    const ok = openaiCall(t, '{"choices":[{"message":{"content":"]]}}{{[\\"]"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}', false);
     expect(ok.filterState[STATE + "request_prompt_tokens"]).toBe("1");
   });
 

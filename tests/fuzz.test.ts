@@ -1,4 +1,4 @@
-// Fuzzing (issue 5): mutated and random bodies, headers and configurations. Whatever arrives,
+// Fuzzing: mutated and random bodies, headers and configurations. Whatever arrives,
 // the VM never traps, no token number is published that the reference model would not publish
 // (or, for input that is not valid JSON, that the input does not carry under its key), and in
 // observe-only mode the bytes pass unchanged. A bounded count runs here; scripts/fuzz-campaign.ts
@@ -64,7 +64,7 @@ describe("fuzz: mutated bodies", () => {
 describe("fuzz: hand-picked hostile bodies", () => {
   let s: Sidecar;
   beforeAll(async () => { s = await sidecar(); });
-  const openai = (response: string | Uint8Array, ct = "application/json", request = '{"model":"m","messages":[]}'): Case => ({
+  const openai = (response: string | Uint8Array, ct = "application/json", request: string | Uint8Array = '{"model":"m","messages":[]}'): Case => ({
     api: "openai", shape: "openai", path: "/v1/chat/completions", request: typeof request === "string" ? bytes(request) : request,
     requestHeaders: [["content-type", "application/json"]], status: 200, responseHeaders: [["content-type", ct]],
     response: typeof response === "string" ? Buffer.from(response, "latin1") : response,

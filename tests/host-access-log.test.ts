@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatAccessLog, runExchange, type AccessLogContext } from "../host/index";
+import { formatAccessLog, runExchange, type AccessLogContext } from "../host";
 import { probeModule, probeVm } from "./host-fixtures";
 
 const enc = new TextEncoder();

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main as asc } from "assemblyscript/asc";
-import { WasmVm, type VmOptions } from "../host/index";
+import { WasmVm, type VmOptions } from "../host";
 
 const root = join(import.meta.dirname, "..");
 

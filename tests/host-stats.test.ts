@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { StatsStore } from "../host/stats";
-import { MetricType, WasmResult } from "../host/abi";
-import { TagProducer } from "../host/tags";
-import { loadBootstrapStatsTags } from "../host/bootstrap";
-import { formatG32, metricName } from "../host/prometheus";
+import { StatsStore } from "../host/envoy/stats";
+import { MetricType, WasmResult } from "../host/abi/constants";
+import { TagProducer } from "../host/envoy/tags";
+import { loadBootstrapStatsTags } from "../host/istio/bootstrap";
+import { formatG32, metricName, plainText, prometheusText } from "../host/envoy/prometheus";
 
 const LLM_TAGS = [
   { tag_name: "llmproxy_source_workload", regex: "(\\|llmproxy_source_workload=([^|]*))" },
@@ -86,7 +86,7 @@ describe("prometheus text (prometheus_stats.cc)", () => {
     const s = new StatsStore({ statsTags: LLM_TAGS });
     const id = s.defineMetric(MetricType.Counter, NAME);
     s.incrementMetric(id, 11);
-    expect(s.prometheusText()).toBe(
+    expect(prometheusText(s.snapshot())).toBe(
       "# TYPE asm_llm_proxy_prompt_tokens counter\n" +
         'asm_llm_proxy_prompt_tokens{llmproxy_source_workload="sleep",llmproxy_source_workload_namespace="default",llmproxy_destination_service="dashscope.aliyuncs.com",llmproxy_model="qwen-turbo"} 11\n',
     );
@@ -98,16 +98,16 @@ describe("prometheus text (prometheus_stats.cc)", () => {
     s.defineMetric(MetricType.Counter, "a");
     s.incrementMetric(b1, 1);
     s.incrementMetric(b2, 2);
-    expect(s.prometheusText()).toBe(
+    expect(prometheusText(s.snapshot())).toBe(
       "# TYPE a counter\na{} 0\n# TYPE b counter\nb{llmproxy_model=\"m1\"} 2\nb{llmproxy_model=\"m2\"} 1\n",
     );
-    expect(s.prometheusText({ usedOnly: true })).toBe("# TYPE b counter\nb{llmproxy_model=\"m1\"} 2\nb{llmproxy_model=\"m2\"} 1\n");
+    expect(prometheusText(s.snapshot(), { usedOnly: true })).toBe("# TYPE b counter\nb{llmproxy_model=\"m1\"} 2\nb{llmproxy_model=\"m2\"} 1\n");
   });
   it("sanitizes names, escapes label values, non-custom stats get envoy_", () => {
     const s = new StatsStore({ statsTags: [{ tag_name: "v", regex: "(\\|v=([^|]*))" }] });
     s.recordMetric(s.defineMetric(MetricType.Gauge, 'my.gauge-x|v=a"b\\c\nd'), 5);
     s.getOrCreate("counter", "cluster.foo.rq").value = 3;
-    expect(s.prometheusText()).toBe(
+    expect(prometheusText(s.snapshot())).toBe(
       "# TYPE envoy_cluster_foo_rq counter\nenvoy_cluster_foo_rq{} 3\n" +
         '# TYPE my_gauge_x gauge\nmy_gauge_x{v="a\\"b\\\\c\\nd"} 5\n',
     );
@@ -119,7 +119,7 @@ describe("prometheus text (prometheus_stats.cc)", () => {
     s.recordMetric(h, 1);
     s.recordMetric(h, 7);
     s.recordMetric(h, 50);
-    expect(s.prometheusText()).toBe(
+    expect(prometheusText(s.snapshot())).toBe(
       '# TYPE lat histogram\nlat_bucket{le="1"} 1\nlat_bucket{le="10"} 2\nlat_bucket{le="+Inf"} 3\nlat_sum{} 58\nlat_count{} 3\n',
     );
     expect(formatG32(0.5)).toBe("0.5");
@@ -127,7 +127,7 @@ describe("prometheus text (prometheus_stats.cc)", () => {
   it("plain text lists full names", () => {
     const s = new StatsStore({ statsTags: LLM_TAGS });
     s.incrementMetric(s.defineMetric(MetricType.Counter, "x|llmproxy_model=m"), 4);
-    expect(s.plainText()).toBe("wasmcustom.x|llmproxy_model=m: 4\n");
+    expect(plainText(s.snapshot())).toBe("wasmcustom.x|llmproxy_model=m: 4\n");
   });
 });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { NOT_CALLED, WasmResult, runExchange } from "../host/index";
-import { probeModule, probeVm, results, hooks, REQ, RESP } from "./host-fixtures";
+import { NOT_CALLED, WasmResult, runExchange } from "../host";
+import { probeModule, probeVm, results, hooks, REQ } from "./host-fixtures";
 
 const R = WasmResult;
 const txt = (b: Uint8Array) => Buffer.from(b).toString();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodePairs, encodePairs, HeaderMap, Buf, WasmResult } from "../host/index";
+import { decodePairs, encodePairs, HeaderMap, Buf, WasmResult } from "../host";
 
 describe("pairs codec (pairs_util.cc)", () => {
   it("encodes count, sizes, then NUL-terminated keys and values", () => {

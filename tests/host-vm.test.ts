@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { WasmVm, runExchange, WasmResult } from "../host/index";
+import { WasmVm, runExchange, WasmResult } from "../host";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { abiVersionOf, registeredImports } from "../host/imports";
-import { repoRoot } from "../host/manifests";
+import { abiVersionOf, registeredImports } from "../host/abi/imports";
+import { repoRoot } from "../repo/manifests";
 import { noopWasm, probeModule, probeVm, results, hooks, REQ, RESP } from "./host-fixtures";
 
 beforeAll(async () => {
@@ -179,7 +179,7 @@ describe("stream callbacks order", () => {
 
 describe("WASI (cpp-host exports.cc)", () => {
   it("environ_sizes_get / environ_get expose VmOptions.env as KEY=VALUE\\0", async () => {
-    const { hostFunctions } = await import("../host/imports");
+    const { hostFunctions } = await import("../host/abi/imports");
     const vm = await WasmVm.load({ wasm: noopWasm(), env: { API_KEY: "k1", B: "" } });
     vm.start();
     const wasi = hostFunctions(vm).wasi_snapshot_preview1 as unknown as Record<string, (...a: number[]) => number>;
@@ -193,7 +193,7 @@ describe("WASI (cpp-host exports.cc)", () => {
     expect(vm.mem.string(base + 64, 14)).toBe("API_KEY=k1\0B=\0");
   });
   it("fd_write logs stdout at info and stderr at error, without the trailing newline", async () => {
-    const { hostFunctions } = await import("../host/imports");
+    const { hostFunctions } = await import("../host/abi/imports");
     const vm = await WasmVm.load({ wasm: noopWasm() });
     const wasi = hostFunctions(vm).wasi_snapshot_preview1 as unknown as Record<string, (...a: number[]) => number>;
     const base = vm.memoryBytes() - 256;

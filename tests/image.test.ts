@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, wasmPluginSpec } from "../host/manifests";
+import { repoRoot, wasmPluginSpec } from "../repo/manifests";
 import { LocalRegistry, readTar, requireOciTools } from "./helpers/registry";
 
 const { available, message } = requireOciTools();

@@ -1,6 +1,6 @@
 // The host's model of Istio's stats filter: namespace, tag order, added dimensions, CEL subset.
 import { describe, expect, it } from "vitest";
-import { IstioStats, StatsStore, compileCel } from "../host";
+import { IstioStats, StatsStore, compileCel, prometheusText } from "../host";
 import type { AccessLogContext } from "../host";
 
 function ctx(state: Record<string, string>, code = 200): AccessLogContext {
@@ -17,7 +17,7 @@ describe("Istio stats model", () => {
     const istio = new IstioStats(store, { workloadName: "w", namespace: "ns" }, { zeta: "'z'", model: "filter_state['wasm.m']" });
     istio.log(ctx({ "wasm.m": "qwen" }));
     istio.log(ctx({ "wasm.m": "qwen" }));
-    const line = store.prometheusText().split("\n").find((l) => l.startsWith("istio_requests_total{"))!;
+    const line = prometheusText(store.snapshot()).split("\n").find((l) => l.startsWith("istio_requests_total{"))!;
     expect(line).toMatch(/^istio_requests_total\{reporter="source",source_workload="w",/);
     expect(line).toMatch(/,destination_service="api\.example\.com",/);
     expect(line).toMatch(/,connection_security_policy="unknown",model="qwen",zeta="z"\} 2$/);
@@ -25,7 +25,7 @@ describe("Istio stats model", () => {
   it("a filter_state key that is not set gives 'unknown'", () => {
     const store = new StatsStore();
     new IstioStats(store, { workloadName: "w", namespace: "ns" }, { model: 'filter_state["wasm.m"]' }).log(ctx({}, 503));
-    expect(store.prometheusText()).toMatch(/response_code="503",.*model="unknown"\} 1\n/);
+    expect(prometheusText(store.snapshot())).toMatch(/response_code="503",.*model="unknown"\} 1\n/);
   });
   it("refuses CEL it does not understand instead of guessing", () => {
     expect(() => compileCel("request.headers['x-model']")).toThrow(/not supported/);

@@ -1,11 +1,11 @@
-// Label safety and cardinality (issue 5). A model name comes from a client's (or a provider's)
+// Label safety and cardinality. A model name comes from a client's (or a provider's)
 // body, a host from :authority, workload and namespace from node metadata: none of them may
 // create or change another label, break the Prometheus text, or grow the stats without bound.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { sidecar, type Sidecar } from "./helpers/sidecar";
-import { StatsStore, ISTIO_DEFAULT_TAGS, type StatsTagConfig } from "../host";
-import { bootstrapStatsTags } from "../host/manifests";
+import { StatsStore, ISTIO_DEFAULT_TAGS, prometheusText, type StatsTagConfig } from "../host";
+import { bootstrapStatsTags } from "../repo/manifests";
 
 /** Istio's bootstrap stats_tags that are not anchored to a prefix (tools/packaging/common/
  *  envoy_bootstrap.json), which run on every stat name, ours included, after the ConfigMap's. */
@@ -52,7 +52,7 @@ const FORGERIES = [
 
 describe("label values cannot forge labels", () => {
   function expectClean(s: Sidecar, expectLabelValues: Partial<Record<string, string>> = {}) {
-    const series = parse(s.stats.prometheusText());
+    const series = parse(prometheusText(s.stats.snapshot()));
     expect(series.length).toBeGreaterThan(0);
     for (const x of series) {
       expect(x.labels.map(([k]) => k)).toEqual(LABELS);
@@ -61,7 +61,7 @@ describe("label values cannot forge labels", () => {
         if (expectLabelValues[k] !== undefined) expect(v).toBe(expectLabelValues[k]);
       }
     }
-    expect(s.stats.prometheusText()).not.toMatch(/="forged"| 999$/m);
+    expect(prometheusText(s.stats.snapshot())).not.toMatch(/="forged"| 999$/m);
   }
 
   for (const forged of FORGERIES) {
@@ -117,7 +117,7 @@ describe("cardinality bound", () => {
   it("10,000 distinct models: at most maxModels label values, the rest 'other', counted; metric ids bounded", async () => {
     const s = await sidecar();
     for (let i = 0; i < 10_000; i++) call(s, { requestModel: `model-${i}` });
-    const models = new Set(parse(s.stats.prometheusText()).map((x) => x.labels[3][1]));
+    const models = new Set(parse(prometheusText(s.stats.snapshot())).map((x) => x.labels[3][1]));
     expect(models.size).toBe(101);
     expect(models.has("other")).toBe(true);
     expect(s.stats.counterValue("asm_llm_proxy_labels_folded|llmproxy_label=model")).toBe(9_900);
@@ -127,7 +127,7 @@ describe("cardinality bound", () => {
   it("modelAllowList: only the listed names become labels", async () => {
     const s = await sidecar({ pluginConfig: { modelAllowList: ["gpt-4o", "qwen-turbo"] } });
     for (const m of ["gpt-4o", "qwen-turbo", "evil", "gpt-4o-x"]) call(s, { requestModel: m });
-    expect(new Set(parse(s.stats.prometheusText()).map((x) => x.labels[3][1]))).toEqual(new Set(["gpt-4o", "qwen-turbo", "other"]));
+    expect(new Set(parse(prometheusText(s.stats.snapshot())).map((x) => x.labels[3][1]))).toEqual(new Set(["gpt-4o", "qwen-turbo", "other"]));
     expect(s.stats.counterValue("asm_llm_proxy_labels_folded|llmproxy_label=model")).toBe(2);
   });
 

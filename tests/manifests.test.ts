@@ -32,7 +32,7 @@ import {
   wasmPluginSpec,
   type K8sObject,
   type ManifestEntry,
-} from "../host/manifests";
+} from "../repo/manifests";
 import { admissionErrors, celCheck, celSites, CEL_RULES, crdVersions, DNS_LABEL, DNS_SUBDOMAIN, isIstio, schemaErrors } from "./helpers/crd-validator";
 
 // ---------------------------------------------------------------------------------------------
@@ -620,7 +620,7 @@ describe("egress to DashScope: plain HTTP on 80, TLS originated to 443", () => {
   });
 });
 
-describe("host/manifests.ts loader", () => {
+describe("repo/manifests.ts loader", () => {
   it("loadManifests returns objects with kind/apiVersion/metadata, skipping kustomization.yaml", () => {
     const all = loadManifests();
     expect(all.length).toBe(entries.length);

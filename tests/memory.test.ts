@@ -1,4 +1,4 @@
-// Bounded buffering and memory (issue 5). Observe-only never holds a body; a rewrite holds at
+// Bounded buffering and memory. Observe-only never holds a body; a rewrite holds at
 // most maxRewriteBodyBytes; an SSE event of any size costs a few bytes of scanner state; and
 // after thousands of streams (complete, aborted, every shape) the VM's linear memory has stopped
 // growing, so per-stream state (the SDK's context map entries included) is freed on_delete.
@@ -14,7 +14,7 @@ const CHUNK = 64 * 1024;
 
 /** A response of about `size` bytes as 64 KiB chunks: one SSE event (or one JSON document) whose
  *  content string fills the size, with usage at the end. */
-export function bigBody(size: number, sse: boolean): Uint8Array[] {
+function bigBody(size: number, sse: boolean): Uint8Array[] {
   const head = Buffer.from((sse ? "data: " : "") + '{"choices":[{"message":{"content":"');
   const tail = Buffer.from('"}}],"usage":{"prompt_tokens":3,"completion_tokens":4}}' + (sse ? "\n\ndata: [DONE]\n\n" : ""));
   const filler = Buffer.alloc(CHUNK, 0x61);

@@ -1,4 +1,4 @@
-// Compressed and odd responses (issue 5): whatever the upstream or the client does, no wrong
+// Compressed and odd responses: whatever the upstream or the client does, no wrong
 // numbers are published, and what could not be read is counted by reason in
 // asm_llm_proxy_unparsed_responses{llmproxy_reason=...}.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Chunking invariance (issue 5): Envoy hands a body to the filter in chunks cut wherever the
+// Chunking invariance: Envoy hands a body to the filter in chunks cut wherever the
 // network cut it. For every API shape, any split of the request body and of the response body
 // must give exactly the filter state, counters and bytes of the unsplit exchange, and those must
 // be what the reference model (helpers/reference.ts) computes. In observe-only mode the bytes
@@ -74,14 +74,14 @@ describe("chunking invariance, with routing (rewrite)", () => {
     routes: [{ name: "gold", match: { headers: [{ name: "x-tier", exact: "gold" }] }, model: "gold-model", modelPolicy: "override" }],
   };
   beforeAll(async () => { s = await sidecar({ pluginConfig: config }); });
-  const hostFor: Record<string, string> = { openai: "llm.example", embeddings: "llm.example", dashscope: "ds.example", anthropic: "an.example" };
+  const authorityFor: Record<string, string> = { openai: "llm.example", embeddings: "llm.example", dashscope: "ds.example", anthropic: "an.example" };
 
   it("any split gives the same rewritten request, state and counters", () => {
     fc.assert(fc.property(anyCase, cuts, cuts, fc.boolean(), (c, rq, rs, gold) => {
       const cc = { ...c, requestHeaders: [...c.requestHeaders, ...(gold ? [["x-tier", "gold"] as [string, string]] : [])] };
-      const host = hostFor[c.api];
-      const whole = snap(s, exchange(cc, host, [c.request], [c.response]));
-      const split = snap(s, exchange(cc, host, cut(c.request, positions(rq, c.request.length)), cut(c.response, positions(rs, c.response.length))));
+      const authority = authorityFor[c.api];
+      const whole = snap(s, exchange(cc, authority, [c.request], [c.response]));
+      const split = snap(s, exchange(cc, authority, cut(c.request, positions(rq, c.request.length)), cut(c.response, positions(rs, c.response.length))));
       expect(comparable(split)).toEqual(comparable(whole));
       expect(whole.failed).toBe(false);
       // the model reported is the one that went upstream

@@ -82,8 +82,6 @@ describe("request model", () => {
 });
 
 describe("pass-through", () => {
-  let s: Sidecar;
-  beforeAll(async () => { s = await sidecar(); });
   const cases: [string, { method: string; path: string; headers: [string, string][] }][] = [
     ["GET", { method: "GET", path: "/v1/chat/completions", headers: [] }],
     ["another path", { method: "POST", path: "/v1/files", headers: JSON_HEADERS }],

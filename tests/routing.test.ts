@@ -1,9 +1,9 @@
-// Routing in the sidecar (issue 3): path rewrite, key injection, model by route, include_usage,
+// Routing in the sidecar: path rewrite, key injection, model by route, include_usage,
 // and the bounded request buffering a rewrite needs.
 import { describe, expect, it } from "vitest";
 import { sidecar, text } from "./helpers/sidecar";
 import { openaiJson, openaiSse, JSON_HEADERS, SSE_HEADERS } from "./helpers/bodies";
-import { FilterDataStatus } from "../host";
+import { FilterDataStatus, prometheusText } from "../host";
 
 const KEY = "sk-routing-test";
 const provider = {
@@ -92,7 +92,7 @@ describe("headers", () => {
     const r = s.call({ request: post('{"messages":[]}'), response: ok });
     expect(new Map(r.upstreamRequest!.headers).get("authorization")).toBe("Bearer sk-inline");
     expect(JSON.stringify(r.filterState)).not.toContain("sk-inline");
-    expect(s.stats.prometheusText()).not.toContain("sk-inline");
+    expect(prometheusText(s.stats.snapshot())).not.toContain("sk-inline");
   });
   it("dropAcceptEncoding: false keeps the client's accept-encoding", async () => {
     const s = await routed({ providers: [{ ...provider, dropAcceptEncoding: false }] });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../host/manifests";
+import { repoRoot } from "../repo/manifests";
 import { PROMTOOL, requirePrometheus } from "./helpers/prometheus";
 
 const { available, install } = requirePrometheus();

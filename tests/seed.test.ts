@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { sidecar, text } from "./helpers/sidecar";
 import { openaiJson, JSON_HEADERS } from "./helpers/bodies";
-import { wasmPluginConfig } from "../host/manifests";
+import { wasmPluginConfig } from "../repo/manifests";
+import { prometheusText } from "../host";
 
 const SEED_BODY = '{"messages":[{"role":"user","content":"Please introduce yourself"}]}';
 const KEY = "sk-seed-0123456789";
@@ -65,7 +66,7 @@ describe("the seed's scenario", () => {
     s.call({ request: curl(), response: upstream });
     s.call({ request: curl([["user-type", "subscriber"]]), response: upstream });
     expect(s.prometheus(/^asm_llm_proxy_(prompt|completion)_tokens/)).toEqual(SEED_PROMETHEUS);
-    const exposition = s.stats.prometheusText();
+    const exposition = prometheusText(s.stats.snapshot());
     expect(exposition).toContain("# TYPE asm_llm_proxy_completion_tokens counter\n");
     expect(exposition).toContain("# TYPE asm_llm_proxy_prompt_tokens counter\n");
   });

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
-import { repoRoot, type K8sObject } from "../../host/manifests";
+import { repoRoot, type K8sObject } from "../../repo/manifests";
 
 export const CRDS_PATH = join(repoRoot, "tests", "fixtures", "istio", "crds.yaml");
 

@@ -5,7 +5,7 @@ import { request } from "node:http";
 import { startEnvoySidecar } from "../../local/envoy-sidecar";
 import { TESTED_ENVOY_VERSIONS } from "../../envoy/versions";
 import type { FailStrategy } from "../../envoy/bootstrap";
-import { accessLogFormat } from "../../host/manifests";
+import { accessLogFormat } from "../../repo/manifests";
 import { startLocal, scrape, type Series } from "./local";
 
 export const ENVOYS = TESTED_ENVOY_VERSIONS;

@@ -49,12 +49,6 @@ export function snap(s: Sidecar, ex: Exchange): Snapshot {
   };
 }
 
-/** A cheaper exchange for long runs: no access-log formatting, no counter diff. */
-export function quick(s: Sidecar, ex: Exchange): Record<string, string> {
-  // runExchange through the VM directly
-  return s.call(ex).filterState;
-}
-
 export function concat(chunks: Uint8Array[]): Uint8Array {
   const n = chunks.reduce((a, c) => a + c.length, 0);
   const out = new Uint8Array(n);

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../../host/manifests";
+import { repoRoot } from "../../repo/manifests";
 
 export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 export const PROMTOOL = process.env.PROMTOOL_BIN ?? "/usr/bin/promtool";

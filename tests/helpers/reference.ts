@@ -157,11 +157,9 @@ export function parseJson(b: Uint8Array): JVal | undefined {
 function ascii(b: Uint8Array, at: number, len: number): string {
   return String.fromCharCode(...b.subarray(at, Math.min(b.length, at + len)));
 }
-const td = new TextDecoder("utf-8", { fatal: false });
 function dec(b: Uint8Array): string {
   // keys compared as bytes: latin1 keeps every byte distinct
   return String.fromCharCode(...b);
-  void td;
 }
 function utf8(cp: number): number[] {
   if (cp < 0x80) return [cp];
@@ -327,14 +325,6 @@ function startsWith(b: Uint8Array, s: string): boolean {
   if (b.length < s.length) return false;
   for (let i = 0; i < s.length; i++) if (b[i] !== s.charCodeAt(i)) return false;
   return true;
-}
-
-/** The label value the filter should use for a model/host (labels.ts, restated). */
-export function labelOf(bytes: Uint8Array | undefined): string {
-  if (!bytes || bytes.length === 0) return "unknown";
-  let s = "";
-  for (const c of bytes.subarray(0, 96)) s += /[0-9A-Za-z\-._:/@+]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : "_";
-  return s;
 }
 
 /** For inputs that are not valid: whether `value` appears in `body` as the value of one of

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../../host/manifests";
+import { repoRoot } from "../../repo/manifests";
 import { freePort, inCI, sleep } from "./prometheus";
 
 export const REGISTRY = process.env.DOCKER_REGISTRY_BIN ?? "/usr/bin/docker-registry";

@@ -4,9 +4,9 @@
 import { readFileSync, existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats } from "../../host";
+import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats, prometheusText } from "../../host";
 import type { Exchange, ExchangeResult } from "../../host";
-import { accessLogFormat, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../host/manifests";
+import { accessLogFormat, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../repo/manifests";
 
 let module: WebAssembly.Module | undefined;
 
@@ -86,7 +86,7 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
       return Object.assign(result, { accessLog: JSON.parse(line) as Record<string, unknown> });
     },
     prometheus(filter = /llmproxy/) {
-      return stats.prometheusText().split("\n").filter((l: string) => filter.test(l) && !l.startsWith("#"));
+      return prometheusText(stats.snapshot()).split("\n").filter((l: string) => filter.test(l) && !l.startsWith("#"));
     },
   };
 }

@@ -3,13 +3,35 @@
 // codes, out-pointer writes) and source/extensions/common/wasm/context.cc (Envoy's answers).
 // Every import the module declares must be found here, or loading fails like Envoy's
 // "Failed to load Wasm module due to a missing import".
-import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult } from "./abi";
+import { BufferType, HeaderMapType, LogLevel, StreamType, WasiErrno, WasmResult, type WasmResultCode } from "./constants";
 import { decodePairs, encodePairs } from "./pairs";
-import { getProperty } from "./properties";
-import { decodeDeclareProperty } from "./filter-state";
-import type { WasmVm } from "./vm";
+import { getProperty } from "../envoy/properties";
+import { decodeDeclareProperty, type CelStatePrototype } from "../envoy/filter-state";
+import type { MetricIdSpace } from "../envoy/stats";
+import type { HostContext } from "./context";
+import type { WasmMemory } from "./memory";
 
 const enc = new TextEncoder();
+
+/** What the host functions may use of the VM they serve. vm.ts's WasmVm provides it and builds
+ *  its imports from this module; naming only this much keeps the two from importing each other. */
+export interface ImportsVm {
+  readonly mem: WasmMemory;
+  readonly env: Record<string, string>;
+  readonly logLevel: number;
+  readonly restricted: boolean;
+  tickPeriodMs: number;
+  readonly now: () => bigint;
+  readonly metricIds: MetricIdSpace;
+  readonly sharedData: Map<string, { value: Uint8Array; cas: number }>;
+  readonly foreignFunctions: Map<string, (args: Uint8Array) => { result: WasmResultCode; value?: Uint8Array }>;
+  log(level: number, message: string): void;
+  effectiveContext(): HostContext;
+  setEffectiveContext(id: number): WasmResultCode;
+  declareProperty(path: string, proto: CelStatePrototype): WasmResultCode;
+  copyToPointerSize(bytes: Uint8Array, ptrPtr: number, sizePtr: number): boolean;
+}
+
 
 /** Thrown by wasi proc_exit. Envoy logs "proc_exit" and the AssemblyScript abort path then hits
  * `unreachable`; either way the VM fails. */
@@ -44,12 +66,11 @@ const ALLOWED_WHILE_RESTRICTED = new Set([
 
 type Fn = (...args: never[]) => number | void;
 
-export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
+/** proxy-wasm imports: logging, the clock, the tick. */
+function logAndClockFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
-  const ctx = () => vm.effectiveContext();
   const R = WasmResult;
-
-  const env: Record<string, Fn> = {
+  return {
     proxy_log(level: number, ptr: number, size: number) {
       if (level >>> 0 > LogLevel.MAX) return R.BadArgument;
       const msg = mem().string(ptr, size);
@@ -71,6 +92,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_get_current_time_nanoseconds(ptr: number) {
       return mem().setU64(ptr, vm.now()) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: properties, and what a filter may do to its stream. */
+function streamControlFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_get_property(pathPtr: number, pathSize: number, ptrPtr: number, sizePtr: number) {
       const path = mem().copy(pathPtr, pathSize);
       if (!path) return R.InvalidMemoryAccess;
@@ -109,6 +139,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_clear_route_cache() {
       return R.Ok;
     },
+  };
+}
+
+/** proxy-wasm imports: shared data and queues. */
+function sharedDataFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_get_shared_data(kPtr: number, kSize: number, ptrPtr: number, sizePtr: number, casPtr: number) {
       const key = mem().string(kPtr, kSize);
       if (key === null) return R.InvalidMemoryAccess;
@@ -138,6 +176,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_enqueue_shared_queue() {
       return R.NotFound;
     },
+  };
+}
+
+/** proxy-wasm imports: header maps. */
+function headerMapFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       if (word(type) > BigInt(HeaderMapType.MAX)) return R.BadArgument;
       const key = mem().string(kPtr, kSize), value = mem().string(vPtr, vSize);
@@ -198,6 +245,15 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       if (!map) return R.BadArgument;
       return mem().setU32(ptr, map.byteSize) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: buffers (bodies, configuration, call results). */
+function bufferFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const ctx = () => vm.effectiveContext();
+  const R = WasmResult;
+  return {
     proxy_get_buffer_bytes(type: number, start: number, length: number, ptrPtr: number, sizePtr: number) {
       if (word(type) > BigInt(BufferType.MAX)) return R.BadArgument;
       const buf = ctx().getBuffer(type);
@@ -234,6 +290,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       const toNum = (w: bigint) => (w > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(w));
       return buf.copyFrom(toNum(s), toNum(l), data);
     },
+  };
+}
+
+/** proxy-wasm imports: outbound HTTP and gRPC calls. */
+function outboundCallFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_http_call(_uPtr: number, _uSize: number, _hPtr: number, _hSize: number, _bPtr: number, _bSize: number, _tPtr: number, _tSize: number, _timeout: number, tokenPtr: number) {
       // No cluster exists in this host: Context::httpCall → getThreadLocalCluster == nullptr.
       if (!mem().setU32(tokenPtr, 0)) return R.InvalidMemoryAccess;
@@ -254,6 +318,14 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
     proxy_grpc_send() {
       return R.NotFound;
     },
+  };
+}
+
+/** proxy-wasm imports: metrics. */
+function metricFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  return {
     proxy_define_metric(type: number, nPtr: number, nSize: number, idPtr: number) {
       const name = mem().string(nPtr, nSize);
       if (name === null) return R.InvalidMemoryAccess;
@@ -272,6 +344,19 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       if (r.result !== R.Ok) return r.result;
       return mem().setU64(ptr, r.value!) ? R.Ok : R.InvalidMemoryAccess;
     },
+  };
+}
+
+/** proxy-wasm imports: contexts and foreign functions. */
+function contextFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  const R = WasmResult;
+  function writeEmptyResults(rPtrPtr: number, rSizePtr: number): number {
+    if (rPtrPtr && !mem().setU32(rPtrPtr, 0)) return R.InvalidMemoryAccess;
+    if (rSizePtr && !mem().setU32(rSizePtr, 0)) return R.InvalidMemoryAccess;
+    return R.Ok;
+  }
+  return {
     proxy_set_effective_context(id: number) {
       return vm.setEffectiveContext(id >>> 0);
     },
@@ -301,19 +386,21 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       }
       return res.result;
     },
-    emscripten_notify_memory_growth() {},
-    pthread_equal(a: number, b: number) {
-      return a === b ? 1 : 0;
-    },
   };
+}
 
-  function writeEmptyResults(rPtrPtr: number, rSizePtr: number): number {
-    if (rPtrPtr && !mem().setU32(rPtrPtr, 0)) return R.InvalidMemoryAccess;
-    if (rSizePtr && !mem().setU32(rSizePtr, 0)) return R.InvalidMemoryAccess;
-    return R.Ok;
-  }
+/** What Emscripten-built modules import besides proxy-wasm. */
+const EMSCRIPTEN_FUNCTIONS: Record<string, Fn> = {
+  emscripten_notify_memory_growth() {},
+  pthread_equal(a: number, b: number) {
+    return a === b ? 1 : 0;
+  },
+};
 
-  const wasi: Record<string, Fn> = {
+/** The WASI subset Envoy provides (cpp-host exports.cc). */
+function wasiFunctions(vm: ImportsVm): Record<string, Fn> {
+  const mem = () => vm.mem;
+  return {
     fd_write(fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) {
       // writevImpl: fd 1 → info, fd 2 → error, trailing newline removed.
       let level: number;
@@ -404,7 +491,21 @@ export function hostFunctions(vm: WasmVm): Record<string, Record<string, Fn>> {
       return WasiErrno.NOENT; // exports.cc: no files
     },
   };
+}
 
+export function hostFunctions(vm: ImportsVm): Record<string, Record<string, Fn>> {
+  const env: Record<string, Fn> = {
+    ...logAndClockFunctions(vm),
+    ...streamControlFunctions(vm),
+    ...sharedDataFunctions(vm),
+    ...headerMapFunctions(vm),
+    ...bufferFunctions(vm),
+    ...outboundCallFunctions(vm),
+    ...metricFunctions(vm),
+    ...contextFunctions(vm),
+    ...EMSCRIPTEN_FUNCTIONS,
+  };
+  const wasi = wasiFunctions(vm);
   return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
 }
 
@@ -460,7 +561,7 @@ export function registeredImports(abi: string): Set<string> {
 
 /** Builds the import object for exactly what `module` imports; throws, as Envoy fails the load,
  * on an import that Envoy does not register for the module's ABI. */
-export function buildImports(vm: WasmVm, module: WebAssembly.Module): WebAssembly.Imports {
+export function buildImports(vm: ImportsVm, module: WebAssembly.Module): WebAssembly.Imports {
   const table = hostFunctions(vm);
   const registered = registeredImports(abiVersionOf(module) ?? "");
   const out: Record<string, Record<string, WebAssembly.ImportValue>> = {};

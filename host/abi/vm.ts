@@ -1,13 +1,13 @@
 // One Envoy worker's Wasm VM running one plugin (proxy-wasm-cpp-host src/wasm.cc WasmBase,
 // src/context.cc ContextBase, source/extensions/common/wasm/wasm.cc).
-import { WasmResult, type WasmResultCode, BufferType, LogLevel } from "./abi";
+import { WasmResult, type WasmResultCode, BufferType, LogLevel } from "./constants";
 import { WasmMemory } from "./memory";
 import { abiVersionOf, buildImports, ProcExit, RestrictedCall } from "./imports";
-import { StatsStore, type MetricIdSpace } from "./stats";
+import { StatsStore, type MetricIdSpace } from "../envoy/stats";
 import { ConstBuf, HostContext, type BufferRef } from "./context";
-import type { PropertyProvider, PropertySource, StreamInfo } from "./properties";
-import { DEFAULT_CEL_STATE_PROTOTYPE, type CelStatePrototype } from "./filter-state";
-import { HttpStream } from "./stream";
+import type { PropertyProvider, PropertySource, StreamInfo } from "../envoy/properties";
+import { DEFAULT_CEL_STATE_PROTOTYPE, type CelStatePrototype } from "../envoy/filter-state";
+import { HttpStream } from "../envoy/stream";
 
 const enc = new TextEncoder();
 

@@ -1,5 +1,5 @@
 // Drives one request/response exchange through a WasmVm with Envoy's callback sequence.
-import type { WasmVm } from "./vm";
+import type { WasmVm } from "../abi/vm";
 import type { HttpStream, LocalReply } from "./stream";
 import type { StreamInfo } from "./properties";
 

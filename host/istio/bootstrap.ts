@@ -2,7 +2,7 @@
 // `sidecar.istio.io/bootstrapOverride` points at). Envoy compiles these regexes with std::regex
 // (ECMAScript grammar); they are validated here with JS RegExp, which accepts the same syntax for
 // the patterns used with stats_tags (groups, classes, anchors, lazy quantifiers).
-import type { StatsTagConfig } from "./tags";
+import type { StatsTagConfig } from "../envoy/tags";
 
 export function loadBootstrapStatsTags(json: string): StatsTagConfig[] {
   let doc: unknown;

@@ -16,15 +16,30 @@ import {
   WasmResult,
   type FilterAction,
   type WasmResultCode,
-} from "./abi";
-import { Buf, ConstBuf, HostContext, type BufferRef, type LocalReplyRequest } from "./context";
+} from "../abi/constants";
+import { Buf, ConstBuf, HostContext, type BufferRef, type LocalReplyRequest } from "../abi/context";
 import { HeaderMap, type HeaderList } from "./headers";
-import { FilterState, type FilterStateEntry } from "./filter-state";
+import { FilterState, type CelStatePrototype, type FilterStateEntry } from "./filter-state";
 import type { PropertySource, StreamInfo, StreamPropertySource } from "./properties";
-import type { WasmVm } from "./vm";
 import type { AccessLogContext } from "./access-log";
 
 const enc = new TextEncoder();
+
+/** What a stream needs from the VM it runs in. abi/vm.ts's WasmVm provides it; the stream names
+ *  only this much, so the VM can create streams without the two modules importing each other. */
+export interface StreamVm {
+  readonly failed: boolean;
+  readonly failStrategy: "FAIL_CLOSE" | "FAIL_OPEN";
+  readonly bufferLimitBytes: number;
+  readonly vmConfig: Uint8Array;
+  readonly rootContextId: number;
+  readonly now: () => bigint;
+  callExport(ctx: HostContext, name: string, ...args: number[]): number | undefined;
+  addAfterVmCallAction(f: () => void): void;
+  forgetContext(id: number): void;
+  propertySource(stream: PropertySource["stream"]): PropertySource;
+  prototypeFor(path: string): CelStatePrototype;
+}
 
 export interface Sink {
   headers: HeaderList | null;
@@ -117,7 +132,7 @@ export class HttpStream extends HostContext implements StreamPropertySource {
   private code?: number;
   private codeDetails?: string;
 
-  constructor(private readonly vm: WasmVm, readonly id: number, info: StreamInfo) {
+  constructor(private readonly vm: StreamVm, readonly id: number, info: StreamInfo) {
     super();
     this.info = { ...info };
     this.startNs = info.startTimeNs ?? vm.now();

@@ -10,7 +10,7 @@
 //   sanitizeValue in current Envoy; releases before it printed values raw);
 // - histograms: `_bucket{...,le="<bucket %.32g>"} n` per bucket, `le="+Inf"`, `_sum`, `_count`.
 // Older Envoy releases also printed an empty line after each family: `blankLineAfterFamily`.
-import { CUSTOM_STAT_NAMESPACE, type Stat, type StatKind, type StatsStore } from "./stats";
+import { CUSTOM_STAT_NAMESPACE, type Stat, type StatKind, type StatsSnapshot } from "./stats";
 import type { Tag } from "./tags";
 
 export interface PrometheusOptions {
@@ -63,12 +63,13 @@ export function formatG32(v: number): string {
   return s;
 }
 
-export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}): string {
+export function prometheusText(snapshot: StatsSnapshot, opts: PrometheusOptions = {}): string {
   let out = "";
   const kinds: StatKind[] = ["counter", "gauge", "histogram"];
   for (const kind of kinds) {
     const groups = new Map<string, Stat[]>();
-    for (const s of store.all(kind)) {
+    for (const s of snapshot.stats) {
+      if (s.kind !== kind) continue;
       if (opts.usedOnly && !s.used) continue;
       if (opts.filter && !opts.filter.test(s.name)) continue;
       let g = groups.get(s.extractedName);
@@ -77,7 +78,7 @@ export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}):
     }
     const names = [...groups.keys()].sort(statNameCompare);
     for (const extracted of names) {
-      const name = metricName(extracted, store.customNamespaces);
+      const name = metricName(extracted, snapshot.customNamespaces);
       if (name === undefined) continue;
       const series = groups.get(extracted)!.sort((a, b) => statNameCompare(a.name, b.name));
       out += `# TYPE ${name} ${kind}\n`;
@@ -88,7 +89,7 @@ export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}):
           continue;
         }
         const histTags = s.tags.length === 0 ? "" : tags + ",";
-        for (const b of store.histogramBuckets) {
+        for (const b of snapshot.histogramBuckets) {
           const n = s.samples.reduce((acc, x) => acc + (x <= b ? 1 : 0), 0);
           out += `${name}_bucket{${histTags}le="${formatG32(b)}"} ${n}\n`;
         }
@@ -105,12 +106,13 @@ export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}):
 
 /** `/stats` plain text: `name: value` for counters and gauges (full names, sorted), then
  * histograms summarized as `name: count=N sum=S` (Envoy prints quantiles there instead). */
-export function plainText(store: StatsStore, opts: { usedOnly?: boolean; filter?: RegExp } = {}): string {
+export function plainText(snapshot: StatsSnapshot, opts: { usedOnly?: boolean; filter?: RegExp } = {}): string {
   const keep = (s: Stat) => (!opts.usedOnly || s.used) && (!opts.filter || opts.filter.test(s.name));
-  const numeric = [...store.all("counter"), ...store.all("gauge")].filter(keep).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ofKind = (kind: StatKind) => snapshot.stats.filter((s) => s.kind === kind && keep(s));
+  const numeric = [...ofKind("counter"), ...ofKind("gauge")].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let out = "";
   for (const s of numeric) out += `${s.name}: ${s.value}\n`;
-  const hist = store.all("histogram").filter(keep).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const hist = ofKind("histogram").sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const s of hist) {
     out += s.samples.length === 0 ? `${s.name}: No recorded values\n` : `${s.name}: count=${s.samples.length} sum=${s.samples.reduce((a, x) => a + x, 0)}\n`;
   }

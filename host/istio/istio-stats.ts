@@ -10,9 +10,9 @@
 // filter_state key that is not set) yields "unknown". The CEL subset understood here is
 // `filter_state['<key>']` and string literals: enough for the manifests, and anything else is
 // refused loudly rather than guessed.
-import type { StatsStore } from "./stats";
-import type { AccessLogContext } from "./access-log";
-import type { Tag } from "./tags";
+import type { StatsStore } from "../envoy/stats";
+import type { AccessLogContext } from "../envoy/access-log";
+import type { Tag } from "../envoy/tags";
 
 export const ISTIO_STAT_NAMESPACE = "istiocustom";
 
@@ -58,7 +58,7 @@ export class IstioStats {
   log(ctx: AccessLogContext): void {
     const labels = this.node.labels ?? {};
     const header = (name: string) => ctx.requestHeaders.find(([k]) => k === name)?.[1];
-    const host = header(":authority") ?? header("host") ?? "";
+    const authority = header(":authority") ?? header("host") ?? "";
     const unknown = "unknown";
     const tags: Tag[] = [
       { name: "reporter", value: "source" },
@@ -75,10 +75,10 @@ export class IstioStats {
       { name: "destination_principal", value: unknown },
       { name: "destination_app", value: unknown },
       { name: "destination_version", value: unknown },
-      { name: "destination_service", value: host || unknown },
+      { name: "destination_service", value: authority || unknown },
       { name: "destination_canonical_service", value: unknown },
       { name: "destination_canonical_revision", value: "latest" },
-      { name: "destination_service_name", value: host || unknown },
+      { name: "destination_service_name", value: authority || unknown },
       { name: "destination_service_namespace", value: unknown },
       { name: "destination_cluster", value: unknown },
       { name: "request_protocol", value: "http" },

@@ -6,9 +6,8 @@
 //   per-VM id map grows with each call.
 // - increment: offset <= 0 on a counter → BadArgument; on a gauge adds/subtracts.
 // - record: counter adds, gauge sets, histogram records. get: histogram → BadArgument.
-import { MetricType, WasmResult, type WasmResultCode } from "./abi";
+import { MetricType, WasmResult, type WasmResultCode } from "../abi/constants";
 import { TagProducer, type StatsTagConfig, type Tag } from "./tags";
-import { plainText, prometheusText, type PrometheusOptions } from "./prometheus";
 
 export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
 
@@ -29,6 +28,14 @@ export interface Stat {
   value: number; // counter/gauge value (uint64 semantics; JS number is fine below 2^53)
   used: boolean;
   samples: number[]; // histogram values
+}
+
+/** What the admin endpoints render: the stats, and the store settings the formats depend on. */
+export interface StatsSnapshot {
+  stats: readonly Stat[];
+  /** Namespaces whose prefix /stats/prometheus strips. */
+  customNamespaces: readonly string[];
+  histogramBuckets: readonly number[];
 }
 
 export interface StatsStoreOptions {
@@ -184,12 +191,9 @@ export class StatsStore {
     return this.stats.get(`${kind}\u0000${name}`) ?? this.stats.get(`${kind}\u0000${CUSTOM_STAT_NAMESPACE}.${name}`);
   }
 
-  prometheusText(opts?: PrometheusOptions): string {
-    return prometheusText(this, opts);
-  }
-
-  plainText(opts?: { usedOnly?: boolean; filter?: RegExp }): string {
-    return plainText(this, opts);
+  /** The stats as they are now, for the admin formats (envoy/prometheus.ts). */
+  snapshot(): StatsSnapshot {
+    return { stats: [...this.stats.values()], customNamespaces: [...this.customNamespaces], histogramBuckets: this.histogramBuckets };
   }
 
   all(kind?: StatKind): Stat[] {

@@ -69,7 +69,7 @@ export class TagProducer {
       const removeText = m[1];
       const value = m.length > 2 && m[2] !== undefined ? m[2] : removeText;
       tags.push({ name: ex.name, value });
-      const start = indexOfGroup1(name, m);
+      const start = indexOfGroup1(m);
       remove.push([start, start + removeText.length]);
     }
     if (remove.length === 0) return { extractedName: name, tags };
@@ -82,7 +82,7 @@ export class TagProducer {
 }
 
 /** Offset of capture group 1 in `name` (uses the `d` flag indices when available). */
-function indexOfGroup1(name: string, m: RegExpExecArray): number {
+function indexOfGroup1(m: RegExpExecArray): number {
   const indices = (m as RegExpExecArray & { indices?: [number, number][] }).indices;
   if (indices && indices[1]) return indices[1][0];
   // Without indices: group 1 lies inside the whole match; take its first occurrence there.

@@ -3,7 +3,7 @@
 // "wasm." + path; a new entry takes the prototype declared for the path (declare_property foreign
 // function) or the default one (not read-only, bytes, FilterChain); CelState::setValue fails
 // (→ BadArgument) only when the state is read-only and already initialized.
-import { WasmResult, type WasmResultCode } from "./abi";
+import { WasmResult, type WasmResultCode } from "../abi/constants";
 
 export const CEL_STATE_KEY_PREFIX = "wasm.";
 

@@ -5,8 +5,8 @@
 // CelState stored as filter state "wasm.<name>" (stream contexts only); a missing value anywhere
 // is NotFound. Values serialize as: string/bytes raw, int/uint/double/timestamp/duration 8 bytes
 // little-endian, bool 1 byte, maps/lists in the pairs format.
-import { WasmResult, type WasmResultCode } from "./abi";
-import { pairsSize, marshalPairs } from "./pairs";
+import { WasmResult, type WasmResultCode } from "../abi/constants";
+import { pairsSize, marshalPairs } from "../abi/pairs";
 import type { HeaderMap } from "./headers";
 import type { FilterStateEntry } from "./filter-state";
 
@@ -137,7 +137,7 @@ function nodeMessage(p: PropertyProvider): V {
   });
 }
 
-function streamTokens(src: PropertySource, s: StreamPropertySource): Record<string, () => V | undefined> {
+function streamTokens(s: StreamPropertySource): Record<string, () => V | undefined> {
   const info = s.info;
   return {
     request: () => {
@@ -217,7 +217,6 @@ function streamTokens(src: PropertySource, s: StreamPropertySource): Record<stri
     }),
     metadata: () => mapOf({}),
   };
-  void src;
 }
 
 function opt(v: string | undefined): V | undefined {
@@ -237,7 +236,7 @@ function topTokens(src: PropertySource): Record<string, () => V | undefined> {
     plugin_root_id: () => S(src.rootId),
     plugin_vm_id: () => S(src.vmId),
   };
-  if (s) Object.assign(t, streamTokens(src, s));
+  if (s) Object.assign(t, streamTokens(s));
   const xdsFields: Record<string, () => V | undefined> = {
     node: () => nodeMessage(p),
     cluster_name: () => (s ? opt(s.info.upstreamCluster) : undefined),

@@ -2,9 +2,9 @@
 // HTTP stream. Defaults are the root context's answers in Envoy (source/extensions/common/wasm/
 // context.cc): no header maps (getMap → nullptr → BadArgument on mutation), HTTP bodies empty,
 // set_property NotFound (no stream info), send_local_response/continue_stream no-ops returning Ok.
-import { BufferType, StreamType, WasmResult, type WasmResultCode } from "./abi";
-import type { HeaderMap } from "./headers";
-import type { PropertySource } from "./properties";
+import { BufferType, StreamType, WasmResult, type WasmResultCode } from "./constants";
+import type { HeaderMap } from "../envoy/headers";
+import type { PropertySource } from "../envoy/properties";
 
 /** An Envoy Buffer as the ABI sees it (proxy_wasm::BufferInterface). */
 export interface BufferRef {
