@@ -15,6 +15,7 @@ import { scrape, seedCurl, tokens, startLocal, type LocalSidecar } from "./helpe
 import { MockLlm, promptTokens } from "../local/mock-llm";
 import { wasmPluginConfig } from "../repo/manifests";
 import { freePort } from "./helpers/prometheus";
+import { ENVOYS, accessLogsAfter, startProxy } from "./helpers/envoy";
 
 /** Node's fetch options sending through the local proxy (undici's dispatcher option). */
 const via = (agent: ProxyAgent) => ({ dispatcher: agent }) as unknown as ClientOptions["fetchOptions"];
@@ -281,29 +282,32 @@ describe("client going away", () => {
 });
 
 describe("explicit upstreams (--upstream)", () => {
-  it.skipIf(!existsSync("/usr/bin/openssl"))("https: TLS origination with verification, key from the host environment, Host rewritten", async () => {
+  // The request keeps its authority (dashscope.aliyuncs.com) as Envoy does; the certificate
+  // names the provider (SNI and SAN check in Envoy, from the DestinationRule's `sni`) and the
+  // loopback address (the TypeScript host connects by address).
+  it.skipIf(!existsSync("/usr/bin/openssl")).each(["node", ...ENVOYS])("https: TLS origination with verification, key from the host environment, %s", async (which) => {
     const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=dashscope.aliyuncs.com", "-addext", "subjectAltName=DNS:dashscope.aliyuncs.com,IP:127.0.0.1"], { stdio: "ignore" });
     const cert = readFileSync(join(dir, "cert.pem"));
     const provider = await new MockLlm({ apiKey: "sk-from-host-env", tls: { key: readFileSync(join(dir, "key.pem")), cert } }).listen(0);
     const upstream = new URL(provider.url);
     expect(upstream.protocol).toBe("https:");
-    const trusted = await startLocal({ upstream, upstreamCa: cert, hostEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
-    const untrusted = await startLocal({ upstream, hostEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+    const trusted = await startProxy(which, { upstream, upstreamCa: cert, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+    const untrusted = await startProxy(which, { upstream, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
     try {
-      const ok = await seedCurl(trusted.proxy.url, false);
+      const ok = await seedCurl(trusted.proxyUrl, false);
       expect(ok.status).toBe(200);
       expect(JSON.parse(ok.body).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
       const seen = provider.requests.at(-1)!;
       expect(seen.headers.authorization).toBe("Bearer sk-from-host-env"); // vmConfig.env HOST → the VM
-      expect(seen.headers.host).toBe(upstream.host);
-      const [log] = await trusted.waitForAccessLogs(1);
+      expect(seen.headers.host).toBe("dashscope.aliyuncs.com");
+      const [log] = await accessLogsAfter(trusted, 1);
       expect(log).toMatchObject({ response_code: 200, authority_for: "dashscope.aliyuncs.com", request_completion_tokens: "72", upstream_host: `127.0.0.1:${upstream.port}` });
 
       // an upstream certificate nobody vouches for is refused, like a DestinationRule with SIMPLE TLS
-      const bad = await seedCurl(untrusted.proxy.url, false);
+      const bad = await seedCurl(untrusted.proxyUrl, false);
       expect(bad.status).toBe(503);
-      const [badLog] = await untrusted.waitForAccessLogs(1);
+      const [badLog] = await accessLogsAfter(untrusted, 1);
       expect(badLog).toMatchObject({ response_code: 503, response_flags: "UF" });
       expect(provider.requests).toHaveLength(1);
     } finally {

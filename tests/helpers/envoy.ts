@@ -12,6 +12,8 @@ export const ENVOYS = TESTED_ENVOY_VERSIONS;
 
 export interface ProxyConfig {
   upstream: URL;
+  /** Extra CA certificates (PEM) for an https upstream. */
+  upstreamCa?: string | Buffer;
   pluginConfig?: string;
   vmEnv?: Record<string, string>;
   bufferLimitBytes?: number;
