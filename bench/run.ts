@@ -745,7 +745,10 @@ function arg(name: string): string | undefined {
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 
-if (isMain && arg("--from-json")) {
+if (isMain && process.argv.includes("--envoy")) {
+  // Real Envoy with wrk: bench/envoy.ts.
+  void import("./envoy").then((m) => m.envoyBenchMain(process.argv.slice(2)));
+} else if (isMain && arg("--from-json")) {
   // Re-render a saved run: tsx bench/run.ts --from-json bench/results/latest.json [--markdown FILE]
   const res = JSON.parse(readFileSync(arg("--from-json")!, "utf8")) as BenchResults;
   const md = arg("--markdown");

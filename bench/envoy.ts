@@ -1,0 +1,291 @@
+// `npm run bench -- --envoy`: what the filter costs in real Envoy. One Envoy (one worker, as
+// its cost per request is what a sidecar pays) per variant — no Wasm filter, the no-op filter
+// built with the same SDK, this filter observing only, this filter with the seed's routing —
+// each driven by Debian's wrk (a separate process) against an upstream on loopback, for each
+// workload: a small chat call, a 1,000-event SSE stream, 1 MB and 10 MB requests, a non-LLM
+// call. Variants are interleaved round by round; each figure is the median over rounds.
+// Reported per (workload, variant): Envoy's CPU time per request (utime+stime from /proc),
+// p50/p99 latency and what they add over "no filter", Envoy's resident memory; and each VM's
+// start-up (Envoy start to ready). Ratios are against variants measured in the same run.
+//
+//   npm run bench -- --envoy [--quick] [--markdown bench/RESULTS-envoy.md]
+import { execFile, spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { AddressInfo } from "node:net";
+import { sidecarBootstrap } from "../envoy/bootstrap";
+import { ensureEnvoy } from "../envoy/install";
+import { startEnvoy, type EnvoyProcess } from "../envoy/process";
+import { ENVOY_VERSIONS } from "../envoy/versions";
+import { repoRoot, wasmPluginConfig } from "../repo/manifests";
+
+const run = promisify(execFile);
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+interface Variant {
+  name: string;
+  /** null: no Wasm filter in the chain. */
+  wasm: string | null;
+  config: string;
+  /** Requests go to the routed provider (dashscope.aliyuncs.com, path /) or are observed. */
+  routed: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { name: "no filter", wasm: null, config: "", routed: false },
+  { name: "no-op filter", wasm: "build/noop.wasm", config: "", routed: false },
+  { name: "observe-only", wasm: "build/llmproxy.wasm", config: "", routed: false },
+  { name: "seed routing", wasm: "build/llmproxy.wasm", config: wasmPluginConfig(), routed: true },
+];
+
+interface Workload {
+  name: string;
+  method: "GET" | "POST";
+  /** Request body (POST). */
+  body?: string;
+  /** Upstream answer. */
+  contentType: string;
+  answer: Buffer;
+  /** wrk connections. */
+  connections: number;
+}
+
+function chatAnswer(model: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      id: "chatcmpl-bench", object: "chat.completion", created: 1732550000, model,
+      choices: [{ index: 0, message: { role: "assistant", content: "I am a large language model. I can answer questions and write text." }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 12, completion_tokens: 17, total_tokens: 29 },
+    }),
+  );
+}
+
+function sseAnswer(events: number): Buffer {
+  const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1732550000, model: "qwen-turbo" };
+  let out = "";
+  for (let i = 0; i < events; i++) out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }], usage: null })}\n\n`;
+  out += `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: events, total_tokens: 12 + events } })}\n\ndata: [DONE]\n\n`;
+  return Buffer.from(out);
+}
+
+function bigRequest(bytes: number): string {
+  const prompt = "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(bytes / 45)).slice(0, bytes);
+  return JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: prompt }] });
+}
+
+function workloads(quick: boolean): Workload[] {
+  const small = JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: "Please introduce yourself" }] });
+  return [
+    { name: "small chat (JSON)", method: "POST", body: small, contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 4 },
+    { name: `SSE, ${quick ? 100 : 1000} events`, method: "POST", body: JSON.stringify({ ...JSON.parse(small), stream: true }), contentType: "text/event-stream", answer: sseAnswer(quick ? 100 : 1000), connections: 4 },
+    { name: "1 MB request", method: "POST", body: bigRequest(1 << 20), contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 2 },
+    { name: "10 MB request", method: "POST", body: bigRequest(quick ? 2 << 20 : 10 << 20), contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 1 },
+    { name: "non-LLM GET", method: "GET", contentType: "application/json", answer: Buffer.from('{"status":"ok"}'), connections: 4 },
+  ];
+}
+
+/** The upstream: reads the request whole, answers with the current workload's body. */
+async function startUpstream(current: () => Workload): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => {
+      const w = current();
+      res.writeHead(200, { "content-type": w.contentType, "content-length": String(w.answer.length) });
+      res.end(w.answer);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+}
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+}
+
+/** wrk's times (format_time_us: us, ms, s, m, h) in ms. */
+function ms(text: string): number {
+  const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text);
+  if (!m) return NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "us"];
+}
+
+interface Sample {
+  requests: number;
+  cpuUsPerRequest: number;
+  p50Ms: number;
+  p99Ms: number;
+  rssMiB: number;
+  errors: number;
+}
+
+async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: number, dir: string): Promise<Sample> {
+  const url = new URL(envoy.proxyUrl);
+  const path = w.method === "GET" ? "/healthz" : v.routed ? "/" : "/v1/chat/completions";
+  const authority = w.method === "GET" ? "status.example" : v.routed ? "dashscope.aliyuncs.com" : "api.openai.com";
+  const script = join(dir, "request.lua");
+  writeFileSync(bodyFile(dir), w.body ?? "");
+  writeFileSync(
+    script,
+    `local f = io.open("${bodyFile(dir)}", "rb")\nwrk.body = f:read("*all")\nf:close()\nwrk.method = "${w.method}"\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Host"] = "${authority}"\n` +
+      (w.method === "GET" ? "wrk.body = nil\n" : ""),
+  );
+  const pid = envoy.child.pid!;
+  const before = cpuTicks(pid);
+  const { stdout } = await run("wrk", ["-t1", `-c${w.connections}`, `-d${seconds}s`, "--latency", "--timeout", "30s", "-s", script, `http://127.0.0.1:${url.port}${path}`], { maxBuffer: 1 << 20 });
+  const after = cpuTicks(pid);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
+  if (!/ 50%\s+[\d.]+(us|ms|s|m|h)\n/.test(stdout)) process.stderr.write(`wrk printed no latency distribution:\n${stdout}\n`);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, x) => a + Number(x), 0) : 0);
+  return {
+    requests,
+    cpuUsPerRequest: requests > 0 ? (((after - before) / CLK_TCK) * 1e6) / requests : NaN,
+    p50Ms: ms(/50%\s+(\S+)/.exec(stdout)?.[1] ?? ""),
+    p99Ms: ms(/99%\s+(\S+)/.exec(stdout)?.[1] ?? ""),
+    rssMiB: rssKiB(pid) / 1024,
+    errors,
+  };
+}
+
+const bodyFile = (dir: string) => join(dir, "body.json");
+const median = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+export interface EnvoyBenchResult {
+  date: string;
+  machine: string;
+  envoy: string;
+  rounds: number;
+  seconds: number;
+  load: number[];
+  startupMs: Record<string, number>;
+  rows: { workload: string; variant: string; requests: number; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; rssMiB: number; errors: number }[];
+}
+
+export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenchResult> {
+  const install = spawnSync("bash", [join(repoRoot, "scripts", "wrk.sh")], { encoding: "utf8" });
+  if (install.status !== 0) throw new Error(`wrk is not available: ${install.stderr.trim()}`);
+  const binary = await ensureEnvoy(ENVOY_VERSIONS.newest);
+  const all = workloads(opts.quick);
+  let current = all[0];
+  const upstream = await startUpstream(() => current);
+  const dir = mkdtempSync(join(tmpdir(), "asm-llm-bench-"));
+  const rounds = opts.quick ? 1 : 3;
+  const seconds = opts.quick ? 1 : 3;
+  const load0 = loadavg()[0];
+  const envoys = new Map<string, EnvoyProcess>();
+  const startupMs: Record<string, number> = {};
+  try {
+    for (const v of VARIANTS) {
+      const bootstrap = sidecarBootstrap({
+        wasmFile: join(repoRoot, v.wasm ?? "build/noop.wasm"),
+        upstream: { kind: "plain", address: "127.0.0.1", port: upstream.port },
+        proxyPort: 0,
+        adminPort: 0,
+        accessLogPath: "/dev/null",
+        pluginConfig: v.config,
+        // 12 MiB: the 10 MB request is streamed through, but the router may hold it on retries.
+        bufferLimitBytes: 12 << 20,
+      });
+      if (!v.wasm) stripWasm(bootstrap);
+      const t0 = performance.now();
+      envoys.set(v.name, await startEnvoy({ binary, bootstrap, concurrency: 1, env: { DASHSCOPE_API_KEY: "sk-bench" }, logLevel: "error", wasmLogLevel: "error" }));
+      startupMs[v.name] = performance.now() - t0;
+    }
+    const samples = new Map<string, Sample[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const w of all) {
+        current = w;
+        // rotate the order each round so no variant always runs first
+        const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+        for (const v of order) {
+          const s = await drive(envoys.get(v.name)!, v, w, seconds, dir);
+          const key = `${w.name}\u0000${v.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), s]);
+          process.stderr.write(`round ${round + 1}/${rounds} ${w.name} / ${v.name}: ${s.requests} requests, ${s.cpuUsPerRequest.toFixed(1)} µs CPU each\n`);
+        }
+      }
+    }
+    const rows = [...samples.entries()].map(([key, ss]) => {
+      const [workload, variant] = key.split("\u0000");
+      return {
+        workload,
+        variant,
+        requests: ss.reduce((a, s) => a + s.requests, 0),
+        cpuUsPerRequest: median(ss.map((s) => s.cpuUsPerRequest)),
+        p50Ms: median(ss.map((s) => s.p50Ms)),
+        p99Ms: median(ss.map((s) => s.p99Ms)),
+        rssMiB: median(ss.map((s) => s.rssMiB)),
+        errors: ss.reduce((a, s) => a + s.errors, 0),
+      };
+    });
+    return {
+      date: new Date().toISOString(),
+      machine: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
+      envoy: envoys.values().next().value!.version,
+      rounds,
+      seconds,
+      load: [load0, loadavg()[0]],
+      startupMs,
+      rows,
+    };
+  } finally {
+    for (const e of envoys.values()) await e.stop();
+    upstream.server.close();
+  }
+}
+
+/** The "no filter" variant: the same bootstrap without the Wasm HTTP filter. */
+function stripWasm(bootstrap: Record<string, unknown>): void {
+  const listeners = (bootstrap.static_resources as { listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string }[] } }[] }[] }[] }).listeners;
+  const hcm = listeners[0].filter_chains[0].filters[0].typed_config;
+  hcm.http_filters = hcm.http_filters.filter((f) => f.name === "envoy.filters.http.router");
+}
+
+export function renderEnvoyBench(r: EnvoyBenchResult): string {
+  const lines: string[] = [];
+  lines.push(`# Benchmarks in real Envoy`, ``);
+  lines.push(`Generated by \`npm run bench -- --envoy\` on ${r.date.slice(0, 10)}: Envoy ${r.envoy}, one worker; load from wrk (1 thread); upstream on loopback.`);
+  lines.push(`Machine: ${r.machine}; load average ${r.load.map((x) => x.toFixed(2)).join(" → ")} (other work shared the machine). Median of ${r.rounds} rounds of ${r.seconds} s per cell, variants interleaved.`, ``);
+  lines.push(`CPU = Envoy's CPU time (user+system, /proc) per request; ×none = that over the no-filter variant; latency from wrk; +p50/+p99 = added over the no-filter variant.`, ``);
+  lines.push(`| workload | variant | requests | CPU µs/req | ×none | ×no-op | p50 ms | +p50 ms | p99 ms | +p99 ms | RSS MiB | errors |`);
+  lines.push(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  const workloadNames = [...new Set(r.rows.map((x) => x.workload))];
+  for (const w of workloadNames) {
+    const none = r.rows.find((x) => x.workload === w && x.variant === "no filter")!;
+    const noop = r.rows.find((x) => x.workload === w && x.variant === "no-op filter")!;
+    for (const row of r.rows.filter((x) => x.workload === w)) {
+      lines.push(
+        `| ${w} | ${row.variant} | ${row.requests} | ${row.cpuUsPerRequest.toFixed(1)} | ${(row.cpuUsPerRequest / none.cpuUsPerRequest).toFixed(2)} | ${(row.cpuUsPerRequest / noop.cpuUsPerRequest).toFixed(2)} | ${row.p50Ms.toFixed(2)} | ${(row.p50Ms - none.p50Ms).toFixed(2)} | ${row.p99Ms.toFixed(2)} | ${(row.p99Ms - none.p99Ms).toFixed(2)} | ${row.rssMiB.toFixed(1)} | ${row.errors} |`,
+      );
+    }
+  }
+  lines.push(``, `Envoy start to ready (one worker; includes compiling the module and each VM's on_vm_start/on_configure): ${Object.entries(r.startupMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ")}.`, ``);
+  return lines.join("\n");
+}
+
+export async function envoyBenchMain(argv: string[]): Promise<void> {
+  const quick = argv.includes("--quick");
+  const i = argv.indexOf("--markdown");
+  const md = i >= 0 ? argv[i + 1] : undefined;
+  const r = await runEnvoyBench({ quick });
+  const text = renderEnvoyBench(r);
+  process.stdout.write(text);
+  if (md) writeFileSync(md, text);
+  const failed = r.rows.filter((x) => x.requests === 0 || x.errors > 0);
+  if (failed.length) {
+    for (const f of failed) console.error(`FAIL ${f.workload} / ${f.variant}: ${f.requests} requests, ${f.errors} errors`);
+    process.exitCode = 1;
+  }
+}
