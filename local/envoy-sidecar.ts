@@ -11,6 +11,7 @@ import { ENVOY_VERSIONS } from "../envoy/versions";
 import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../repo/manifests";
 import { MockLlm } from "./mock-llm";
 import { DEFAULT_MOCK_KEY, type LogLevel } from "./options";
+import { apiKeyEnvNames } from "./sidecar";
 
 export interface EnvoySidecarConfig {
   envoyVersion?: string;
@@ -57,15 +58,6 @@ export interface EnvoySidecar {
 
 const ENVOY_LEVEL: Record<LogLevel, string> = { trace: "trace", debug: "debug", info: "info", warn: "warning", error: "error", critical: "critical", off: "off" };
 
-/** apiKeyEnv names of the providers in a plugin configuration (the mock's key goes there). */
-function apiKeyEnvNames(pluginConfig: string): string[] {
-  try {
-    const c = JSON.parse(pluginConfig) as { providers?: { apiKeyEnv?: unknown }[] };
-    return (c.providers ?? []).map((p) => p.apiKeyEnv).filter((n): n is string => typeof n === "string" && n !== "");
-  } catch {
-    return []; // the filter itself reports a bad configuration
-  }
-}
 
 function upstreamOf(url: URL, caFile: string | undefined): Upstream {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));

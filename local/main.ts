@@ -52,31 +52,21 @@ export function banner(s: Running, configSource: string): string {
   ].join("\n");
 }
 
+/** What both sidecars take from the command line. */
+function commonConfig(opts: Options) {
+  const { port, adminPort, upstream, upstreamCa, pluginConfig, workload, namespace, wasmFile, vmEnv, mockKey, mockDelayMs, logLevel } = opts;
+  return { port, adminPort, upstream, upstreamCa, pluginConfig, workload, namespace, wasmFile, vmEnv, mockKey, mockDelayMs, logLevel };
+}
+
 async function startNode(opts: Options): Promise<Running> {
-  const s = await startSidecar({
-    port: opts.port,
-    adminPort: opts.adminPort,
-    upstream: opts.upstream,
-    upstreamCa: opts.upstreamCa,
-    pluginConfig: opts.pluginConfig,
-    workload: opts.workload,
-    namespace: opts.namespace,
-    wasmFile: opts.wasmFile,
-    vmEnv: opts.vmEnv,
-    mockKey: opts.mockKey,
-    mockDelayMs: opts.mockDelayMs,
-    logLevel: opts.logLevel,
-  });
+  const s = await startSidecar(commonConfig(opts));
   return {
-    runtime: `${relative(process.cwd(), `${repoRoot}/build/llmproxy.wasm`)} in the TypeScript proxy-wasm host, one WasmVm on the Node event loop (like one Envoy worker)`,
+    runtime: `${relative(process.cwd(), opts.wasmFile)} in the TypeScript proxy-wasm host, one WasmVm on the Node event loop (like one Envoy worker)`,
     proxyUrl: s.proxy.url,
     adminUrl: s.admin.url,
     mockUrl: s.mock?.url,
     mockKey: s.mock?.options.apiKey,
-    upstream: s.upstream,
-    workload: s.workload,
-    namespace: s.namespace,
-    close: s.close,
+    ...s,
   };
 }
 
@@ -84,19 +74,8 @@ async function startEnvoy(opts: Options): Promise<Running> {
   // Until Envoy is up, its lines are held: a failed start is reported once, in one line.
   let held: string[] | null = [];
   const s = await startEnvoySidecar({
+    ...commonConfig(opts),
     envoyVersion: opts.envoyVersion,
-    port: opts.port,
-    adminPort: opts.adminPort,
-    upstream: opts.upstream,
-    upstreamCa: opts.upstreamCa,
-    pluginConfig: opts.pluginConfig,
-    workload: opts.workload,
-    namespace: opts.namespace,
-    wasmFile: opts.wasmFile,
-    vmEnv: opts.vmEnv,
-    mockKey: opts.mockKey,
-    mockDelayMs: opts.mockDelayMs,
-    logLevel: opts.logLevel,
     // Envoy writes the access log to its stdout, which is ours.
     accessLogPath: "/dev/stdout",
     stdout: "inherit",
@@ -106,14 +85,9 @@ async function startEnvoy(opts: Options): Promise<Running> {
   held = null;
   return {
     runtime: `real Envoy ${s.envoy.version} (2 workers, one V8 Wasm VM each) running ${relative(process.cwd(), opts.wasmFile)}, configured from manifests/`,
-    proxyUrl: s.proxyUrl,
-    adminUrl: s.adminUrl,
     mockUrl: s.mock?.url,
     mockKey: s.mock?.options.apiKey,
-    upstream: s.upstream,
-    workload: s.workload,
-    namespace: s.namespace,
-    close: s.close,
+    ...s,
   };
 }
 

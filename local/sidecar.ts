@@ -87,8 +87,8 @@ function listenError(e: unknown, what: string, flag: string, port: number): Side
   return new SidecarError(`cannot listen on 127.0.0.1:${port} (${what}): ${err.message}`);
 }
 
-/** apiKeyEnv names of the providers in a plugin configuration (for the mock's key). */
-function apiKeyEnvNames(pluginConfig: string): string[] {
+/** apiKeyEnv names of the providers in a plugin configuration (the mock's key goes there). */
+export function apiKeyEnvNames(pluginConfig: string): string[] {
   try {
     const c = JSON.parse(pluginConfig) as { providers?: { apiKeyEnv?: unknown }[] };
     return (c.providers ?? []).map((p) => p.apiKeyEnv).filter((n): n is string => typeof n === "string" && n !== "");

@@ -35,7 +35,7 @@ function seen(r: ReceivedRequest) {
   };
 }
 
-const REQUESTS = [
+const REQUESTS: { name: string; headers: Record<string, string>; path: string; body: Record<string, unknown> }[] = [
   { name: "the seed's bare request", headers: { "content-type": "application/json", "accept-encoding": "gzip, br" }, path: "/", body: { messages: [{ role: "user", content: "Please introduce yourself" }] } },
   { name: "subscriber header overrides the model", headers: { "content-type": "application/json", "user-type": "subscriber" }, path: "/", body: { model: "qwen-max", messages: [{ role: "user", content: "hi" }] } },
   { name: "a stream gets include_usage", headers: { "content-type": "application/json" }, path: "/", body: { stream: true, messages: [{ role: "user", content: "hi" }] } },
