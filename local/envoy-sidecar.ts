@@ -4,35 +4,21 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { sidecarBootstrap, type FailStrategy, type Upstream } from "../envoy/bootstrap";
+import { sidecarBootstrap, type Upstream } from "../envoy/bootstrap";
 import { ensureEnvoy } from "../envoy/install";
 import { EnvoyStartError, startEnvoy, type EnvoyProcess } from "../envoy/process";
 import { ENVOY_VERSIONS } from "../envoy/versions";
 import { demoWorkload, repoRoot, wasmPluginConfig, wasmPluginEnv } from "../repo/manifests";
 import { MockLlm } from "./mock-llm";
 import { DEFAULT_MOCK_KEY, type LogLevel } from "./options";
-import { apiKeyEnvNames } from "./sidecar";
+import { apiKeyEnvNames, type CommonSidecarConfig } from "./sidecar";
 
-export interface EnvoySidecarConfig {
+export interface EnvoySidecarConfig extends CommonSidecarConfig {
   envoyVersion?: string;
-  port?: number;
-  adminPort?: number;
-  upstream?: "mock" | URL;
-  upstreamCa?: string | Buffer;
-  pluginConfig?: string;
-  workload?: string;
-  namespace?: string;
-  wasmFile?: string;
   /** Fetch the module over HTTP(S) with this sha256 (vm_config.code.remote) instead. */
   wasmRemote?: { url: string; sha256: string };
-  vmEnv?: Record<string, string>;
-  mockKey?: string;
-  mockDelayMs?: number;
-  bufferLimitBytes?: number;
-  failStrategy?: FailStrategy;
-  rootId?: string;
+  /** Worker threads (default 2, as in a sidecar). */
   concurrency?: number;
-  logLevel?: LogLevel;
   /** Access-log file; default a temporary file read through `accessLogs()`. "/dev/stdout" prints. */
   accessLogPath?: string;
   /** Each Envoy log line (the filter's lines among them). */

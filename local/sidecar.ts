@@ -27,7 +27,8 @@ import { DEFAULT_MOCK_KEY, LOG_LEVELS, type LogLevel as LevelName } from "./opti
 
 export class SidecarError extends Error {}
 
-export interface SidecarConfig {
+/** What either sidecar (this one, or real Envoy's in envoy-sidecar.ts) is started with. */
+export interface CommonSidecarConfig {
   port?: number;
   adminPort?: number;
   /** "mock" (default) or an http(s) origin. */
@@ -41,8 +42,6 @@ export interface SidecarConfig {
   wasmFile?: string;
   /** VM environment overrides (applied last). */
   vmEnv?: Record<string, string>;
-  /** Environment HOST-valued vmConfig.env variables are read from (default process.env). */
-  hostEnv?: Record<string, string | undefined>;
   mockKey?: string;
   mockDelayMs?: number;
   /** Overrides of the WasmPlugin's failStrategy and pluginName (tests). */
@@ -50,8 +49,13 @@ export interface SidecarConfig {
   rootId?: string;
   /** Envoy's per_connection_buffer_limit_bytes (default 1 MiB): a filter buffering more gets 413/500. */
   bufferLimitBytes?: number;
-  /** Filter log lines at or above this level go to `filterLog`. */
+  /** Filter log lines at or above this level are shown. */
   logLevel?: LevelName;
+}
+
+export interface SidecarConfig extends CommonSidecarConfig {
+  /** Environment HOST-valued vmConfig.env variables are read from (default process.env). */
+  hostEnv?: Record<string, string | undefined>;
   filterLog?: (line: string) => void;
   accessLog?: (line: string) => void;
   onError?: (message: string) => void;

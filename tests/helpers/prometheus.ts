@@ -2,56 +2,21 @@
 // by scripts/prometheus.sh when missing), started on a free loopback port with a temporary
 // config and TSDB, scraping the local sidecar's admin listener every second; PromQL through
 // its HTTP API; promtool for linting an exposition.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../../repo/manifests";
+import { LoopbackServer, requireTools, sleep } from "./loopback-server";
+
+export { freePort, inCI, sleep } from "./loopback-server";
 
 export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 export const PROMTOOL = process.env.PROMTOOL_BIN ?? "/usr/bin/promtool";
 
-export interface InstallResult {
-  ok: boolean;
-  /** What scripts/prometheus.sh said (one line on success, apt's output on failure). */
-  message: string;
-  ms: number;
-}
-
-/**
- * Runs scripts/prometheus.sh (installs Debian's prometheus if missing). Outside CI a failure is
- * reported loudly and the caller skips; with CI=true the caller must fail instead
- * (see `requirePrometheus`).
- */
-export function ensurePrometheus(): InstallResult {
-  const t0 = Date.now();
-  const r = spawnSync("bash", [join(repoRoot, "scripts", "prometheus.sh")], { encoding: "utf8", timeout: 300_000 });
-  const message = `${r.stderr ?? ""}${r.error ? String(r.error) : ""}`.trim();
-  return { ok: r.status === 0, message, ms: Date.now() - t0 };
-}
-
-export const inCI = (): boolean => /^(1|true|yes)$/i.test(process.env.CI ?? "");
-
-/** ensurePrometheus, then: ok → true; failed in CI → throws; failed elsewhere → warns, false. */
-export function requirePrometheus(): { available: boolean; install: InstallResult } {
-  const install = ensurePrometheus();
-  if (install.ok) return { available: true, install };
-  const msg = `Prometheus is not available (scripts/prometheus.sh: ${install.message.split("\n").slice(-3).join(" / ")})`;
-  if (inCI()) throw new Error(`${msg}; CI=true, so this fails instead of skipping`);
-  console.warn(`\n${"!".repeat(78)}\n!! SKIPPING the Prometheus end-to-end tests: ${msg}\n!! Run as root (apt-get install prometheus) to run them.\n${"!".repeat(78)}\n`);
-  return { available: false, install };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** scripts/prometheus.sh (installs Debian's prometheus if missing): available, or skip (fail in CI). */
+export function requirePrometheus(): { available: boolean; install: { message: string; ms: number } } {
+  const r = requireTools("prometheus.sh", "Prometheus is", "Run as root (apt-get install prometheus) to run these tests.");
+  return { available: r.available, install: r };
 }
 
 export interface PromSample {
@@ -60,12 +25,15 @@ export interface PromSample {
 }
 
 export class PrometheusServer {
-  private constructor(
-    readonly proc: ChildProcess,
-    readonly url: string,
-    private readonly dir: string,
-    private readonly output: string[],
-  ) {}
+  private constructor(private readonly server: LoopbackServer) {}
+
+  get url(): string {
+    return `http://${this.server.address}`;
+  }
+
+  get log(): string {
+    return this.server.log;
+  }
 
   /** Starts prometheus scraping `target` (host:port) at `metricsPath` every second, evaluating `ruleFiles` every second. */
   static async start(target: string, metricsPath = "/stats/prometheus", ruleFiles: string[] = []): Promise<PrometheusServer> {
@@ -87,51 +55,13 @@ export class PrometheusServer {
         "",
       ].join("\n"),
     );
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
-      const output: string[] = [];
-      const proc = spawn(
-        PROMETHEUS,
-        [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      // never outlive the test process, even if afterAll does not run
-      const killOnExit = () => proc.kill("SIGKILL");
-      process.once("exit", killOnExit);
-      proc.once("exit", () => process.off("exit", killOnExit));
-      proc.stdout!.on("data", (d: Buffer) => output.push(d.toString()));
-      proc.stderr!.on("data", (d: Buffer) => output.push(d.toString()));
-      const server = new PrometheusServer(proc, `http://127.0.0.1:${port}`, dir, output);
-      try {
-        await server.waitReady(20_000);
-        return server;
-      } catch (e) {
-        lastError = e;
-        await server.stop(false);
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-    throw lastError;
-  }
-
-  get log(): string {
-    return this.output.join("");
-  }
-
-  private async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`prometheus exited with ${this.proc.exitCode}: ${this.log}`);
-      try {
-        const r = await fetch(`${this.url}/-/ready`);
-        if (r.ok) return;
-      } catch {
-        /* not listening yet */
-      }
-      await sleep(100);
-    }
-    throw new Error(`prometheus not ready after ${timeoutMs} ms: ${this.log}`);
+    const server = await LoopbackServer.start(
+      "prometheus",
+      dir,
+      (address) => [PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=${address}`, "--log.level=warn"]],
+      "/-/ready",
+    );
+    return new PrometheusServer(server);
   }
 
   async api<T>(path: string): Promise<T> {
@@ -173,15 +103,8 @@ export class PrometheusServer {
     throw new Error(`${promql}: condition not met after ${timeoutMs} ms; last answer ${JSON.stringify(last)}`);
   }
 
-  async stop(removeDir = true): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
-      const exited = new Promise<void>((resolve) => this.proc.once("exit", () => resolve()));
-      this.proc.kill("SIGTERM");
-      const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (removeDir) rmSync(this.dir, { recursive: true, force: true });
+  stop(removeDir = true): Promise<void> {
+    return this.server.stop(removeDir);
   }
 }
 
@@ -192,4 +115,3 @@ export function promtoolCheckMetrics(exposition: string): { status: number | nul
   return { status: r.status, findings: output.split("\n").map((l) => l.trim()).filter((l) => l !== ""), output };
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
