@@ -65,10 +65,16 @@ export class ResponseParser extends SseHandler {
       return;
     }
     this.scanner.finish();
-    this.sound = this.scanner.complete && this.scanner.rootIsObject;
+    // One object; or an array where the shape reads array elements (Gemini's unframed stream).
+    this.sound = this.scanner.complete && (this.scanner.rootIsObject || this.shape.response.rootElement >= 0);
     // A broken document may still have carried usage before it broke; a truncated or
     // malformed body publishes nothing (numbers from half a document could be wrong).
     if (this.sound) this.usage.mergeResponse(this.scanner);
+  }
+
+  /** Whether generated content has begun: an SSE event, or any JSON bytes (time to first token). */
+  get hasContent(): bool {
+    return this.framer !== null ? this.dataEvents > 0 : this.scanner.rootSeen;
   }
 
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */

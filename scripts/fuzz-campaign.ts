@@ -83,7 +83,7 @@ async function worker(cases: number, seed: number): Promise<Report> {
         s = await sidecar();
         continue;
       }
-      const problems = checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response });
+      const problems = checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path);
       if (whole.upstreamBody !== Buffer.from(c.request).toString("latin1")) problems.push("request bytes changed");
       if (whole.downstreamBody !== Buffer.from(c.response).toString("latin1")) problems.push("response bytes changed");
       if (problems.length) { rep.mismatches++; if (rep.mismatches <= 50) save("mismatch", c, problems); }

@@ -35,7 +35,7 @@ describe("chunking invariance, observe-only", () => {
         const whole = snap(s, exchange(c, "api.example.com", [c.request], [c.response]));
         const split = snap(s, exchange(c, "api.example.com", cut(c.request, positions(rq, c.request.length)), cut(c.response, positions(rs, c.response.length))));
         expect(comparable(split)).toEqual(comparable(whole));
-        expect(checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response })).toEqual([]);
+        expect(checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path)).toEqual([]);
         // observe-only: bytes untouched both ways
         expect(whole.upstreamBody).toBe(latin1(c.request));
         expect(whole.downstreamBody).toBe(latin1(c.response));

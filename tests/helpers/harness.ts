@@ -5,7 +5,7 @@ import type { Exchange } from "../../host";
 import { expected, appearsUnder, TOKEN_KEYS, type Shape, type Expected } from "./reference";
 
 export const STATE = "wasm.asm.llmproxy.";
-export const TOKEN_STATE = { prompt: "request_prompt_tokens", completion: "request_completion_tokens", total: "request_total_tokens", cached: "request_cached_tokens", reasoning: "request_reasoning_tokens" } as const;
+export const TOKEN_STATE = { prompt: "request_prompt_tokens", completion: "request_completion_tokens", total: "request_total_tokens", cached: "request_cached_tokens", cacheWrite: "request_cache_write_tokens", reasoning: "request_reasoning_tokens" } as const;
 
 export const PATHS: Record<string, { path: string; shape: Shape }> = {
   openai: { path: "/v1/chat/completions", shape: "openai" },
@@ -75,11 +75,11 @@ export function cut(b: Uint8Array, cuts: number[]): Uint8Array[] {
 
 /** Checks a snapshot against the reference model; returns the problems found (empty = fine). */
 export function checkAgainstReference(
-  snapshot: Snapshot, shape: Shape, request: Uint8Array, response: { status: number; headers: [string, string][]; body: Uint8Array },
+  snapshot: Snapshot, shape: Shape, request: Uint8Array, response: { status: number; headers: [string, string][]; body: Uint8Array }, path = "",
 ): string[] {
   const problems: string[] = [];
   if (snapshot.failed) return [`VM failed: ${snapshot.trap}`];
-  const exp: Expected = expected(shape, request, response);
+  const exp: Expected = expected(shape, request, response, path);
   const fs = snapshot.filterState;
   for (const k of Object.keys(TOKEN_STATE) as (keyof typeof TOKEN_STATE)[]) {
     const got = fs[STATE + TOKEN_STATE[k]];
@@ -104,9 +104,9 @@ export function checkAgainstReference(
   }
   // counters: token counters only when token state says so, and with the same numbers
   for (const [name, delta] of Object.entries(snapshot.counters)) {
-    const m = /asm_llm_proxy_(prompt|completion)_tokens\|/.exec(name);
+    const m = /asm_llm_proxy_(prompt|completion|cached|reasoning)_tokens\|/.exec(name);
     if (!m) continue;
-    const k = m[1] as "prompt" | "completion";
+    const k = m[1] as "prompt" | "completion" | "cached" | "reasoning";
     if (String(delta) !== fs[STATE + TOKEN_STATE[k]]) problems.push(`counter ${name} +${delta} but filter state ${fs[STATE + TOKEN_STATE[k]]}`);
   }
   return problems;
