@@ -66,7 +66,7 @@ export class ResponseParser extends SseHandler {
     }
     this.scanner.finish();
     // One object; or an array where the shape reads array elements (Gemini's unframed stream).
-    this.sound = this.scanner.complete && (this.scanner.rootIsObject || this.shape.response.rootElement >= 0);
+    this.sound = this.scanner.complete && (this.scanner.rootIsObject || (this.scanner.rootIsArray && this.shape.response.rootElement >= 0));
     // A broken document may still have carried usage before it broke; a truncated or
     // malformed body publishes nothing (numbers from half a document could be wrong).
     if (this.sound) this.usage.mergeResponse(this.scanner);

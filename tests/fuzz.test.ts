@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { sidecar, configure, type Sidecar } from "./helpers/sidecar";
 import { cuts, positions, type Case } from "./helpers/gen";
 import { mutatedCase, structuralCase, oddHeaders, bytes } from "./helpers/mutate";
-import { checkAgainstReference, cut, snap, STATE, TOKEN_STATE } from "./helpers/harness";
+import { checkAgainstReference, cut, snap, STATE, TOKEN_STATE, PATHS } from "./helpers/harness";
 import type { Exchange } from "../host";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
@@ -54,9 +54,9 @@ describe("fuzz: mutated bodies", () => {
   });
 
   it("random bytes as request and response", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 600 }), fc.constantFrom("openai", "dashscope", "anthropic"), oddHeaders, (rq, rs, api, h) => {
-      const path = { openai: "/v1/chat/completions", dashscope: "/api/v1/services/aigc/text-generation/generation", anthropic: "/v1/messages" }[api];
-      checked(s, { api: api as Case["api"], shape: api as Case["shape"], path, request: rq, requestHeaders: [["content-type", "application/json"]], status: h.status, responseHeaders: h.headers, response: rs });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 600 }), fc.constantFrom(...Object.keys(PATHS)), oddHeaders, (rq, rs, api, h) => {
+      const { path, shape } = PATHS[api];
+      checked(s, { api: api as Case["api"], shape, path, request: rq, requestHeaders: [["content-type", "application/json"]], status: h.status, responseHeaders: h.headers, response: rs });
     }), { numRuns: RUNS });
   });
 });

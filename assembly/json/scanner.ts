@@ -47,6 +47,7 @@ export class JsonScanner {
   /** Whether the input broke JSON's structure somewhere (mismatched brackets, stray bytes). */
   malformed: bool = false;
   rootIsObject: bool = false;
+  rootIsArray: bool = false;
   rootSeen: bool = false;
   rootClosed: bool = false;
   /** Absolute offset just after the root object's `{`, or -1. */
@@ -100,6 +101,7 @@ export class JsonScanner {
     }
     this.malformed = false;
     this.rootIsObject = false;
+    this.rootIsArray = false;
     this.rootSeen = false;
     this.rootClosed = false;
     this.rootOpenEnd = -1;
@@ -210,6 +212,7 @@ export class JsonScanner {
       if (this.rootSeen) this.malformed = true;
       this.rootSeen = true;
       this.rootIsObject = isObject;
+      this.rootIsArray = !isObject;
       node = isObject ? 0 : -1;
       element = this.trie.rootElement;
       field = -1;

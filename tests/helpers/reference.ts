@@ -434,6 +434,25 @@ export function appearsUnder(body: Uint8Array, keys: string[], value: number): b
   return keys.some((k) => new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*${value}(?![0-9])`).test(text));
 }
 
+/** Like appearsUnder, for a summed field (DashScope apps' usage.models[]): `value` is the sum of
+ *  a run of consecutive values the input carried under one of the keys. */
+export function sumAppearsUnder(body: Uint8Array, keys: string[], value: number): boolean {
+  const text = Buffer.from(body).toString("latin1");
+  return keys.some((k) => {
+    const vals = [...text.matchAll(new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*([0-9]+)(?![0-9])`, "g"))].map((m) => Number(m[1]));
+    for (let i = 0; i < vals.length; i++) {
+      let sum = 0;
+      for (let j = i; j < vals.length; j++) if ((sum += vals[j]) === value) return true;
+    }
+    return false;
+  });
+}
+
+/** Whether a shape sums a field over array elements. */
+export function sumsField(shape: Shape, field: "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning"): boolean {
+  return FIELDS[shape].some((row) => row[1] === field && (row as unknown as string[])[2] === "sum");
+}
+
 export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", string[]> = {
   prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens"],
   completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens"],

@@ -1,0 +1,21 @@
+import fc from "fast-check";
+import { sidecar } from "../tests/helpers/sidecar";
+import { snap, checkAgainstReference } from "../tests/helpers/harness";
+import { mutatedCase, structuralCase } from "../tests/helpers/mutate";
+import { cuts } from "../tests/helpers/gen";
+const s = await sidecar();
+const which = process.argv[2];
+let last: any;
+const run = (c: any) => {
+  const r = snap(s, { request: { method: "POST", path: c.path, authority: "api.example.com", headers: c.requestHeaders, body: [c.request] }, response: { status: c.status, headers: c.responseHeaders, body: [c.response] } });
+  const p = checkAgainstReference(r, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path);
+  if (p.length) last = { c, fs: r.filterState, p };
+  return p;
+};
+const opts = which === "m" ? { seed: -1177594029, path: "77:0:0:0:0:0:0:0:0:1:0:1:1:1:5:2:2:2:2" } : { seed: 1751767005, path: "180:1:1:2:1:1:2:2:2:3:2:2:2:2:2:2:2:3:3:3:3" };
+const arb: any = which === "m" ? fc.tuple(mutatedCase, cuts) : fc.tuple(structuralCase);
+const det = fc.check(fc.property(arb, (t: any) => run(t[0]).length === 0), { ...opts, endOnFailure: true });
+const c = det.counterexample![0][0];
+const p = run(c);
+console.log(c.shape, c.path, c.responseHeaders, JSON.stringify(Buffer.from(c.response).toString("latin1")));
+console.log(last?.fs, p);
