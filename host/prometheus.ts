@@ -88,7 +88,7 @@ export function prometheusText(store: StatsStore, opts: PrometheusOptions = {}):
           continue;
         }
         const histTags = s.tags.length === 0 ? "" : tags + ",";
-        for (const b of store.histogramBuckets) {
+        for (const b of s.buckets ?? store.histogramBuckets) {
           const n = s.samples.reduce((acc, x) => acc + (x <= b ? 1 : 0), 0);
           out += `${name}_bucket{${histTags}le="${formatG32(b)}"} ${n}\n`;
         }

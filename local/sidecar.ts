@@ -11,6 +11,7 @@ import { IstioStats } from "../host/istio-stats";
 import { LogLevel } from "../host/abi";
 import {
   accessLogFormat,
+  bootstrapHistogramBuckets,
   bootstrapStatsTags,
   demoWorkload,
   repoRoot,
@@ -126,7 +127,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
   const filterLog = cfg.filterLog ?? ((l: string) => process.stderr.write(`${l}\n`));
   const filterLogs: { level: LevelName; message: string }[] = [];
   let startupLines: string[] | null = [];
-  const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
+  const stats = new StatsStore({ statsTags: bootstrapStatsTags(), histogramBucketSettings: bootstrapHistogramBuckets() });
   const spec = wasmPluginSpec();
   let vm: WasmVm;
   try {

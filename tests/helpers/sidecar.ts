@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats } from "../../host";
 import type { Exchange, ExchangeResult } from "../../host";
-import { accessLogFormat, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../host/manifests";
+import { accessLogFormat, bootstrapHistogramBuckets, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../host/manifests";
 
 let module: WebAssembly.Module | undefined;
 
@@ -63,7 +63,7 @@ export function injectedLabels(labels: Record<string, string>): Record<string, s
 }
 
 export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
-  const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags() });
+  const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags(), histogramBucketSettings: bootstrapHistogramBuckets() });
   const logs: string[] = [];
   const pluginConfig = typeof opts.pluginConfig === "object" ? JSON.stringify(opts.pluginConfig) : (opts.pluginConfig ?? "");
   const vm = await WasmVm.load({
