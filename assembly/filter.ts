@@ -128,7 +128,7 @@ export class LlmStream extends Context {
     const provider = routing.provider;
     if (provider === null) return false;
     // A model in the URL path (Gemini, Bedrock) is not rewritten: only body models are.
-    return (routing.model.length > 0 && shape.modelSource == ModelSource.Body) || (provider.includeUsage && shape.includeUsage);
+    return shape.readsRequestBody && ((routing.model.length > 0 && shape.modelSource == ModelSource.Body) || (provider.includeUsage && shape.includeUsage));
   }
 
   onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
