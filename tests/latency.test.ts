@@ -41,26 +41,44 @@ describe("latency of a streamed response", () => {
   const completion = 101;
   const body = events(openaiSse("gpt-4o-mini", { prompt: 8, completion }, { words: 3 }));
 
-  it("time to first token = request start to the first event; duration = to the end; per output token = the rest / (completion - 1)", async () => {
+  it("time to first token = request start to the first event with generated content; duration = to the end; per output token = the rest / (completion - 1)", async () => {
+    // openaiSse's first chunk is the role with "content": "" (no token yet); the second has text
+    expect(body[0]).toContain('"content":""');
     const { s, fs } = await timedStream(body.map((e, i) => ({ at: 450 + i * 400, bytes: e })));
+    const first = 850;
     const end = 450 + (body.length - 1) * 400;
-    expect(fs[STATE + "time_to_first_token_ms"]).toBe("450");
+    expect(fs[STATE + "time_to_first_token_ms"]).toBe(String(first));
     expect(fs[STATE + "request_duration_ms"]).toBe(String(end));
-    expect(fs[STATE + "time_per_output_token_ms"]).toBe(String(Math.round((end - 450) / (completion - 1))));
+    expect(fs[STATE + "time_per_output_token_ms"]).toBe(String(Math.round((end - first) / (completion - 1))));
     const samples = (name: string) => s.stats.all("histogram").filter((h) => h.extractedName === `wasmcustom.${name}`).flatMap((h) => h.samples);
-    expect(samples("asm_llm_proxy_time_to_first_token_ms")).toEqual([450]);
+    expect(samples("asm_llm_proxy_time_to_first_token_ms")).toEqual([first]);
     expect(samples("asm_llm_proxy_request_duration_ms")).toEqual([end]);
-    expect(samples("asm_llm_proxy_time_per_output_token_ms")).toEqual([Math.round((end - 450) / (completion - 1))]);
+    expect(samples("asm_llm_proxy_time_per_output_token_ms")).toEqual([Math.round((end - first) / (completion - 1))]);
   });
 
-  it("the first token is when an event completes, not when its first bytes arrive", async () => {
-    const first = body[0];
+  it("the first token is when its event completes, not when its first bytes arrive", async () => {
+    const first = body[1];
     const { fs } = await timedStream([
+      { at: 350, bytes: body[0] },
       { at: 400, bytes: first.slice(0, 20) },
       { at: 700, bytes: first.slice(20) },
-      ...body.slice(1).map((e, i) => ({ at: 800 + i * 10, bytes: e })),
+      ...body.slice(2).map((e, i) => ({ at: 800 + i * 10, bytes: e })),
     ]);
     expect(fs[STATE + "time_to_first_token_ms"]).toBe("700");
+  });
+
+  it("Responses API and Anthropic: lifecycle events before the first delta are not the first token", async () => {
+    const { responsesSse, anthropicSse } = await import("./helpers/bodies");
+    for (const [sse, path, firstContent] of [
+      [responsesSse("gpt-5-mini", { prompt: 5, completion: 9 }, { words: 2 }), "/v1/responses", "response.output_text.delta"],
+      [anthropicSse("claude-sonnet-4-5", { prompt: 5, completion: 9 }), "/v1/messages", "content_block_delta"],
+    ] as const) {
+      const evs = events(sse);
+      const at = evs.findIndex((e) => e.includes(`event: ${firstContent}`));
+      expect(at).toBeGreaterThan(0);
+      const { fs } = await timedStream(evs.map((e, i) => ({ at: 1000 + i * 100, bytes: e })), { path, request: '{"model":"m","stream":true}' });
+      expect([path, fs[STATE + "time_to_first_token_ms"]]).toEqual([path, String(1000 + at * 100)]);
+    }
   });
 
   it("Gemini's unframed JSON-array stream: the first bytes are the first token", async () => {
@@ -105,7 +123,7 @@ describe("latency of a JSON response", () => {
 describe("histograms on /stats/prometheus", () => {
   it("render _bucket with the ConfigMap's bounds, _sum and _count, with the four tags", async () => {
     const body = events(openaiSse("gpt-4o-mini", { prompt: 8, completion: 51 }, { words: 2 }));
-    const { s } = await timedStream(body.map((e, i) => ({ at: 250 + i * 100, bytes: e })));
+    const { s } = await timedStream(body.map((e, i) => ({ at: 150 + i * 100, bytes: e }))); // first content at 250
     const ttft = bootstrapHistogramBuckets().find((b) => b.match.prefix === "wasmcustom.asm_llm_proxy_time_to_first_token_ms")!.buckets;
     const lines = s.prometheus(/^asm_llm_proxy_time_to_first_token_ms/);
     expect(lines).toEqual([

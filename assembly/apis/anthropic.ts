@@ -20,7 +20,11 @@ export function anthropicResponse(shape: ApiShape): ApiShape {
     .responseField("message.usage.cache_read_input_tokens", Field.CachedTokens)
     .responseField("usage.cache_creation_input_tokens", Field.CacheWriteTokens)
     .responseField("message.usage.cache_creation_input_tokens", Field.CacheWriteTokens)
-    .responseField("error", Field.Error);
+    .responseField("error", Field.Error)
+    // content_block_delta: text_delta, thinking_delta, input_json_delta
+    .responseField("delta.text", Field.Content)
+    .responseField("delta.thinking", Field.Content)
+    .responseField("delta.partial_json", Field.Content);
 }
 
 export const anthropic = anthropicResponse(new ApiShape("anthropic")

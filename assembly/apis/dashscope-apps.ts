@@ -14,4 +14,5 @@ export const dashscopeApps = new ApiShape("dashscope-apps")
   .responseField("usage.models.[].model_id", Field.Model)
   .responseSum("usage.models.[].input_tokens", Field.PromptTokens)
   .responseSum("usage.models.[].output_tokens", Field.CompletionTokens)
-  .responseField("code", Field.Error);
+  .responseField("code", Field.Error)
+  .responseField("output.text", Field.Content);

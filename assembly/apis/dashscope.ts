@@ -20,4 +20,7 @@ export const dashscope = new ApiShape("dashscope")
   .responseField("usage.cached_tokens", Field.CachedTokens)
   .responseField("usage.prompt_tokens_details.cached_tokens", Field.CachedTokens)
   .responseField("usage.output_tokens_details.reasoning_tokens", Field.ReasoningTokens)
-  .responseField("code", Field.Error);
+  .responseField("code", Field.Error)
+  .responseField("output.text", Field.Content)
+  .responseField("output.choices.[].message.content", Field.Content)
+  .responseField("output.choices.[].message.reasoning_content", Field.Content);

@@ -17,4 +17,7 @@ export const enum Field {
   /** Response-only: tokens written to a prompt cache (Anthropic cache_creation_input_tokens,
    *  Bedrock cacheWriteInputTokens); published as filter state only. */
   CacheWriteTokens = 10,
+  /** Response-only: generated content in this event (a text or reasoning delta, a candidate):
+   *  marks the time to first token; never published. */
+  Content = 11,
 }

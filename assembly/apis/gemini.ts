@@ -22,6 +22,7 @@ export const gemini = new ApiShape("gemini")
   .responseField("usageMetadata.cachedContentTokenCount", Field.CachedTokens)
   .responseField("usageMetadata.thoughtsTokenCount", Field.ReasoningTokens)
   .responseField("error", Field.Error)
+  .responseField("candidates", Field.Content)
   // the unframed stream: [{...},{...}]
   .responseField("[].modelVersion", Field.Model)
   .responseField("[].usageMetadata.promptTokenCount", Field.PromptTokens)

@@ -35,4 +35,9 @@ export const openai = new ApiShape("openai")
   .responseField("usage.prompt_cache_hit_tokens", Field.CachedTokens)
   .responseField("usage.prompt_tokens_details.cached_tokens", Field.CachedTokens)
   .responseField("usage.completion_tokens_details.reasoning_tokens", Field.ReasoningTokens)
-  .responseField("error", Field.Error);
+  .responseField("error", Field.Error)
+  // generated content, for the time to first token (the first chunk's "content": "" is none)
+  .responseField("choices.[].delta.content", Field.Content)
+  .responseField("choices.[].delta.reasoning_content", Field.Content)
+  .responseField("choices.[].delta.tool_calls", Field.Content)
+  .responseField("choices.[].text", Field.Content);

@@ -28,4 +28,6 @@ export const responses = new ApiShape("responses")
   // {"error": {...}} on a JSON body; response.failed's response.error; `event: error`'s "code".
   .responseField("error", Field.Error)
   .responseField("response.error", Field.Error)
-  .responseField("code", Field.Error);
+  .responseField("code", Field.Error)
+  // response.output_text.delta, response.reasoning_summary_text.delta, ...: generated content
+  .responseField("delta", Field.Content);
