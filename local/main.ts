@@ -17,7 +17,7 @@ export function banner(s: Sidecar, configSource: string): string {
   const p = s.proxy.url;
   const a = s.admin.url;
   const upstream = s.mock
-    ? `embedded mock LLM at ${s.mock.url} (accepts key ${s.mock.options.apiKey}; OpenAI + DashScope, JSON and SSE)`
+    ? `embedded mock LLM at ${s.mock.url} (accepts key ${s.mock.options.apiKey}; OpenAI chat + Responses, DashScope native + apps, Gemini, Bedrock Converse/Invoke; JSON and streams — see docs/api-shapes.md)`
     : `${s.upstream.origin} (API key from the environment)`;
   return [
     `asm-llm-proxy local sidecar: ${relative(process.cwd(), `${repoRoot}/build/llmproxy.wasm`)} in one WasmVm on the Node event loop (like one Envoy worker)`,
