@@ -100,8 +100,7 @@ export class LlmStream extends Context {
       this.streaming = shape.streamsAt(bare);
     }
     if (shape.modelSource == ModelSource.Path) {
-      const model = shape.modelFromPath(bare);
-      if (model !== null) this.usage.requestModel = Uint8Array.wrap(String.UTF8.encode(model));
+      this.usage.requestModel = shape.modelFromPath(bare);
     }
     const encoding = headerValue(HeaderMap.Request, H_CONTENT_ENCODING);
     const readable = encoding === null || encoding.toLowerCase() == "identity";

@@ -195,3 +195,24 @@ describe("cached and reasoning tokens as counters", () => {
     expect(t.prometheus(/^asm_llm_proxy_cached_tokens\{/)).toHaveLength(1);
   });
 });
+
+describe("models in the URL path: odd and hostile paths", () => {
+  it("malformed escapes stay as they are, bytes that are not UTF-8 are kept, a long one is capped; no trap", async () => {
+    const s = await sidecar();
+    const call = (path: string) => {
+      const r = snap(s, { request: { method: "POST", path, authority: "bedrock-runtime.us-east-1.amazonaws.com", headers: [["content-type", "application/json"]], body: "{}" }, response: { status: 200, headers: JSON_HEADERS, body: bedrockConverseJson({ prompt: 1, completion: 2 }) } });
+      expect(r.failed, r.trap).toBe(false);
+      return r;
+    };
+    expect(call("/model/a%ZZb%/converse").filterState[STATE + "request_model"]).toBe("a%ZZb%");
+    expect(call("/model/%E2%82%AC-model/converse").filterState[STATE + "request_model"]).toBe("\u20ac-model");
+    // raw bytes, as for a model in a body (filter state is bytes; the harness decodes it as UTF-8)
+    expect(call("/model/x%FFy/converse").filterState[STATE + "request_model"]).toBe(Buffer.from([0x78, 0xff, 0x79]).toString());
+    expect(call("/model/a%7Cllmproxy_model%3Dforged/converse").filterState[STATE + "request_model"]).toBe("a|llmproxy_model=forged");
+    expect(s.prometheus(/^asm_llm_proxy_prompt_tokens\{/).some((l) => l.includes('llmproxy_model="a_llmproxy_model_forged"'))).toBe(true); // the label is sanitised
+    const long = call(`/model/${"m".repeat(20_000)}/converse`);
+    expect(long.filterState[STATE + "request_model"]).toBe("m".repeat(256));
+    // no model segment at all: the response's (none for Converse), so "unknown"
+    expect(call("/model//converse").filterState[STATE + "request_model"]).toBeUndefined();
+  });
+});

@@ -108,8 +108,9 @@ export class ApiShape {
     return this.request.size > 1;
   }
 
-  /** The model named in a request path (percent-decoded), or null (ModelSource.Path only). */
-  modelFromPath(path: string): string | null {
+  /** The model named in a request path, percent-decoded bytes (as a body's model, not
+   *  necessarily UTF-8), or null (ModelSource.Path only). */
+  modelFromPath(path: string): Uint8Array | null {
     if (this.modelSource != ModelSource.Path) return null;
     const at = path.indexOf(this.modelAfter);
     if (at < 0) return null;
@@ -127,19 +128,18 @@ export class ApiShape {
   }
 }
 
-/** RFC 3986 percent-decoding (Bedrock's `anthropic.claude-3-5-sonnet-20240620-v1%3A0`); a
- *  malformed escape stays as it is. */
-export function percentDecode(s: string): string {
-  if (!s.includes("%")) return s;
-  const src = String.UTF8.encode(s);
-  const n = src.byteLength;
+/** RFC 3986 percent-decoding (Bedrock's `anthropic.claude-3-5-sonnet-20240620-v1%3A0`) into
+ *  bytes; a malformed escape stays as it is. */
+export function percentDecode(s: string): Uint8Array {
+  const src = Uint8Array.wrap(String.UTF8.encode(s));
+  const n = src.length;
   const out = new Uint8Array(n);
   let o = 0;
   for (let i = 0; i < n; i++) {
-    const c = load<u8>(changetype<usize>(src) + <usize>i);
+    const c = src[i];
     if (c == 0x25 && i + 2 < n) {
-      const h = hexValue(load<u8>(changetype<usize>(src) + <usize>(i + 1)));
-      const l = hexValue(load<u8>(changetype<usize>(src) + <usize>(i + 2)));
+      const h = hexValue(src[i + 1]);
+      const l = hexValue(src[i + 2]);
       if (h >= 0 && l >= 0) {
         out[o++] = <u8>((h << 4) | l);
         i += 2;
@@ -148,7 +148,7 @@ export function percentDecode(s: string): string {
     }
     out[o++] = c;
   }
-  return String.UTF8.decode(out.subarray(0, o).slice().buffer);
+  return out.slice(0, o);
 }
 
 function hexValue(c: u8): i32 {

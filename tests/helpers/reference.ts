@@ -91,8 +91,7 @@ export function pathModel(shape: Shape, path: string): Uint8Array | undefined {
     const h = i + 2 < bytes.length ? /^[0-9a-fA-F]{2}$/.test(String.fromCharCode(bytes[i + 1], bytes[i + 2])) : false;
     if (bytes[i] === 0x25 && h) { out.push(parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16)); i += 2; } else out.push(bytes[i]);
   }
-  // the filter decodes the bytes as UTF-8 (String.UTF8.decode), then encodes again
-  return new TextEncoder().encode(new TextDecoder().decode(Uint8Array.from(out)));
+  return Uint8Array.from(out);
 }
 type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "error";
 
