@@ -3,7 +3,7 @@
 // generation (/api/v1/services/aigc/text-generation/generation), JSON and SSE; and, to try the
 // other API shapes the filter reads (docs/api-shapes.md): the OpenAI Responses API
 // (/v1/responses), Gemini (/v1beta/models/{model}:generateContent, :streamGenerateContent with
-// or without ?alt=sse), Bedrock Converse and InvokeModel (/model/{id}/converse, /invoke; the
+// or without ?alt=sse), Anthropic Messages (/v1/messages), Bedrock Converse and InvokeModel (/model/{id}/converse, /invoke; the
 // binary converse-stream is answered 501) and DashScope applications (/api/v1/apps/{id}/completion).
 //
 // Token counts are deterministic functions of the input, so that they vary with the request:
@@ -116,9 +116,10 @@ export const OPENAI_PATHS = ["/compatible-mode/v1/chat/completions", "/v1/chat/c
 export const DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation";
 
 /** The other shapes the mock speaks, by path. */
-export type MockShape = "responses" | "gemini" | "bedrock-converse" | "bedrock-converse-stream" | "bedrock-invoke" | "dashscope-apps";
+export type MockShape = "responses" | "anthropic" | "gemini" | "bedrock-converse" | "bedrock-converse-stream" | "bedrock-invoke" | "dashscope-apps";
 export function mockShape(path: string): { shape: MockShape; model?: string; stream?: boolean } | undefined {
   if (path === "/v1/responses" || path === "/openai/v1/responses") return { shape: "responses" };
+  if (path === "/v1/messages") return { shape: "anthropic" };
   let m = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
   if (m) return { shape: "gemini", model: decodeURIComponent(m[1]), stream: m[2] === "streamGenerateContent" };
   m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(path);
@@ -224,8 +225,10 @@ export class MockLlm extends EventEmitter {
         send(405, { error: { message: `mock LLM: ${req.method} not allowed, use POST`, type: "invalid_request_error", code: "method_not_allowed" } });
         return;
       }
-      // Bearer everywhere (Bedrock API keys are bearer tokens too); Gemini's x-goog-api-key as well.
-      const keyOk = req.headers.authorization === `Bearer ${this.options.apiKey}` || (other?.shape === "gemini" && req.headers["x-goog-api-key"] === this.options.apiKey);
+      // Bearer everywhere (Bedrock API keys are bearer tokens too); Gemini's x-goog-api-key and
+      // Anthropic's x-api-key as well.
+      const keyOk = req.headers.authorization === `Bearer ${this.options.apiKey}` || (other?.shape === "gemini" && req.headers["x-goog-api-key"] === this.options.apiKey)
+        || (other?.shape === "anthropic" && req.headers["x-api-key"] === this.options.apiKey);
       if (!keyOk) {
         if (dashscope) send(401, { code: "InvalidApiKey", message: "Invalid API-key provided.", request_id: requestId });
         else send(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" }, request_id: requestId });
@@ -350,6 +353,7 @@ export class MockLlm extends EventEmitter {
     const text = at.shape === "responses" ? responsesInputText(body.input)
       : at.shape === "gemini" ? partsText(body.contents)
       : at.shape === "dashscope-apps" ? (typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string" ? (body.input as { prompt: string }).prompt : undefined)
+      : at.shape === "anthropic" ? messagesText(body.messages)
       : partsText(body.messages);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
@@ -394,6 +398,21 @@ export class MockLlm extends EventEmitter {
           usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
           metrics: { latencyMs: 5 },
         });
+      case "anthropic": {
+        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
+        if (body.stream !== true) {
+          return send(200, { id: `msg_${requestId}`, type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", stop_sequence: null, usage });
+        }
+        const events = [
+          ["message_start", { type: "message_start", message: { id: `msg_${requestId}`, type: "message", role: "assistant", model, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }],
+          ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+          ...words.map((w, i) => ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } }]),
+          ["content_block_stop", { type: "content_block_stop", index: 0 }],
+          ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }],
+          ["message_stop", { type: "message_stop" }],
+        ] as [string, unknown][];
+        return this.stream(res, rec, events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`), sseHeaders, requestId);
+      }
       case "bedrock-invoke":
         return send(200, {
           id: `msg_bdrk_${requestId}`, type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", stop_sequence: null,

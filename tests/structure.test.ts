@@ -59,3 +59,29 @@ describe("assembly/ module graph", () => {
     }
   });
 });
+
+describe("every registered API shape has its tests, generator, docs row and mock", () => {
+  it("the registry's names (from the configuration error) = the reference model's shapes; each has a docs row, a generator and a mock path", async () => {
+    const { configure } = await import("./helpers/sidecar");
+    const { SHAPE_INFO } = await import("./helpers/reference");
+    const { byApi } = await import("./helpers/gen");
+    const { mockShape } = await import("../local/mock-llm");
+    const fc = (await import("fast-check")).default;
+    const r = await configure({ providers: [{ name: "x", hosts: ["x.example"], api: "?" }] });
+    const listed = /expected one of ([a-z, -]+), got/.exec(r.logs.join("\n"))![1].split(", ");
+    expect(listed.length).toBeGreaterThanOrEqual(8);
+    expect([...listed].sort()).toEqual(Object.keys(SHAPE_INFO).sort());
+    const doc = readFileSync(join(repoRoot, "docs", "api-shapes.md"), "utf8");
+    const generated = new Set(Object.values(byApi).flatMap((arb) => fc.sample(arb as never, { numRuns: 40, seed: 7 }).map((c: { shape: string }) => c.shape)));
+    // a path the mock answers for each shape (openai and dashscope native are its original paths)
+    const mockPaths: Record<string, string> = {
+      responses: "/v1/responses", anthropic: "/v1/messages", gemini: "/v1beta/models/g:generateContent", "bedrock-converse": "/model/m/converse",
+      "bedrock-invoke": "/model/m/invoke", "dashscope-apps": "/api/v1/apps/a/completion",
+    };
+    for (const name of listed) {
+      expect([name, doc.includes(`| \`${name}\``)]).toEqual([name, true]);
+      expect([name, generated.has(name)]).toEqual([name, true]);
+      if (name !== "openai" && name !== "dashscope") expect([name, mockShape(mockPaths[name])?.shape]).toEqual([name, name]);
+    }
+  });
+});
