@@ -109,6 +109,12 @@ const CASES: ShapeCase[] = [
     want: { requestModel: "llama-3.3-70b-versatile", responseModel: "llama-3.3-70b-versatile", stream: true, prompt: 18, completion: 137, total: 155 },
   })),
   {
+    name: "OpenAI-compatible stream with `event: error` mid-stream (OpenRouter)", shape: "openai", path: "/api/v1/chat/completions", request: chatReq("openai/gpt-4o"), responseHeaders: SSE_HEADERS,
+    response: ": OPENROUTER PROCESSING\n\n" + openaiVariantSse("openai/gpt-4o", { prompt: 18, completion: 137 }, "usage-on-finish").split("\n\n").slice(0, 2).map((e) => e + "\n\n").join("")
+      + 'event: error\ndata: {"id":"gen-1","object":"chat.completion.chunk","created":1732550000,"model":"openai/gpt-4o","error":{"code":502,"message":"Provider disconnected"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n',
+    want: { requestModel: "openai/gpt-4o", responseModel: "openai/gpt-4o", stream: true, skip: "provider_error" },
+  },
+  {
     name: "Azure deployment path with api-version; empty model in the first chunk; cached and reasoning", shape: "openai",
     path: "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", request: JSON.stringify({ messages: [{ role: "user", content: "Hi" }], stream: true }),
     responseHeaders: SSE_HEADERS, response: openaiVariantSse("gpt-4o-2024-11-20", { prompt: 2006, completion: 300, cached: 1920, reasoning: 192 }, "azure-empty-model"),

@@ -127,11 +127,6 @@ function seriesTags(workload: string, namespace: string, destination: string, mo
     + "|llmproxy_model=" + model;
 }
 
-/** The stat name of a series metric with its four tags in the seed's order. */
-export function tokenStatName(base: string, workload: string, namespace: string, destination: string, model: string): string {
-  return base + seriesTags(workload, namespace, destination, model);
-}
-
 export function reasonStatName(base: string, reason: string): string {
   return base + "|llmproxy_reason=" + reason;
 }
