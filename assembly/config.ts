@@ -5,15 +5,14 @@
 import { JsonParser, JType, JValue } from "./json/value";
 import { MatchKind, StringMatch } from "./match";
 import { ApiShape } from "./apis/shape";
-import { ApiPath, defaultApiPaths, shapeByName } from "./apis/registry";
-import { openai } from "./apis/openai";
+import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
 
 export class Provider {
   name: string = "";
   hosts: string[] = [];
-  shape: ApiShape = openai;
+  shape: ApiShape = DEFAULT_SHAPE;
   path: string = "";
   apiKeyEnv: string = "";
   apiKey: string = "";
@@ -128,7 +127,7 @@ function readProviders(r: Reader, root: JValue, config: Config, env: (name: stri
     }
     const api = r.string(v.get("api"), at + ".api", false, "openai");
     const shape = shapeByName(api);
-    if (shape === null) r.fail(at + ".api", "expected one of openai, dashscope, anthropic, got '" + api + "'");
+    if (shape === null) r.fail(at + ".api", "expected one of " + shapeNames() + ", got '" + api + "'");
     else p.shape = shape;
     p.path = r.string(v.get("path"), at + ".path", false, "");
     if (p.path.length > 0 && !p.path.startsWith("/")) r.fail(at + ".path", "expected a path starting with '/'");
@@ -201,8 +200,8 @@ function readApiPaths(r: Reader, root: JValue, config: Config): void {
     const m = readMatch(r, v, at, false);
     const api = r.string(v.get("api"), at + ".api", false, "openai");
     const shape = shapeByName(api);
-    if (shape === null) r.fail(at + ".api", "expected one of openai, dashscope, anthropic, got '" + api + "'");
-    else if (m !== null) paths.push(new ApiPath(m, shape));
+    if (shape === null) r.fail(at + ".api", "expected one of " + shapeNames() + ", got '" + api + "'");
+    else if (m !== null) paths.push(configuredApiPath(m, shape));
   }
   config.apiPaths = paths;
 }

@@ -36,11 +36,11 @@ export function log(level: Level, message: string): void {
 
 /** A header value, or null when absent (or when Envoy no longer holds the map). */
 export function getHeader(map: HeaderMap, name: string): string | null {
-  return getHeaderB(map, String.UTF8.encode(name));
+  return headerValue(map, String.UTF8.encode(name));
 }
 
 /** getHeader with the name already UTF-8 encoded (constants are encoded once). */
-export function getHeaderB(map: HeaderMap, key: ArrayBuffer): string | null {
+export function headerValue(map: HeaderMap, key: ArrayBuffer): string | null {
   clearOut();
   const result = imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
   if (result != OK) return null;
@@ -98,11 +98,16 @@ const SCRATCH_BYTES: i32 = 64 * 1024;
 let scratch: usize = 0;
 let overflow: ArrayBuffer | null = null;
 
-/** Where the last readBuffer put its bytes (valid until the next readBuffer). */
-export let readPtr: usize = 0;
+/** Bytes of a body read for scanning: valid until the next readBuffer. */
+export class BodyBytes {
+  ptr: usize = 0;
+  length: i32 = 0;
+}
+// One instance, refilled by every read: a body chunk costs no allocation.
+const lastRead = new BodyBytes();
 
-/** Reads [start, start+length) of a buffer for scanning; returns its size, bytes at readPtr. */
-export function readBuffer(type: Buffer, start: u32, length: u32): i32 {
+/** Reads [start, start+length) of a buffer for scanning (length 0 when unavailable). */
+export function readBuffer(type: Buffer, start: u32, length: u32): BodyBytes {
   if (scratch == 0) scratch = heap.alloc(<usize>SCRATCH_BYTES);
   overflow = null;
   clearOut();
@@ -112,15 +117,17 @@ export function readBuffer(type: Buffer, start: u32, length: u32): i32 {
   const ptr = load<usize>(OUT_PTR);
   const size = <i32>load<usize>(OUT_SIZE);
   if (result != OK || ptr == 0 || size == 0) {
-    readPtr = 0;
-    return 0;
+    lastRead.ptr = 0;
+    lastRead.length = 0;
+    return lastRead;
   }
   if (ptr != scratch) {
     // The host asked for more than the scratch block: a managed buffer we now own.
     overflow = takeReturned();
   }
-  readPtr = ptr;
-  return size;
+  lastRead.ptr = ptr;
+  lastRead.length = size;
+  return lastRead;
 }
 
 /** The size of a buffer (a body completed by trailers never said it on a body callback); 0 when
@@ -136,13 +143,28 @@ export function setBuffer(type: Buffer, start: u32, length: u32, data: ArrayBuff
   return imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == OK;
 }
 
-/** Defines a counter; every call returns a new id in Envoy, so callers cache (telemetry/metrics.ts). */
-export function defineCounter(name: string): i64 {
+export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
+
+/** Defines a metric; every call returns a new id in Envoy, so callers cache (telemetry/metrics.ts). */
+export function defineMetric(type: MetricType, name: string): i64 {
   const bytes = String.UTF8.encode(name);
   store<u32>(OUT_PTR, 0);
-  const result = imports.proxy_define_metric(0, changetype<usize>(bytes), bytes.byteLength, OUT_PTR);
+  const result = imports.proxy_define_metric(<imports.MetricType><i32>type, changetype<usize>(bytes), bytes.byteLength, OUT_PTR);
   if (result != OK) return -1;
   return <i64>load<u32>(OUT_PTR);
+}
+
+/** Records a value into a histogram (Envoy: Histogram::recordValue; values are u64). */
+export function recordHistogram(id: u32, value: i64): bool {
+  if (value < 0) return false;
+  return imports.proxy_record_metric(id, <u64>value) == OK;
+}
+
+/** Host time in nanoseconds (Envoy: the dispatcher's wall clock), 0 when unavailable. */
+export function nowNanoseconds(): i64 {
+  store<u64>(OUT_PTR, 0);
+  if (imports.proxy_get_current_time_nanoseconds(OUT_PTR) != OK) return 0;
+  return <i64>load<u64>(OUT_PTR);
 }
 
 /** Adds a positive amount to a counter (Envoy answers BadArgument for <= 0). */

@@ -2,21 +2,19 @@
 // feeds bodies to the parsers and hands the Usage record to the sinks once the response ends.
 // Every body chunk passes on unchanged (Continue) unless a rewrite was configured for this
 // request, and then only the request body is held, within a bound.
-import { Context, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues } from "@solo-io/proxy-runtime/assembly";
-import { LlmRoot } from "./root";
-import { ApiShape } from "./apis/shape";
-import { classifyPath } from "./apis/registry";
-import { openai } from "./apis/openai";
-import { anthropic } from "./apis/anthropic";
-import { dashscope } from "./apis/dashscope";
-import { F_MODEL, F_STREAM } from "./apis/fields";
+import { Context, RootContext, FilterHeadersStatusValues, FilterDataStatusValues, FilterTrailersStatusValues } from "@solo-io/proxy-runtime/assembly";
+import { VmState } from "./vm-state";
+import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
+import { barePath, classifyPath } from "./apis/registry";
+import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, getBuffer, readBuffer, readPtr, getHeaderB, HeaderMap, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, bufferedSize, getBuffer, readBuffer, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
 import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
+import { Skip } from "./outcome";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
 
 // Header names, UTF-8 encoded once.
@@ -29,20 +27,18 @@ const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
 const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
 const H_STATUS = String.UTF8.encode(":status");
 
-/** Why a response's usage was not read (the llmproxy_reason tag). */
-export const enum Skip {
-  None = 0, ErrorStatus, Compressed, ContentType, Malformed, NoUsage, Incomplete, ProviderError,
-}
-
 export class LlmStream extends Context {
-  private llm: ApiShape | null = null;
-  private host: string = "";
+  /** The API shape of this request, or null when it is no LLM call. */
+  private api: ApiShape | null = null;
+  /** The request authority's host name (after any re-targeting): the destination label. */
+  private destinationHost: string = "";
   private routing: Routing | null = null;
   private buffering: bool = false;
   private requestScanner: JsonScanner | null = null;
   private requestDone: bool = false;
   usage: Usage = new Usage();
-  stream: bool = false;
+  /** Whether the client asked for a streamed response. */
+  streaming: bool = false;
   private parser: ResponseParser | null = null;
   private sniff: bool = false;
   private responseEnded: bool = false;
@@ -50,24 +46,24 @@ export class LlmStream extends Context {
   status: i32 = 0;
   skip: Skip = Skip.None;
 
-  constructor(context_id: u32, public root: LlmRoot) {
+  constructor(context_id: u32, root: RootContext, private vm: VmState) {
     super(context_id, root);
   }
 
   // ---- request ---------------------------------------------------------------------------
 
   onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
-    const config = this.root.config;
-    const method = getHeaderB(HeaderMap.Request, H_METHOD);
+    const config = this.vm.config;
+    const method = headerValue(HeaderMap.Request, H_METHOD);
     const post = method !== null && method == "POST";
     // Only a POST can be an LLM call, and only providers act on other methods: with none
     // configured, a GET costs one header read.
     if (!post && config.providers.length == 0) return FilterHeadersStatusValues.Continue;
-    const authority = getHeaderB(HeaderMap.Request, H_AUTHORITY);
-    this.host = hostOf(authority !== null ? authority : "");
-    let path = getHeaderB(HeaderMap.Request, H_PATH);
+    const authority = headerValue(HeaderMap.Request, H_AUTHORITY);
+    this.destinationHost = hostOf(authority !== null ? authority : "");
+    let path = headerValue(HeaderMap.Request, H_PATH);
     if (path === null) path = "/";
-    const routing = decideRouting(config, this.host);
+    const routing = decideRouting(config, this.destinationHost);
     const provider = routing.provider;
     if (provider !== null) {
       this.routing = routing;
@@ -77,38 +73,43 @@ export class LlmStream extends Context {
         replaceHeader(HeaderMap.Request, ":path", provider.path);
         path = provider.path;
       }
-      if (provider.apiKey.length > 0) {
-        // Anthropic authenticates with x-api-key; OpenAI-compatible and DashScope with a bearer token.
-        if (provider.shape == anthropic) replaceHeader(HeaderMap.Request, "x-api-key", provider.apiKey);
-        else replaceHeader(HeaderMap.Request, "authorization", "Bearer " + provider.apiKey);
-      }
+      if (provider.apiKey.length > 0) injectApiKey(provider.shape.auth, provider.apiKey);
       if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
-      if (provider.hosts.length > 0 && !provider.hosts.includes(this.host)) {
+      if (provider.hosts.length > 0 && !provider.hosts.includes(this.destinationHost)) {
         // A route switched provider: re-target the request. Envoy picks the route again by
         // itself: for ABI 0.2.x every request-header edit clears the route cache (1.33+), and
         // proxy_clear_route_cache exists only under ABI 0.1.0 (proxy-wasm-cpp-host src/wasm.cc).
         replaceHeader(HeaderMap.Request, ":authority", provider.hosts[0]);
-        this.host = provider.hosts[0];
+        this.destinationHost = provider.hosts[0];
       }
     }
     if (!post) return FilterHeadersStatusValues.Continue;
-    let shape = classifyPath(config.apiPaths, path);
+    const bare = barePath(path);
+    const shape = classifyPath(config.apiPaths, bare);
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const contentType = getHeaderB(HeaderMap.Request, H_CONTENT_TYPE);
+    const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
-    this.llm = shape;
-    if (shape == dashscope) {
-      // DashScope native streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream);
-      // the other shapes say "stream": true in the body.
-      const sse = getHeaderB(HeaderMap.Request, H_DASHSCOPE_SSE);
-      const accept = getHeaderB(HeaderMap.Request, H_ACCEPT);
-      if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.stream = true;
+    this.api = shape;
+    this.usage.startNs = nowNanoseconds();
+    if (shape.streamSignal == StreamSignal.Header) {
+      // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
+      const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);
+      const accept = headerValue(HeaderMap.Request, H_ACCEPT);
+      if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.streaming = true;
+    } else if (shape.streamSignal == StreamSignal.Path) {
+      this.streaming = shape.streamsAt(bare);
     }
-    const encoding = getHeaderB(HeaderMap.Request, H_CONTENT_ENCODING);
+    if (shape.modelSource == ModelSource.Path) {
+      this.usage.requestModel = shape.modelFromPath(bare);
+    }
+    const encoding = headerValue(HeaderMap.Request, H_CONTENT_ENCODING);
     const readable = encoding === null || encoding.toLowerCase() == "identity";
-    if (end_of_stream || !readable) {
+    // Shapes whose request body names nothing we read (model and stream flag in the path or
+    // headers) are never scanned.
+    if (end_of_stream || !readable || !shape.readsRequestBody) {
       this.requestDone = true;
-      if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.root, "compressed");
+      if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.vm, "compressed");
+      publishRequestModel(this.usage.requestModel, this.streaming);
       return FilterHeadersStatusValues.Continue;
     }
     this.requestScanner = acquireScanner(shape.request);
@@ -125,7 +126,8 @@ export class LlmStream extends Context {
     if (routing === null) return false;
     const provider = routing.provider;
     if (provider === null) return false;
-    return routing.model.length > 0 || (provider.includeUsage && shape == openai);
+    // A model in the URL path (Gemini, Bedrock) is not rewritten: only body models are.
+    return shape.readsRequestBody && ((routing.model.length > 0 && shape.modelSource == ModelSource.Body) || (provider.includeUsage && shape.includeUsage));
   }
 
   onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
@@ -133,7 +135,7 @@ export class LlmStream extends Context {
     if (scanner === null || this.requestDone) return FilterDataStatusValues.Continue;
     const length = <i32>body_buffer_length;
     if (this.buffering) {
-      if (length <= this.root.config.maxRewriteBodyBytes) {
+      if (length <= this.vm.config.maxRewriteBodyBytes) {
         if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
         this.rewriteBuffered(scanner, length);
         return FilterDataStatusValues.Continue;
@@ -141,7 +143,7 @@ export class LlmStream extends Context {
       // Over the bound (also when it all came in one last chunk): give up the rewrite, read what
       // is held, let it go and stream the rest.
       this.buffering = false;
-      countSkippedRewrite(this.root, "too_large");
+      countSkippedRewrite(this.vm, "too_large");
     }
     this.scanChunk(scanner, length);
     if (end_of_stream) this.endRequest(scanner);
@@ -160,8 +162,8 @@ export class LlmStream extends Context {
 
   private scanChunk(scanner: JsonScanner, length: i32): void {
     if (length <= 0) return;
-    const size = readBuffer(Buffer.RequestBody, 0, <u32>length);
-    scanner.feed(readPtr, size);
+    const chunk = readBuffer(Buffer.RequestBody, 0, <u32>length);
+    scanner.feed(chunk.ptr, chunk.length);
   }
 
   private rewriteBuffered(scanner: JsonScanner, length: i32): void {
@@ -171,13 +173,14 @@ export class LlmStream extends Context {
     scanner.finish();
     const routing = this.routing!;
     if (!scanner.complete || !scanner.rootIsObject) {
-      countSkippedRewrite(this.root, "malformed");
+      countSkippedRewrite(this.vm, "malformed");
     } else {
       let model = routing.model;
       // Under the default policy a named model stays; "model": "" or null counts as none.
-      if (model.length > 0 && routing.policy == ModelPolicy.Default && scanner.names(F_MODEL)) model = "";
+      const shape = this.api!;
+      if (shape.modelSource != ModelSource.Body || (routing.policy == ModelPolicy.Default && scanner.names(Field.Model))) model = "";
       const provider = routing.provider!;
-      const includeUsage = provider.includeUsage && this.llm == openai;
+      const includeUsage = provider.includeUsage && shape.includeUsage;
       const rewritten = rewriteRequest(body, scanner, model, includeUsage);
       if (rewritten !== null) {
         if (setBuffer(Buffer.RequestBody, 0, <u32>body.length, rewritten.buffer)) {
@@ -185,7 +188,7 @@ export class LlmStream extends Context {
             this.usage.requestModel = Uint8Array.wrap(String.UTF8.encode(model));
           }
         } else {
-          countSkippedRewrite(this.root, "refused");
+          countSkippedRewrite(this.vm, "refused");
         }
       }
     }
@@ -195,27 +198,29 @@ export class LlmStream extends Context {
   private endRequest(scanner: JsonScanner): void {
     this.requestDone = true;
     scanner.finish();
-    if (this.usage.requestModel === null) this.usage.requestModel = scanner.string(F_MODEL);
-    if (scanner.isTrue(F_STREAM)) this.stream = true;
+    if (this.usage.requestModel === null) this.usage.requestModel = scanner.string(Field.Model);
+    if (scanner.isTrue(Field.Stream)) this.streaming = true;
     this.requestScanner = null;
     releaseScanner(scanner);
-    publishRequestModel(this);
+    publishRequestModel(this.usage.requestModel, this.streaming);
   }
 
   // ---- response --------------------------------------------------------------------------
 
   onResponseHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
-    const shape = this.llm;
+    const shape = this.api;
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const status = getHeaderB(HeaderMap.Response, H_STATUS);
+    const status = headerValue(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
-    const encoding = getHeaderB(HeaderMap.Response, H_CONTENT_ENCODING);
-    const contentType = getHeaderB(HeaderMap.Response, H_CONTENT_TYPE);
+    const encoding = headerValue(HeaderMap.Response, H_CONTENT_ENCODING);
+    const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
     } else if (encoding !== null && encoding.toLowerCase() != "identity") {
       this.skip = Skip.Compressed;
+    } else if (ct.includes("vnd.amazon.eventstream")) {
+      this.skip = Skip.EventStream; // Bedrock's binary framing (converse-stream, invoke-with-response-stream)
     } else if (ct.includes("text/event-stream")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
     } else if (ct.includes("json")) {
@@ -228,19 +233,24 @@ export class LlmStream extends Context {
   }
 
   onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
-    if (this.llm === null || this.responseEnded) return FilterDataStatusValues.Continue;
+    if (this.api === null || this.responseEnded) return FilterDataStatusValues.Continue;
     if (body_buffer_length > 0 && (this.parser !== null || this.sniff)) {
-      const size = readBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
-      if (this.sniff) this.sniffKind(readPtr, size);
+      const chunk = readBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
+      if (this.sniff) this.sniffKind(chunk.ptr, chunk.length);
       const parser = this.parser;
-      if (parser !== null) parser.feed(readPtr, size);
+      if (parser !== null) {
+        parser.feed(chunk.ptr, chunk.length);
+        // Time to first token: the chunk that completed the first event (SSE), or the first
+        // bytes of an unframed stream (Gemini's JSON array).
+        if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
+      }
     }
     if (end_of_stream) this.endResponse();
     return FilterDataStatusValues.Continue;
   }
 
   onResponseTrailers(_trailers: u32): FilterTrailersStatusValues {
-    if (this.llm !== null && !this.responseEnded) this.endResponse();
+    if (this.api !== null && !this.responseEnded) this.endResponse();
     return FilterTrailersStatusValues.Continue;
   }
 
@@ -250,13 +260,15 @@ export class LlmStream extends Context {
     if (i == n) return; // only blanks so far
     this.sniff = false;
     const c = load<u8>(p + <usize>i);
-    if (c == 0x7b) this.parser = ResponseParser.acquire(this.llm!, BodyKind.Json, this.usage);
-    else if (c == 0x64 /* d */ || c == 0x3a /* : */ || c == 0x65 /* e */ || c == 0x69 /* i */) this.parser = ResponseParser.acquire(this.llm!, BodyKind.Sse, this.usage);
+    const shape = this.api!;
+    if (c == 0x7b || (c == 0x5b /* [ */ && shape.response.rootElement >= 0)) this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
+    else if (c == 0x64 /* d */ || c == 0x3a /* : */ || c == 0x65 /* e */ || c == 0x69 /* i */) this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
     else this.skip = Skip.ContentType;
   }
 
   private endResponse(): void {
     this.responseEnded = true;
+    this.usage.endNs = nowNanoseconds();
     const parser = this.parser;
     if (parser !== null) {
       parser.finish();
@@ -274,14 +286,14 @@ export class LlmStream extends Context {
 
   onLog(): void {
     // Reached without a response end: an upstream reset or a client abort.
-    if (this.llm !== null && !this.finalized) {
+    if (this.api !== null && !this.finalized) {
       if (!this.requestDone) {
         this.requestDone = true;
         // Cut off mid-request: a model already seen in the part that went upstream is still the
         // model asked for (a held body went nowhere, so it names nothing).
         const scanner = this.requestScanner;
-        if (scanner !== null && !this.buffering && this.usage.requestModel === null) this.usage.requestModel = scanner.string(F_MODEL);
-        publishRequestModel(this);
+        if (scanner !== null && !this.buffering && this.usage.requestModel === null) this.usage.requestModel = scanner.string(Field.Model);
+        publishRequestModel(this.usage.requestModel, this.streaming);
       }
       this.skip = Skip.Incomplete;
       this.finalize(false);
@@ -291,10 +303,11 @@ export class LlmStream extends Context {
   private finalize(complete: bool): void {
     if (this.finalized) return;
     this.finalized = true;
-    if (this.root.config.debug) {
+    if (this.vm.config.debug) {
       log(Level.Debug, "asm-llm-proxy: stream " + this.context_id.toString() + " status " + this.status.toString() + " skip " + (<i32>this.skip).toString());
     }
-    publishResult(this, complete && this.skip == Skip.None);
+    if (!complete && this.skip == Skip.None) this.skip = Skip.Incomplete;
+    publishResult(this.vm, this.usage, this.skip, this.streaming, this.destinationHost);
     const parser = this.parser;
     if (parser !== null) {
       this.parser = null;
@@ -302,8 +315,15 @@ export class LlmStream extends Context {
     }
   }
 
-  get destination(): string {
-    return this.host;
+}
+
+/** The provider's API key in the header its API shape authenticates with. */
+function injectApiKey(auth: Auth, key: string): void {
+  switch (auth) {
+    case Auth.XApiKey: replaceHeader(HeaderMap.Request, "x-api-key", key); break; // Anthropic
+    case Auth.GoogApiKey: replaceHeader(HeaderMap.Request, "x-goog-api-key", key); break; // Gemini (AI Studio)
+    case Auth.Bearer: replaceHeader(HeaderMap.Request, "authorization", "Bearer " + key); break;
+    default: break; // Bedrock signs with SigV4: nothing the filter can add
   }
 }
 

@@ -1,5 +1,6 @@
 // Reads a response body as it streams past: one JSON document, or an SSE stream of them.
-import { JsonScanner } from "./json/scanner";
+import { JsonScanner, Kind } from "./json/scanner";
+import { Field } from "./apis/fields";
 import { SseFramer, SseHandler } from "./sse";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
@@ -17,6 +18,8 @@ export class ResponseParser extends SseHandler {
   sound: bool = false;
   /** SSE: events that carried data other than `[DONE]`. */
   dataEvents: i32 = 0;
+  /** SSE: an event carried generated content (Field.Content). */
+  sawContent: bool = false;
 
   constructor(public shape: ApiShape, public kind: BodyKind, private usage: Usage) {
     super();
@@ -29,6 +32,7 @@ export class ResponseParser extends SseHandler {
     this.usage = usage;
     this.sound = false;
     this.dataEvents = 0;
+    this.sawContent = false;
     this.scanner.reset();
     const framer = this.framer;
     if (framer !== null) framer.reset();
@@ -65,10 +69,17 @@ export class ResponseParser extends SseHandler {
       return;
     }
     this.scanner.finish();
-    this.sound = this.scanner.complete && this.scanner.rootIsObject;
+    // One object; or an array where the shape reads array elements (Gemini's unframed stream).
+    this.sound = this.scanner.complete && (this.scanner.rootIsObject || (this.scanner.rootIsArray && this.shape.response.rootElement >= 0));
     // A broken document may still have carried usage before it broke; a truncated or
     // malformed body publishes nothing (numbers from half a document could be wrong).
     if (this.sound) this.usage.mergeResponse(this.scanner);
+  }
+
+  /** Whether generated content has begun (time to first token): an SSE event carrying a
+   *  Field.Content value; for JSON (Gemini's unframed array), any bytes. */
+  get hasContent(): bool {
+    return this.framer !== null ? this.sawContent : this.scanner.rootSeen;
   }
 
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
@@ -82,6 +93,15 @@ export class ResponseParser extends SseHandler {
     if (scanner.complete && scanner.rootIsObject) {
       this.sound = true;
       this.usage.mergeResponse(scanner);
+      if (!this.sawContent && carriesContent(scanner)) this.sawContent = true;
     }
   }
+}
+
+/** A Field.Content value that is something: a non-empty string, or an object/array/number. */
+function carriesContent(scanner: JsonScanner): bool {
+  if (!scanner.has(Field.Content)) return false;
+  const kind = scanner.kind[Field.Content];
+  if (kind == Kind.String) return scanner.names(Field.Content);
+  return kind != Kind.Null && kind != Kind.False && kind != Kind.None;
 }

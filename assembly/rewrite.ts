@@ -2,7 +2,7 @@
 // spans of the top-level "model", "stream_options" and "stream_options.include_usage", and only
 // those spans change; every other byte of the client's body goes upstream as it came.
 import { JsonScanner, Kind } from "./json/scanner";
-import { F_MODEL, F_STREAM, F_STREAM_OPTIONS, F_INCLUDE_USAGE } from "./apis/fields";
+import { Field } from "./apis/fields";
 
 class Edit {
   constructor(public start: i32, public end: i32, public text: string) {}
@@ -15,26 +15,26 @@ export function rewriteRequest(body: Uint8Array, scanner: JsonScanner, model: st
   const inserts: string[] = []; // members added at the start of the root object
 
   if (model.length > 0) {
-    const current = scanner.string(F_MODEL);
-    if (scanner.has(F_MODEL)) {
+    const current = scanner.string(Field.Model);
+    if (scanner.has(Field.Model)) {
       if (current === null || !sameBytes(current, model)) {
-        edits.push(new Edit(<i32>scanner.start[F_MODEL], <i32>scanner.end[F_MODEL], jsonString(model)));
+        edits.push(new Edit(<i32>scanner.start[Field.Model], <i32>scanner.end[Field.Model], jsonString(model)));
       }
     } else {
       inserts.push("\"model\":" + jsonString(model));
     }
   }
 
-  if (forceIncludeUsage && scanner.isTrue(F_STREAM)) {
-    if (scanner.has(F_INCLUDE_USAGE)) {
-      if (!scanner.isTrue(F_INCLUDE_USAGE)) {
-        edits.push(new Edit(<i32>scanner.start[F_INCLUDE_USAGE], <i32>scanner.end[F_INCLUDE_USAGE], "true"));
+  if (forceIncludeUsage && scanner.isTrue(Field.Stream)) {
+    if (scanner.has(Field.IncludeUsage)) {
+      if (!scanner.isTrue(Field.IncludeUsage)) {
+        edits.push(new Edit(<i32>scanner.start[Field.IncludeUsage], <i32>scanner.end[Field.IncludeUsage], "true"));
       }
-    } else if (scanner.has(F_STREAM_OPTIONS) && scanner.kind[F_STREAM_OPTIONS] == Kind.Object) {
-      const open = <i32>scanner.start[F_STREAM_OPTIONS] + 1;
+    } else if (scanner.has(Field.StreamOptions) && scanner.kind[Field.StreamOptions] == Kind.Object) {
+      const open = <i32>scanner.start[Field.StreamOptions] + 1;
       edits.push(new Edit(open, open, "\"include_usage\":true" + (isEmptyObject(body, open) ? "" : ",")));
-    } else if (scanner.has(F_STREAM_OPTIONS)) {
-      edits.push(new Edit(<i32>scanner.start[F_STREAM_OPTIONS], <i32>scanner.end[F_STREAM_OPTIONS], "{\"include_usage\":true}"));
+    } else if (scanner.has(Field.StreamOptions)) {
+      edits.push(new Edit(<i32>scanner.start[Field.StreamOptions], <i32>scanner.end[Field.StreamOptions], "{\"include_usage\":true}"));
     } else {
       inserts.push("\"stream_options\":{\"include_usage\":true}");
     }

@@ -1,25 +1,19 @@
-// The root context: configuration, node identity and the per-VM telemetry state shared by the
-// streams of this worker (counters' id cache, label budgets).
+// The root context: reads the configuration and the node identity into the per-VM state
+// (vm-state.ts) and hands that state to each stream it creates.
 import { RootContext, Context } from "@solo-io/proxy-runtime/assembly";
-import { Config, DEFAULT_MAX_REWRITE_BODY, parseConfig } from "./config";
+import { DEFAULT_MAX_REWRITE_BODY, parseConfig } from "./config";
 import { Buffer, getBuffer, getEnv, getPropertyString, log, Level } from "./envoy";
 import { labelFromString } from "./telemetry/labels";
-import { LabelBudget } from "./telemetry/cardinality";
-import { Counters } from "./telemetry/metrics";
+import { VmState } from "./vm-state";
 import { LlmStream } from "./filter";
 
 export const PLUGIN = "asm-llm-proxy";
 
 export class LlmRoot extends RootContext {
-  config: Config = new Config();
-  workload: string = "unknown";
-  namespace: string = "unknown";
-  counters: Counters = new Counters();
-  models: LabelBudget = new LabelBudget(100, []);
-  destinations: LabelBudget = new LabelBudget(100, []);
+  state: VmState = new VmState();
 
   createContext(context_id: u32): Context {
-    return new LlmStream(context_id, this);
+    return new LlmStream(context_id, this, this.state);
   }
 
   // Replaces the SDK's onConfigure (it read the configuration through a bogus size pointer).
@@ -31,11 +25,7 @@ export class LlmRoot extends RootContext {
       log(Level.Error, PLUGIN + ": " + result.error);
       return false;
     }
-    this.config = config;
-    this.models = new LabelBudget(config.maxModels, config.modelAllowList);
-    this.destinations = new LabelBudget(config.maxDestinations, []);
-    this.workload = labelFromString(nodeMetadata("WORKLOAD_NAME"));
-    this.namespace = labelFromString(nodeMetadata("NAMESPACE"));
+    this.state.configure(config, labelFromString(nodeMetadata("WORKLOAD_NAME")), labelFromString(nodeMetadata("NAMESPACE")));
     if (config.maxRewriteBodyBytes > DEFAULT_MAX_REWRITE_BODY) {
       log(Level.Warn, PLUGIN + ": maxRewriteBodyBytes " + config.maxRewriteBodyBytes.toString() + " is above half of Envoy's default per_connection_buffer_limit_bytes (1 MiB); raise that limit too, or a large request may be answered 413 while it is held");
     }
@@ -45,7 +35,7 @@ export class LlmRoot extends RootContext {
         log(Level.Warn, PLUGIN + ": provider '" + p.name + "': environment variable " + p.apiKeyEnv + " is not set; requests go out without an API key");
       }
     }
-    log(Level.Info, PLUGIN + ": configured: " + config.providers.length.toString() + " provider(s), " + config.routes.length.toString() + " route(s), workload " + this.workload + "." + this.namespace);
+    log(Level.Info, PLUGIN + ": configured: " + config.providers.length.toString() + " provider(s), " + config.routes.length.toString() + " route(s), workload " + this.state.workload + "." + this.state.namespace);
     return true;
   }
 }

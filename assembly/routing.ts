@@ -2,7 +2,7 @@
 // provider call. Providers are selected by request authority; routes (first match wins) pick
 // the model by request headers and may switch provider.
 import { Config, ModelPolicy, Provider, Route } from "./config";
-import { getHeaderB, HeaderMap } from "./envoy";
+import { headerValue, HeaderMap } from "./envoy";
 
 export class Routing {
   provider: Provider | null = null;
@@ -40,7 +40,7 @@ export function decideRouting(config: Config, host: string): Routing {
 function routeMatches(route: Route): bool {
   for (let i = 0; i < route.headers.length; i++) {
     const h = route.headers[i];
-    if (!h.match.matches(getHeaderB(HeaderMap.Request, h.nameBytes))) return false;
+    if (!h.match.matches(headerValue(HeaderMap.Request, h.nameBytes))) return false;
   }
   return true;
 }

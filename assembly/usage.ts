@@ -1,39 +1,52 @@
-// The one record that flows from the parsers to the sinks (filter state, counters).
+// The one record that flows from the parsers to the sinks (filter state, counters, histograms):
+// model, token counts and timings of one request.
 import { JsonScanner, Kind } from "./json/scanner";
-import {
-  F_MODEL, F_PROMPT_TOKENS, F_COMPLETION_TOKENS, F_TOTAL_TOKENS, F_CACHED_TOKENS, F_REASONING_TOKENS, F_ERROR,
-} from "./apis/fields";
+import { Field } from "./apis/fields";
 
 export class Usage {
-  /** The model sent upstream (after any rewrite). */
+  /** The model sent upstream (after any rewrite), from the body or the URL path. */
   requestModel: Uint8Array | null = null;
-  /** The model the provider says answered (OpenAI, Anthropic; DashScope native has none). */
+  /** The model the provider says answered (OpenAI, Anthropic, Gemini modelVersion; DashScope
+   *  native and Bedrock Converse have none). */
   responseModel: Uint8Array | null = null;
   promptTokens: i64 = -1;
   completionTokens: i64 = -1;
   totalTokens: i64 = -1;
+  /** Prompt tokens served from a provider's prompt cache (see docs/api-shapes.md per provider). */
   cachedTokens: i64 = -1;
+  /** Prompt tokens written to a prompt cache (Anthropic, Bedrock). */
+  cacheWriteTokens: i64 = -1;
+  /** Output tokens spent on reasoning (OpenAI o-series, Gemini thoughts, DashScope thinking). */
   reasoningTokens: i64 = -1;
   /** The response carried a provider error object. */
   providerError: bool = false;
 
+  // Host clock (ns), 0 = not seen.
+  /** When the request headers arrived. */
+  startNs: i64 = 0;
+  /** When the first response body bytes carrying an event or document arrived. */
+  firstTokenNs: i64 = 0;
+  /** When the response ended. */
+  endNs: i64 = 0;
+
   /** Takes every usable value the scanner saw; later values replace earlier ones (running totals). */
   mergeResponse(scanner: JsonScanner): void {
     // Every SSE chunk repeats the model: only a different one is decoded and kept.
-    if (!scanner.stringEquals(F_MODEL, this.responseModel)) {
-      const model = scanner.string(F_MODEL);
+    if (!scanner.stringEquals(Field.Model, this.responseModel)) {
+      const model = scanner.string(Field.Model);
       if (model !== null && model.length > 0) this.responseModel = model;
     }
-    this.promptTokens = pick(scanner.count(F_PROMPT_TOKENS), this.promptTokens);
-    this.completionTokens = pick(scanner.count(F_COMPLETION_TOKENS), this.completionTokens);
-    this.totalTokens = pick(scanner.count(F_TOTAL_TOKENS), this.totalTokens);
-    this.cachedTokens = pick(scanner.count(F_CACHED_TOKENS), this.cachedTokens);
-    this.reasoningTokens = pick(scanner.count(F_REASONING_TOKENS), this.reasoningTokens);
+    this.promptTokens = pick(scanner.count(Field.PromptTokens), this.promptTokens);
+    this.completionTokens = pick(scanner.count(Field.CompletionTokens), this.completionTokens);
+    this.totalTokens = pick(scanner.count(Field.TotalTokens), this.totalTokens);
+    this.cachedTokens = pick(scanner.count(Field.CachedTokens), this.cachedTokens);
+    this.cacheWriteTokens = pick(scanner.count(Field.CacheWriteTokens), this.cacheWriteTokens);
+    this.reasoningTokens = pick(scanner.count(Field.ReasoningTokens), this.reasoningTokens);
     // An error object or code; null, false and "" (DashScope's success bodies may carry
     // "code": "") are no error.
-    if (scanner.has(F_ERROR)) {
-      const kind = scanner.kind[F_ERROR];
-      if (kind == Kind.String ? scanner.names(F_ERROR) : kind != Kind.Null && kind != Kind.False) this.providerError = true;
+    if (scanner.has(Field.Error)) {
+      const kind = scanner.kind[Field.Error];
+      if (kind == Kind.String ? scanner.names(Field.Error) : kind != Kind.Null && kind != Kind.False) this.providerError = true;
     }
   }
 
@@ -52,6 +65,24 @@ export class Usage {
   get model(): Uint8Array | null {
     const m = this.requestModel;
     return m !== null && m.length > 0 ? m : this.responseModel;
+  }
+
+  /** Request start to response end, in ms; -1 when unknown. */
+  get durationMs(): i64 {
+    return this.startNs > 0 && this.endNs >= this.startNs ? (this.endNs - this.startNs) / 1_000_000 : -1;
+  }
+
+  /** Request start to the first generated content, in ms; -1 when unknown. */
+  get timeToFirstTokenMs(): i64 {
+    return this.startNs > 0 && this.firstTokenNs >= this.startNs ? (this.firstTokenNs - this.startNs) / 1_000_000 : -1;
+  }
+
+  /** Generation time after the first token per further output token, in ms (OpenTelemetry
+   *  gen_ai.server.time_per_output_token); -1 without two or more completion tokens. */
+  get timePerOutputTokenMs(): i64 {
+    const n = this.completionTokens;
+    if (n < 2 || this.firstTokenNs <= 0 || this.endNs < this.firstTokenNs) return -1;
+    return ((this.endNs - this.firstTokenNs) / (n - 1) + 500_000) / 1_000_000; // rounded to the ms
   }
 }
 

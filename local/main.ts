@@ -35,7 +35,7 @@ export function banner(s: Running, configSource: string): string {
   const p = s.proxyUrl;
   const a = s.adminUrl;
   const upstream = s.mockUrl
-    ? `embedded mock LLM at ${s.mockUrl} (accepts key ${s.mockKey}; OpenAI + DashScope, JSON and SSE)`
+    ? `embedded mock LLM at ${s.mockUrl} (accepts key ${s.mockKey}; OpenAI chat + Responses, DashScope native + apps, Gemini, Bedrock Converse/Invoke; JSON and streams — see docs/api-shapes.md)`
     : `${s.upstream.origin} (API key from the environment)`;
   return [
     `asm-llm-proxy local sidecar: ${s.runtime}`,

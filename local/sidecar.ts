@@ -11,6 +11,7 @@ import { IstioStats } from "../host/istio/istio-stats";
 import { LogLevel } from "../host/abi/constants";
 import {
   accessLogFormat,
+  bootstrapHistogramBuckets,
   bootstrapStatsTags,
   demoWorkload,
   repoRoot,
@@ -219,7 +220,7 @@ export async function startSidecar(cfg: SidecarConfig = {}): Promise<Sidecar> {
   const useMock = (cfg.upstream ?? "mock") === "mock";
   const mockKey = cfg.mockKey ?? DEFAULT_MOCK_KEY;
   const vmEnv = vmEnvironment(cfg, pluginConfig, useMock ? mockKey : undefined);
-  const stats = new StatsStore({ statsTags: bootstrapStatsTags() });
+  const stats = new StatsStore({ statsTags: bootstrapStatsTags(), histogramBucketSettings: bootstrapHistogramBuckets() });
   const { vm, filterLogs } = await startFilterVm(cfg, { module, wasmFile, pluginConfig, vmEnv, workload, namespace, stats });
 
   const opened: { close(): Promise<void> }[] = [];

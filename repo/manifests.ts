@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
+import type { HistogramBucketSetting } from "../host/envoy/stats";
 
 /** The repository root (the directory holding manifests/, host/, assembly/). */
 export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -103,6 +104,12 @@ export function bootstrapStatsTags(dir = "manifests"): StatsTag[] {
   const tags = b.stats_config?.stats_tags;
   if (!Array.isArray(tags)) throw new Error("custom_bootstrap.json has no stats_config.stats_tags array");
   return tags.map((t) => ({ tag_name: t.tag_name, regex: t.regex }));
+}
+
+/** stats_config.histogram_bucket_settings of the bootstrap override ([] when absent). */
+export function bootstrapHistogramBuckets(dir = "manifests"): HistogramBucketSetting[] {
+  const b = customBootstrap(dir) as { stats_config?: { histogram_bucket_settings?: HistogramBucketSetting[] } };
+  return b.stats_config?.histogram_bucket_settings ?? [];
 }
 
 interface WasmPluginSpec {

@@ -16,7 +16,7 @@ import type { Exchange } from "../host";
 import { sidecar, configure, type Sidecar } from "../tests/helpers/sidecar";
 import { anyCase, cuts, positions, type Case } from "../tests/helpers/gen";
 import { mutatedCase, structuralCase, oddHeaders } from "../tests/helpers/mutate";
-import { checkAgainstReference, cut, snap, type Snapshot } from "../tests/helpers/harness";
+import { checkAgainstReference, cut, snap, PATHS, type Snapshot } from "../tests/helpers/harness";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def; };
@@ -28,10 +28,10 @@ const BATCH = 500;
 
 interface Report { cases: number; traps: number; mismatches: number; splitMismatches: number; configs: number; wasmMemory: number; rssMb: number; ms: number }
 
-const randomBytesCase: fc.Arbitrary<Case> = fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 400 }), fc.constantFrom("openai", "dashscope", "anthropic"), oddHeaders)
+const randomBytesCase: fc.Arbitrary<Case> = fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 400 }), fc.constantFrom(...Object.keys(PATHS)), oddHeaders)
   .map(([rq, rs, api, h]) => ({
-    api: api as Case["api"], shape: api as Case["shape"],
-    path: { openai: "/v1/chat/completions", dashscope: "/api/v1/services/aigc/text-generation/generation", anthropic: "/v1/messages" }[api]!,
+    api: api as Case["api"], shape: PATHS[api].shape,
+    path: PATHS[api].path,
     request: rq, requestHeaders: [["content-type", "application/json"]], status: h.status, responseHeaders: h.headers, response: rs,
   }));
 const oddCase = fc.tuple(fc.oneof(anyCase, mutatedCase), oddHeaders).map(([c, h]) => ({ ...c, status: h.status, responseHeaders: h.headers }));
@@ -83,7 +83,7 @@ async function worker(cases: number, seed: number): Promise<Report> {
         s = await sidecar();
         continue;
       }
-      const problems = checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response });
+      const problems = checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path);
       if (whole.upstreamBody !== Buffer.from(c.request).toString("latin1")) problems.push("request bytes changed");
       if (whole.downstreamBody !== Buffer.from(c.response).toString("latin1")) problems.push("response bytes changed");
       if (problems.length) { rep.mismatches++; if (rep.mismatches <= 50) save("mismatch", c, problems); }

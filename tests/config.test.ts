@@ -48,7 +48,7 @@ const invalid: [string, unknown, string][] = [
   ["host with port", { providers: [{ ...provider, hosts: ["dashscope.aliyuncs.com:443"] }] }, "providers[0].hosts[0]: expected a lowercase host name without port"],
   ["host not a string", { providers: [{ ...provider, hosts: [1] }] }, "providers[0].hosts[0]: expected a string"],
   ["host claimed twice", { providers: [provider, { ...provider, name: "b" }] }, "providers[1].hosts[0]: host 'dashscope.aliyuncs.com' already belongs"],
-  ["unknown api", { providers: [{ ...provider, api: "gemini" }] }, "providers[0].api: expected one of openai, dashscope, anthropic"],
+  ["unknown api", { providers: [{ ...provider, api: "palm" }] }, "providers[0].api: expected one of openai, responses, dashscope, dashscope-apps, anthropic, gemini, bedrock-converse, bedrock-invoke, got 'palm'"],
   ["relative path", { providers: [{ ...provider, path: "v1/chat" }] }, "providers[0].path: expected a path starting with '/'"],
   ["apiKeyEnv not a string", { providers: [{ ...provider, apiKeyEnv: 5 }] }, "providers[0].apiKeyEnv: expected a string"],
   ["apiKey with a newline", { providers: [{ ...provider, apiKeyEnv: undefined, apiKey: "sk\nx" }] }, "providers[0].apiKey: the API key contains a line break"],

@@ -124,6 +124,21 @@ describe("prometheus text (prometheus_stats.cc)", () => {
     );
     expect(formatG32(0.5)).toBe("0.5");
   });
+  it("histogram_bucket_settings: the first entry whose matcher accepts the full name, else the defaults", () => {
+    const s = new StatsStore({
+      histogramBuckets: [1, 10],
+      histogramBucketSettings: [
+        { match: { prefix: "wasmcustom.ttft" }, buckets: [100, 1000] },
+        { match: { contains: "ttft" }, buckets: [5] }, // also matches, but comes second
+        { match: { safe_regex: { regex: "wasmcustom\\.dur.*" } }, buckets: [7] },
+      ],
+    });
+    for (const [name, v] of [["ttft|m=a", 500], ["dur", 3], ["other", 3]] as const) s.recordMetric(s.defineMetric(MetricType.Histogram, name), v);
+    const le = (family: string) => prometheusText(s.snapshot()).split("\n").filter((l) => l.startsWith(family + "_bucket")).map((l) => /le="([^"]+)"/.exec(l)![1]);
+    expect(le("ttft_m_a")).toEqual(["100", "1000", "+Inf"]);
+    expect(le("dur")).toEqual(["7", "+Inf"]);
+    expect(le("other")).toEqual(["1", "10", "+Inf"]);
+  });
   it("plain text lists full names", () => {
     const s = new StatsStore({ statsTags: LLM_TAGS });
     s.incrementMetric(s.defineMetric(MetricType.Counter, "x|llmproxy_model=m"), 4);

@@ -355,9 +355,9 @@ describe("non-Istio kinds: structural check", () => {
 });
 
 describe("bootstrap stats_tags (seed §2)", () => {
-  it("custom_bootstrap.json is valid JSON holding only stats_config.stats_tags", () => {
+  it("custom_bootstrap.json is valid JSON holding only stats_config.stats_tags and histogram_bucket_settings", () => {
     expect(Object.keys(customBootstrap())).toEqual(["stats_config"]);
-    expect(Object.keys((customBootstrap() as any).stats_config)).toEqual(["stats_tags"]);
+    expect(Object.keys((customBootstrap() as any).stats_config)).toEqual(["stats_tags", "histogram_bucket_settings"]);
   });
 
   it("holds the seed's four tags first, in order, with the exact regexes", () => {

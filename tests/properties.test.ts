@@ -35,7 +35,7 @@ describe("chunking invariance, observe-only", () => {
         const whole = snap(s, exchange(c, "api.example.com", [c.request], [c.response]));
         const split = snap(s, exchange(c, "api.example.com", cut(c.request, positions(rq, c.request.length)), cut(c.response, positions(rs, c.response.length))));
         expect(comparable(split)).toEqual(comparable(whole));
-        expect(checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response })).toEqual([]);
+        expect(checkAgainstReference(whole, c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path)).toEqual([]);
         // observe-only: bytes untouched both ways
         expect(whole.upstreamBody).toBe(latin1(c.request));
         expect(whole.downstreamBody).toBe(latin1(c.response));
@@ -74,10 +74,11 @@ describe("chunking invariance, with routing (rewrite)", () => {
     routes: [{ name: "gold", match: { headers: [{ name: "x-tier", exact: "gold" }] }, model: "gold-model", modelPolicy: "override" }],
   };
   beforeAll(async () => { s = await sidecar({ pluginConfig: config }); });
-  const authorityFor: Record<string, string> = { openai: "llm.example", embeddings: "llm.example", dashscope: "ds.example", anthropic: "an.example" };
+  // Shapes whose model is in the body (a model in the URL path is never rewritten: see below).
+  const authorityFor: Record<string, string> = { openai: "llm.example", embeddings: "llm.example", dashscope: "ds.example", anthropic: "an.example", responses: "llm.example" };
 
   it("any split gives the same rewritten request, state and counters", () => {
-    fc.assert(fc.property(anyCase, cuts, cuts, fc.boolean(), (c, rq, rs, gold) => {
+    fc.assert(fc.property(anyCase.filter((c) => c.api in authorityFor), cuts, cuts, fc.boolean(), (c, rq, rs, gold) => {
       const cc = { ...c, requestHeaders: [...c.requestHeaders, ...(gold ? [["x-tier", "gold"] as [string, string]] : [])] };
       const authority = authorityFor[c.api];
       const whole = snap(s, exchange(cc, authority, [c.request], [c.response]));
@@ -90,5 +91,17 @@ describe("chunking invariance, with routing (rewrite)", () => {
       if (gold) expect(sent.model).toBe("gold-model");
       expect(whole.downstreamBody).toBe(latin1(c.response));
     }), { numRuns: RUNS });
+  });
+});
+
+describe("routing a shape whose model is in the URL path", () => {
+  it("Gemini and Bedrock: a routed model leaves body and path alone; the model reported is the path's", async () => {
+    const s = await sidecar({ pluginConfig: { providers: [{ name: "g", hosts: ["generativelanguage.googleapis.com"], api: "gemini", model: "gemini-2.5-pro", apiKey: "AIza-test" }] } });
+    for (const [path, model] of [["/v1beta/models/gemini-2.5-flash:generateContent", "gemini-2.5-flash"], ["/model/amazon.nova-lite-v1%3A0/converse", "amazon.nova-lite-v1:0"]]) {
+      const body = '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}';
+      const r = snap(s, { request: { method: "POST", path, authority: "generativelanguage.googleapis.com", headers: [["content-type", "application/json"]], body }, response: { status: 200, headers: [["content-type", "application/json"]], body: "{}" } });
+      expect(r.upstreamBody).toBe(body);
+      expect(r.filterState[STATE + "request_model"]).toBe(model);
+    }
   });
 });

@@ -209,4 +209,17 @@ describe("other methods and shapes", () => {
     expect(h.get("x-api-key")).toBe("sk-ant");
     expect(h.has("authorization")).toBe(false);
   });
+  it("each shape's auth header: Gemini x-goog-api-key, OpenAI-style APIs a bearer token, Bedrock (SigV4) nothing", async () => {
+    const s = await sidecar({ pluginConfig: { providers: [
+      { name: "gemini", hosts: ["generativelanguage.googleapis.com"], api: "gemini", apiKey: "AIza-key" },
+      { name: "responses", hosts: ["api.openai.com"], api: "responses", apiKey: "sk-oai" },
+      { name: "bedrock", hosts: ["bedrock-runtime.us-east-1.amazonaws.com"], api: "bedrock-converse", apiKey: "ignored" },
+    ] } });
+    const send = (authority: string, path: string) => new Map(s.call({ request: { method: "POST", path, authority, headers: [...JSON_HEADERS, ["authorization", "AWS4-HMAC-SHA256 Credential=client"]], body: "{}" }, response: ok }).upstreamRequest!.headers);
+    const g = send("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:generateContent");
+    expect([g.get("x-goog-api-key"), g.get("authorization")]).toEqual(["AIza-key", "AWS4-HMAC-SHA256 Credential=client"]);
+    expect(send("api.openai.com", "/v1/responses").get("authorization")).toBe("Bearer sk-oai");
+    const b = send("bedrock-runtime.us-east-1.amazonaws.com", "/model/amazon.nova-pro-v1%3A0/converse");
+    expect([b.get("authorization"), b.has("x-goog-api-key"), b.has("x-api-key")]).toEqual(["AWS4-HMAC-SHA256 Credential=client", false, false]);
+  });
 });

@@ -1,14 +1,26 @@
 // Alibaba DashScope native API (text-generation and multimodal-generation). The response has no
-// model; usage is input_tokens/output_tokens. Streaming (X-DashScope-SSE: enable or
-// Accept: text/event-stream) repeats the usage in every event as a running total: take the
-// last, never sum.
-import { ApiShape } from "./shape";
-import { F_MODEL, F_PROMPT_TOKENS, F_COMPLETION_TOKENS, F_TOTAL_TOKENS, F_CACHED_TOKENS, F_ERROR } from "./fields";
+// model; usage is input_tokens/output_tokens (input_tokens includes cached tokens, reported as
+// usage.prompt_tokens_details.cached_tokens, or on some models a flat usage.cached_tokens;
+// thinking models add output_tokens_details.reasoning_tokens). Streaming (X-DashScope-SSE:
+// enable or Accept: text/event-stream) repeats the usage in every event as a running total:
+// take the last, never sum.
+import { ApiShape, Auth } from "./shape";
+import { MatchKind } from "../match";
+import { Field } from "./fields";
 
 export const dashscope = new ApiShape("dashscope")
-  .requestField("model", F_MODEL)
-  .responseField("usage.input_tokens", F_PROMPT_TOKENS)
-  .responseField("usage.output_tokens", F_COMPLETION_TOKENS)
-  .responseField("usage.total_tokens", F_TOTAL_TOKENS)
-  .responseField("usage.prompt_tokens_details.cached_tokens", F_CACHED_TOKENS)
-  .responseField("code", F_ERROR);
+  .path(MatchKind.Suffix, "/api/v1/services/aigc/text-generation/generation")
+  .path(MatchKind.Suffix, "/api/v1/services/aigc/multimodal-generation/generation")
+  .streamsByHeader()
+  .authBy(Auth.Bearer)
+  .requestField("model", Field.Model)
+  .responseField("usage.input_tokens", Field.PromptTokens)
+  .responseField("usage.output_tokens", Field.CompletionTokens)
+  .responseField("usage.total_tokens", Field.TotalTokens)
+  .responseField("usage.cached_tokens", Field.CachedTokens)
+  .responseField("usage.prompt_tokens_details.cached_tokens", Field.CachedTokens)
+  .responseField("usage.output_tokens_details.reasoning_tokens", Field.ReasoningTokens)
+  .responseField("code", Field.Error)
+  .responseField("output.text", Field.Content)
+  .responseField("output.choices.[].message.content", Field.Content)
+  .responseField("output.choices.[].message.reasoning_content", Field.Content);

@@ -1,40 +1,61 @@
-// Which URL paths are LLM calls, and in which API shape. The defaults cover OpenAI-compatible
-// chat completions, completions and embeddings, DashScope native text and multimodal
-// generation, and Anthropic messages; `apiPaths` in the plugin configuration replaces them.
-import { ApiShape } from "./shape";
+// The one list of API shapes. Default path rules, the configuration's `api` names, the docs
+// and the tests all come from here; adding a shape is adding its file and a row below.
+// Order matters where rules overlap: the first shape whose rule matches a path wins.
+import { ApiShape, PathRule } from "./shape";
 import { openai } from "./openai";
-import { dashscope } from "./dashscope";
+import { responses } from "./responses";
 import { anthropic } from "./anthropic";
-import { MatchKind, StringMatch } from "../match";
+import { dashscope } from "./dashscope";
+import { dashscopeApps } from "./dashscope-apps";
+import { gemini } from "./gemini";
+import { bedrockConverse, bedrockInvoke } from "./bedrock";
+import { StringMatch } from "../match";
 
-export const SHAPES: ApiShape[] = [openai, dashscope, anthropic];
+export const SHAPES: ApiShape[] = [openai, responses, dashscope, dashscopeApps, anthropic, gemini, bedrockConverse, bedrockInvoke];
+
+/** A provider's shape when its `api` is not set. */
+export const DEFAULT_SHAPE: ApiShape = openai;
 
 export function shapeByName(name: string): ApiShape | null {
   for (let i = 0; i < SHAPES.length; i++) if (SHAPES[i].name == name) return SHAPES[i];
   return null;
 }
 
+/** "openai, responses, ...": for configuration errors. */
+export function shapeNames(): string {
+  const names: string[] = [];
+  for (let i = 0; i < SHAPES.length; i++) names.push(SHAPES[i].name);
+  return names.join(", ");
+}
+
 export class ApiPath {
-  constructor(public match: StringMatch, public shape: ApiShape) {}
+  constructor(public rule: PathRule, public shape: ApiShape) {}
 }
 
+/** Every shape's own path rules, in registry order (what `apiPaths` replaces). */
 export function defaultApiPaths(): ApiPath[] {
-  return [
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/chat/completions"), openai),
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/completions"), openai),
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/embeddings"), openai),
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/api/v1/services/aigc/text-generation/generation"), dashscope),
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/api/v1/services/aigc/multimodal-generation/generation"), dashscope),
-    new ApiPath(new StringMatch(MatchKind.Suffix, "/v1/messages"), anthropic),
-  ];
+  const out: ApiPath[] = [];
+  for (let i = 0; i < SHAPES.length; i++) {
+    const shape = SHAPES[i];
+    for (let j = 0; j < shape.paths.length; j++) out.push(new ApiPath(shape.paths[j], shape));
+  }
+  return out;
 }
 
-/** The shape a request path (query string ignored) selects, or null. */
-export function classifyPath(paths: ApiPath[], path: string): ApiShape | null {
+export function configuredApiPath(match: StringMatch, shape: ApiShape): ApiPath {
+  return new ApiPath(new PathRule(match), shape);
+}
+
+/** The request path without its query string. */
+export function barePath(path: string): string {
   const q = path.indexOf("?");
-  const bare = q >= 0 ? path.substring(0, q) : path;
+  return q >= 0 ? path.substring(0, q) : path;
+}
+
+/** The shape a request path (query string already removed) selects, or null. */
+export function classifyPath(paths: ApiPath[], bare: string): ApiShape | null {
   for (let i = 0; i < paths.length; i++) {
-    if (paths[i].match.matches(bare)) return paths[i].shape;
+    if (paths[i].rule.matches(bare)) return paths[i].shape;
   }
   return null;
 }

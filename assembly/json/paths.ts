@@ -3,7 +3,10 @@
 // Built once per shape with add(); lookups (one per key of an interesting object, so per SSE
 // event too) go through flat arrays: children as sibling lists, keys by length and bytes.
 
-/** Trie node 0 is the root object. A node may be a field (fieldId >= 0) and a parent at once. */
+/** Trie node 0 is the root object. A node may be a field (fieldId >= 0) and a parent at once.
+ *  A path segment `[]` stands for every element of an array at that point ("usage.models.[]
+ *  .input_tokens"; a leading "[]." for the elements of a root array, as Gemini's unframed
+ *  stream sends): such a node is found through `element`, never by a key. */
 export class PathTrie {
   /** Number of nodes. */
   size: i32 = 1;
@@ -13,6 +16,12 @@ export class PathTrie {
   hasChildren: StaticArray<bool> = [false];
   /** Bit f set: field f lies strictly below this node (cleared when the node's key repeats). */
   below: StaticArray<u32> = [0];
+  /** The node standing for the elements of the array at each node, or -1. */
+  element: StaticArray<i32> = [-1];
+  /** The node for the elements of a root array, or -1 (the root is otherwise an object). */
+  rootElement: i32 = -1;
+  /** Bit f set: occurrences of field f add up within one document (ApiShape.responseSum). */
+  sumFields: u32 = 0;
   private firstChild: StaticArray<i32> = [-1];
   private nextSibling: StaticArray<i32> = [-1];
 
@@ -22,6 +31,30 @@ export class PathTrie {
     const parts = path.split(".");
     for (let i = 0; i < parts.length; i++) {
       const key = Uint8Array.wrap(String.UTF8.encode(parts[i]));
+      if (parts[i] == "[]") {
+        const root = i == 0;
+        let elem = root ? this.rootElement : this.element[node];
+        if (elem < 0) {
+          elem = this.size++;
+          this.keys = grow<Uint8Array>(this.keys, key);
+          this.parents = grow<i32>(this.parents, root ? -1 : node);
+          this.fields = grow<i32>(this.fields, -1);
+          this.hasChildren = grow<bool>(this.hasChildren, false);
+          this.below = grow<u32>(this.below, 0);
+          this.nextSibling = grow<i32>(this.nextSibling, -1);
+          this.firstChild = grow<i32>(this.firstChild, -1);
+          this.element = grow<i32>(this.element, -1);
+          if (root) this.rootElement = elem;
+          else {
+            this.element[node] = elem;
+            // a repeated key holding the array forgets what its earlier value filled (scanner's
+            // duplicate-key rule runs for nodes with children)
+            this.hasChildren[node] = true;
+          }
+        }
+        node = elem;
+        continue;
+      }
       let next = this.lookup(node, key.dataStart, key.length);
       if (next < 0) {
         next = this.size++;
@@ -32,6 +65,7 @@ export class PathTrie {
         this.below = grow<u32>(this.below, 0);
         this.nextSibling = grow<i32>(this.nextSibling, this.firstChild[node]);
         this.firstChild = grow<i32>(this.firstChild, -1);
+        this.element = grow<i32>(this.element, -1);
         this.firstChild[node] = next;
         this.hasChildren[node] = true;
       }

@@ -16,6 +16,8 @@ export const CAPTURE_BYTES = 512;
  *  that; a larger number is a broken or hostile upstream, and one such response would otherwise
  *  push a counter up by 10^15 and ruin its rate() for good. */
 const MAX_DIGITS = 9;
+/** The largest count (MAX_DIGITS nines); a sum past it is as absurd as a single one. */
+const MAX_COUNT: i64 = 999_999_999;
 
 // JSON grammar states (JsonScanner.gram).
 const G_VALUE = 0;
@@ -45,6 +47,7 @@ export class JsonScanner {
   /** Whether the input broke JSON's structure somewhere (mismatched brackets, stray bytes). */
   malformed: bool = false;
   rootIsObject: bool = false;
+  rootIsArray: bool = false;
   rootSeen: bool = false;
   rootClosed: bool = false;
   /** Absolute offset just after the root object's `{`, or -1. */
@@ -98,6 +101,7 @@ export class JsonScanner {
     }
     this.malformed = false;
     this.rootIsObject = false;
+    this.rootIsArray = false;
     this.rootSeen = false;
     this.rootClosed = false;
     this.rootOpenEnd = -1;
@@ -162,7 +166,7 @@ export class JsonScanner {
           const d = this.depth;
           if (this.gram != G_SEP || d == 0) this.malformed = true;
           this.gram = d > 0 && d <= TRACK && unchecked(this.isObject[d]) ? G_KEY : G_VALUE;
-          this.pendingNode = -1;
+          this.pendingNode = this.elementNode(d);
           break;
         }
         default: {
@@ -188,6 +192,11 @@ export class JsonScanner {
     return this.base + <i64>(p - this.chunk);
   }
 
+  /** In a tracked array at depth d, the node its next element takes; else -1. */
+  private elementNode(d: i32): i32 {
+    return d > 0 && d <= TRACK && !unchecked(this.isObject[d]) ? unchecked(this.nodeAt[d]) : -1;
+  }
+
   private valueField(): i32 {
     const node = this.pendingNode;
     return node >= 0 ? unchecked(this.trie.fields[node]) : -1;
@@ -197,24 +206,28 @@ export class JsonScanner {
     let node = this.pendingNode;
     let field = this.valueField();
     if (this.gram != G_VALUE && this.gram != G_VALUE_OR_CLOSE) this.malformed = true;
+    // An array on a tracked path may have a node for its elements (PathTrie `[]`).
+    let element = node >= 0 ? unchecked(this.trie.element[node]) : -1;
     if (this.depth == 0) {
       if (this.rootSeen) this.malformed = true;
       this.rootSeen = true;
       this.rootIsObject = isObject;
+      this.rootIsArray = !isObject;
       node = isObject ? 0 : -1;
+      element = this.trie.rootElement;
       field = -1;
       if (isObject) this.rootOpenEnd = this.at(p) + 1;
     }
     const d = ++this.depth;
     if (d <= TRACK) {
       unchecked(this.isObject[d] = isObject);
-      unchecked(this.nodeAt[d] = isObject && node >= 0 && unchecked(this.trie.hasChildren[node]) ? node : -1);
+      unchecked(this.nodeAt[d] = isObject ? (node >= 0 && unchecked(this.trie.hasChildren[node]) ? node : -1) : element);
       unchecked(this.fieldAt[d] = field);
       if (isObject) unchecked(this.serialAt[d] = ++this.objectSerial);
     }
     if (field >= 0) this.record(field, isObject ? Kind.Object : Kind.Array, this.at(p), -1);
     this.gram = isObject ? G_KEY_OR_CLOSE : G_VALUE_OR_CLOSE;
-    this.pendingNode = -1;
+    this.pendingNode = this.elementNode(d);
     if (d > TRACK || unchecked(this.nodeAt[d]) < 0) {
       this.skipping = true;
       this.skipBase = d;
@@ -427,8 +440,14 @@ export class JsonScanner {
       } else if (isWord(buf, len, "null")) {
         this.record(field, Kind.Null, this.valueStart, endAt);
       } else {
+        // A summed field (ApiShape.responseSum) adds its occurrences; one that is not a count
+        // makes the sum unknown, as does a sum past the bound on one count.
+        const summed = (this.trie.sumFields & ((<u32>1) << <u32>field)) != 0 && unchecked(this.present[field]);
+        const prior = summed && unchecked(this.kind[field]) == Kind.Number ? unchecked(this.num[field]) : -1;
         this.record(field, Kind.Number, this.valueStart, endAt);
-        unchecked(this.num[field] = parseCount(buf, len));
+        let n = parseCount(buf, len);
+        if (summed) n = prior >= 0 && n >= 0 && prior + n <= MAX_COUNT ? prior + n : -1;
+        unchecked(this.num[field] = n);
       }
     }
     this.capturing = false;

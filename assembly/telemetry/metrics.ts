@@ -1,15 +1,21 @@
-// Counters with their tags encoded in the stat name, as the seed's bootstrap stats_tags expect:
+// Counters and histograms with their tags encoded in the stat name, as the bootstrap
+// stats_tags expect:
 //   asm_llm_proxy_prompt_tokens|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default|
 //   llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo
 // Envoy's proxy_define_metric returns a new id (and grows its id map) on every call, even for a
 // known name, so ids are cached here. The cache never evicts: evicting and re-defining is what
-// grows Envoy's id map. Its size is bounded by the label budgets (2 x maxModels x maxDestinations
-// token series + a few reason counters; 20k with the defaults), and absolutely by MAX_CACHED_IDS:
-// past it a new series is not created (the increment is dropped) rather than grow Envoy's map.
-import { defineCounter, incrementCounter } from "../envoy";
+// grows Envoy's id map. Its size is bounded by the label budgets (maxModels x maxDestinations
+// series of SERIES_METRICS metrics + a few reason counters), and absolutely by MAX_CACHED_IDS
+// series: past it a new series is not created (the sample is dropped) rather than grow Envoy's map.
+import { defineMetric, incrementCounter, recordHistogram, MetricType } from "../envoy";
 
 export const PROMPT_TOKENS = "asm_llm_proxy_prompt_tokens";
 export const COMPLETION_TOKENS = "asm_llm_proxy_completion_tokens";
+export const CACHED_TOKENS = "asm_llm_proxy_cached_tokens";
+export const REASONING_TOKENS = "asm_llm_proxy_reasoning_tokens";
+export const TIME_TO_FIRST_TOKEN = "asm_llm_proxy_time_to_first_token_ms";
+export const REQUEST_DURATION = "asm_llm_proxy_request_duration_ms";
+export const TIME_PER_OUTPUT_TOKEN = "asm_llm_proxy_time_per_output_token_ms";
 /** Responses whose usage could not be read, by reason (tag llmproxy_reason). */
 export const UNPARSED = "asm_llm_proxy_unparsed_responses";
 /** Request rewrites not done, by reason (tag llmproxy_reason). */
@@ -19,7 +25,44 @@ export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
 
 export const MAX_CACHED_IDS = 65536;
 
-export class Counters {
+/** The metrics of one (workload, namespace, destination, model) series. */
+export const enum SeriesMetric {
+  PromptTokens = 0, CompletionTokens, CachedTokens, ReasoningTokens,
+  TimeToFirstToken, RequestDuration, TimePerOutputToken,
+}
+const SERIES_METRICS = 7;
+const SERIES_NAMES: string[] = [PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, REASONING_TOKENS, TIME_TO_FIRST_TOKEN, REQUEST_DURATION, TIME_PER_OUTPUT_TOKEN];
+
+/** What one finished request adds to its series; -1 = nothing. */
+export class SeriesSample {
+  promptTokens: i64 = -1;
+  completionTokens: i64 = -1;
+  cachedTokens: i64 = -1;
+  reasoningTokens: i64 = -1;
+  timeToFirstTokenMs: i64 = -1;
+  requestDurationMs: i64 = -1;
+  timePerOutputTokenMs: i64 = -1;
+
+  value(metric: SeriesMetric): i64 {
+    switch (metric) {
+      case SeriesMetric.PromptTokens: return this.promptTokens;
+      case SeriesMetric.CompletionTokens: return this.completionTokens;
+      case SeriesMetric.CachedTokens: return this.cachedTokens;
+      case SeriesMetric.ReasoningTokens: return this.reasoningTokens;
+      case SeriesMetric.TimeToFirstToken: return this.timeToFirstTokenMs;
+      case SeriesMetric.RequestDuration: return this.requestDurationMs;
+      default: return this.timePerOutputTokenMs;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function isHistogram(metric: SeriesMetric): bool {
+  return metric >= SeriesMetric.TimeToFirstToken;
+}
+
+export class Metrics {
   private ids: Map<string, u32> = new Map<string, u32>();
 
   /** Adds `amount` (> 0) to the counter `name`; false when Envoy refused or the amount is not positive. */
@@ -33,48 +76,52 @@ export class Counters {
   private idOf(name: string): i64 {
     if (this.ids.has(name)) return this.ids.get(name);
     if (this.ids.size >= MAX_CACHED_IDS) return -1;
-    const defined = defineCounter(name);
+    const defined = defineMetric(MetricType.Counter, name);
     if (defined >= 0) this.ids.set(name, <u32>defined);
     return defined;
   }
 
-  /** The two token counters of one (destination, model) pair, by a short key: the ~150-byte
-   *  tagged names are built once per pair, not per stream. */
-  private tokenIds: Map<string, TokenIds> = new Map<string, TokenIds>();
+  /** The series of one (destination, model) pair, by a short key: the ~150-byte tag suffix is
+   *  built once per pair, not per stream. */
+  private series: Map<string, Series> = new Map<string, Series>();
 
-  addTokens(workload: string, namespace: string, destination: string, model: string, prompt: i64, completion: i64): void {
+  addSample(workload: string, namespace: string, destination: string, model: string, sample: SeriesSample): void {
     const key = destination + "\u0000" + model;
-    let ids: TokenIds;
-    if (this.tokenIds.has(key)) {
-      ids = this.tokenIds.get(key);
+    let s: Series;
+    if (this.series.has(key)) {
+      s = this.series.get(key);
     } else {
-      if (this.tokenIds.size >= MAX_CACHED_IDS) return;
-      ids = new TokenIds(
-        tokenStatName(PROMPT_TOKENS, workload, namespace, destination, model),
-        tokenStatName(COMPLETION_TOKENS, workload, namespace, destination, model),
-      );
-      this.tokenIds.set(key, ids);
+      if (this.series.size >= MAX_CACHED_IDS) return;
+      s = new Series(seriesTags(workload, namespace, destination, model));
+      this.series.set(key, s);
     }
-    if (prompt > 0) {
-      if (ids.prompt < 0) ids.prompt = this.idOf(ids.promptName);
-      if (ids.prompt >= 0) incrementCounter(<u32>ids.prompt, prompt);
-    }
-    if (completion > 0) {
-      if (ids.completion < 0) ids.completion = this.idOf(ids.completionName);
-      if (ids.completion >= 0) incrementCounter(<u32>ids.completion, completion);
+    for (let m = 0; m < SERIES_METRICS; m++) {
+      const metric = <SeriesMetric>m;
+      const v = sample.value(metric);
+      // Counters take positive amounts only (Envoy: BadArgument otherwise); a histogram takes 0 too.
+      if (v < 0 || (v == 0 && !isHistogram(metric))) continue;
+      let id = unchecked(s.ids[m]);
+      if (id < 0) {
+        id = defineMetric(isHistogram(metric) ? MetricType.Histogram : MetricType.Counter, SERIES_NAMES[m] + s.tags);
+        if (id < 0) continue;
+        unchecked(s.ids[m] = id);
+      }
+      if (isHistogram(metric)) recordHistogram(<u32>id, v);
+      else incrementCounter(<u32>id, v);
     }
   }
 }
 
-class TokenIds {
-  prompt: i64 = -1;
-  completion: i64 = -1;
-  constructor(public promptName: string, public completionName: string) {}
+class Series {
+  ids: StaticArray<i64> = new StaticArray<i64>(SERIES_METRICS);
+  constructor(public tags: string) {
+    for (let i = 0; i < SERIES_METRICS; i++) unchecked(this.ids[i] = -1);
+  }
 }
 
-/** The stat name of a token counter with its four tags in the seed's order. */
-export function tokenStatName(base: string, workload: string, namespace: string, destination: string, model: string): string {
-  return base + "|llmproxy_source_workload=" + workload
+/** The four tags in the seed's order, as `|key=value` segments. */
+function seriesTags(workload: string, namespace: string, destination: string, model: string): string {
+  return "|llmproxy_source_workload=" + workload
     + "|llmproxy_source_workload_namespace=" + namespace
     + "|llmproxy_destination_service=" + destination
     + "|llmproxy_model=" + model;

@@ -14,7 +14,7 @@ import {
 } from "@solo-io/proxy-runtime/assembly";
 import { JSON } from "json-as";
 import {
-  Buffer, HeaderMap, getBuffer, getHeader, setFilterState, defineCounter, incrementCounter,
+  Buffer, HeaderMap, getBuffer, getHeader, setFilterState, defineMetric, MetricType, incrementCounter,
 } from "../../assembly/envoy";
 
 // ---- schemas ------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ class JsonAsRoot extends RootContext {
     let id: u32;
     if (this.ids.has(name)) id = this.ids.get(name);
     else {
-      const defined = defineCounter(name);
+      const defined = defineMetric(MetricType.Counter, name);
       if (defined < 0) return;
       id = <u32>defined;
       this.ids.set(name, id);

@@ -89,7 +89,7 @@ export function prometheusText(snapshot: StatsSnapshot, opts: PrometheusOptions 
           continue;
         }
         const histTags = s.tags.length === 0 ? "" : tags + ",";
-        for (const b of snapshot.histogramBuckets) {
+        for (const b of s.buckets ?? snapshot.histogramBuckets) {
           const n = s.samples.reduce((acc, x) => acc + (x <= b ? 1 : 0), 0);
           out += `${name}_bucket{${histTags}le="${formatG32(b)}"} ${n}\n`;
         }

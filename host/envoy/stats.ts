@@ -28,6 +28,19 @@ export interface Stat {
   value: number; // counter/gauge value (uint64 semantics; JS number is fine below 2^53)
   used: boolean;
   samples: number[]; // histogram values
+  /** Histogram bucket upper bounds (histogram_bucket_settings or the defaults). */
+  buckets?: number[];
+}
+
+/** stats_config.histogram_bucket_settings[] (config/metrics/v3/stats.proto HistogramBucketSettings):
+ *  a StringMatcher on the stat's name and the bucket upper bounds. Envoy gives a histogram the
+ *  buckets of the first entry whose matcher accepts the name (source/common/stats/histogram_impl.cc
+ *  HistogramSettingsImpl::buckets), else the defaults. The name is the full one, tags still in
+ *  (*read in the source, to confirm in real Envoy*); a prefix matcher on the metric's base name
+ *  behaves the same either way. */
+export interface HistogramBucketSetting {
+  match: { exact?: string; prefix?: string; suffix?: string; contains?: string; safe_regex?: { regex: string } };
+  buckets: number[];
 }
 
 /** What the admin endpoints render: the stats, and the store settings the formats depend on. */
@@ -41,6 +54,16 @@ export interface StatsSnapshot {
 export interface StatsStoreOptions {
   statsTags?: StatsTagConfig[];
   histogramBuckets?: number[];
+  histogramBucketSettings?: HistogramBucketSetting[];
+}
+
+function matches(m: HistogramBucketSetting["match"], name: string): boolean {
+  if (m.exact !== undefined) return name === m.exact;
+  if (m.prefix !== undefined) return name.startsWith(m.prefix);
+  if (m.suffix !== undefined) return name.endsWith(m.suffix);
+  if (m.contains !== undefined) return name.includes(m.contains);
+  if (m.safe_regex !== undefined) return new RegExp(`^(?:${m.safe_regex.regex})$`).test(name); // RE2 full match
+  return false;
 }
 
 /** One VM's id → stat map (Envoy keeps counters_/gauges_/histograms_ per Wasm instance). */
@@ -104,12 +127,14 @@ export class StatsStore {
   readonly stats = new Map<string, Stat>();
   readonly tagProducer: TagProducer;
   readonly histogramBuckets: number[];
+  readonly histogramBucketSettings: HistogramBucketSetting[];
   private readonly spaces: MetricIdSpace[] = [];
   private readonly defaultSpace: MetricIdSpace;
 
   constructor(opts: StatsStoreOptions = {}) {
     this.tagProducer = new TagProducer(opts.statsTags ?? []);
     this.histogramBuckets = opts.histogramBuckets ?? DEFAULT_HISTOGRAM_BUCKETS;
+    this.histogramBucketSettings = opts.histogramBucketSettings ?? [];
     this.defaultSpace = this.newIdSpace();
   }
 
@@ -148,9 +173,16 @@ export class StatsStore {
     if (!s) {
       const { extractedName, tags } = this.tagProducer.produceTags(fullName);
       s = { kind, name: fullName, extractedName, tags, value: 0, used: false, samples: [] };
+      if (kind === "histogram") s.buckets = this.bucketsFor(fullName);
       this.stats.set(key, s);
     }
     return s;
+  }
+
+  /** The buckets of the first histogram_bucket_settings entry matching `fullName`, else the defaults. */
+  bucketsFor(fullName: string): number[] {
+    for (const b of this.histogramBucketSettings) if (matches(b.match, fullName)) return b.buckets;
+    return this.histogramBuckets;
   }
 
   // Convenience API mirroring the ABI (on a default id space).

@@ -2,6 +2,9 @@
 import fc from "fast-check";
 import type { Shape } from "./reference";
 import { PATHS } from "./harness";
+import {
+  responsesJson, responsesSse, geminiJson, geminiSse, geminiArray, bedrockConverseJson, anthropicJson, dashscopeAppJson, dashscopeAppSse, openaiVariantSse,
+} from "./bodies";
 
 export interface Case {
   api: keyof typeof PATHS;
@@ -101,8 +104,56 @@ const anthropicCase = fc.record({ model: modelName, t: tokens, stream: fc.boolea
     };
   });
 
-export const anyCase: fc.Arbitrary<Case> = fc.oneof(openaiCase, embeddingsCase, dashscopeCase, anthropicCase);
-export const byApi = { openai: openaiCase, embeddings: embeddingsCase, dashscope: dashscopeCase, anthropic: anthropicCase };
+const fullTokens = fc.record({ prompt: count, completion: count, cached: fc.option(count, { nil: undefined }), reasoning: fc.option(count, { nil: undefined }), cacheWrite: fc.option(count, { nil: undefined }) });
+const JSON_CT: [string, string][] = [["content-type", "application/json"]];
+const SSE_CT: [string, string][] = [["content-type", "text/event-stream"]];
+const jsonReq = (o: unknown) => enc.encode(JSON.stringify(o));
+
+const responsesCase = fc.record({ model: modelName, t: fullTokens, stream: fc.boolean(), words: fc.integer({ min: 0, max: 4 }), error: fc.boolean() })
+  .map(({ model, t, stream, words, error }): Case => ({
+    api: "responses", shape: "responses", path: PATHS.responses.path, request: jsonReq({ model, input: "hi", ...(stream ? { stream: true } : {}) }), requestHeaders: JSON_CT,
+    status: 200, responseHeaders: stream ? SSE_CT : JSON_CT, response: enc.encode(stream ? responsesSse(model, t, { words, error }) : responsesJson(model, t)),
+  }));
+
+const geminiCase = fc.record({ model: fc.constantFrom("gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-2.5-pro"), version: modelName, t: fullTokens, form: fc.constantFrom("json", "sse", "array"), chunks: fc.integer({ min: 1, max: 4 }), vertex: fc.boolean() })
+  .map(({ model, version, t, form, chunks, vertex }): Case => {
+    const method = form === "json" ? "generateContent" : "streamGenerateContent";
+    const base = vertex ? `/v1/projects/p/locations/us-central1/publishers/google/models/${model}` : `/v1beta/models/${model}`;
+    return {
+      api: "gemini", shape: "gemini", path: `${base}:${method}${form === "sse" ? "?alt=sse" : ""}`, request: jsonReq({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }), requestHeaders: JSON_CT,
+      status: 200, responseHeaders: form === "sse" ? SSE_CT : JSON_CT,
+      response: enc.encode(form === "json" ? geminiJson(version, t) : form === "sse" ? geminiSse(version, t, chunks) : geminiArray(version, t, chunks)),
+    };
+  });
+
+const bedrockCase = fc.record({ model: fc.constantFrom("anthropic.claude-3-5-sonnet-20240620-v1%3A0", "amazon.nova-pro-v1:0", "meta.llama3-70b-instruct-v1%3A0"), t: fullTokens, invoke: fc.boolean(), version: modelName })
+  .map(({ model, t, invoke, version }): Case => ({
+    api: invoke ? "bedrock-invoke" : "bedrock-converse", shape: invoke ? "bedrock-invoke" : "bedrock-converse", path: `/model/${model}/${invoke ? "invoke" : "converse"}`,
+    request: jsonReq(invoke ? { anthropic_version: "bedrock-2023-05-31", max_tokens: 64, messages: [] } : { messages: [] }), requestHeaders: JSON_CT,
+    status: 200, responseHeaders: JSON_CT, response: enc.encode(invoke ? anthropicJson(version, t) : bedrockConverseJson(t)),
+  }));
+
+const appModels = fc.array(fc.record({ model_id: modelName, input_tokens: count, output_tokens: count }), { minLength: 1, maxLength: 3 });
+const dashscopeAppsCase = fc.record({ models: appModels, stream: fc.boolean(), events: fc.integer({ min: 1, max: 4 }) })
+  .map(({ models, stream, events }): Case => ({
+    api: "dashscope-apps", shape: "dashscope-apps", path: PATHS["dashscope-apps"].path, request: jsonReq({ input: { prompt: "hi" }, parameters: {} }),
+    requestHeaders: [...JSON_CT, ...(stream ? [["x-dashscope-sse", "enable"] as [string, string]] : [])],
+    status: 200, responseHeaders: stream ? SSE_CT : JSON_CT, response: enc.encode(stream ? dashscopeAppSse(models, events) : dashscopeAppJson(models)),
+  }));
+
+const openaiVariantCase = fc.record({
+  model: modelName, t: fullTokens,
+  variant: fc.constantFrom("usage-on-finish", "usage-after-finish-with-choices", "usage-in-choices", "x-groq", "null-details", "azure-empty-model", "openrouter-comments", "deepseek-cache" as const),
+}).map(({ model, t, variant }): Case => ({
+  api: "openai", shape: "openai", path: "/openai/deployments/d/chat/completions?api-version=2024-10-21", request: jsonReq({ model, messages: [], stream: true }), requestHeaders: JSON_CT,
+  status: 200, responseHeaders: SSE_CT, response: enc.encode(openaiVariantSse(model, { ...t, cached: variant === "deepseek-cache" ? Math.min(t.cached ?? 0, t.prompt) : t.cached }, variant)),
+}));
+
+export const anyCase: fc.Arbitrary<Case> = fc.oneof(openaiCase, embeddingsCase, dashscopeCase, anthropicCase, responsesCase, geminiCase, bedrockCase, dashscopeAppsCase, openaiVariantCase);
+export const byApi = {
+  openai: openaiCase, embeddings: embeddingsCase, dashscope: dashscopeCase, anthropic: anthropicCase,
+  responses: responsesCase, gemini: geminiCase, bedrock: bedrockCase, "dashscope-apps": dashscopeAppsCase, "openai-variants": openaiVariantCase,
+};
 
 /** Cut positions as fractions, mapped onto a body of any length. */
 export const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });

@@ -2,16 +2,21 @@
 // scripts: one exchange through a sidecar, reduced to what must never vary or go wrong.
 import type { Sidecar } from "./sidecar";
 import type { Exchange } from "../../host";
-import { expected, appearsUnder, TOKEN_KEYS, type Shape, type Expected } from "./reference";
+import { expected, appearsUnder, sumAppearsUnder, sumsField, TOKEN_KEYS, type Shape, type Expected } from "./reference";
 
 export const STATE = "wasm.asm.llmproxy.";
-export const TOKEN_STATE = { prompt: "request_prompt_tokens", completion: "request_completion_tokens", total: "request_total_tokens", cached: "request_cached_tokens", reasoning: "request_reasoning_tokens" } as const;
+export const TOKEN_STATE = { prompt: "request_prompt_tokens", completion: "request_completion_tokens", total: "request_total_tokens", cached: "request_cached_tokens", cacheWrite: "request_cache_write_tokens", reasoning: "request_reasoning_tokens" } as const;
 
 export const PATHS: Record<string, { path: string; shape: Shape }> = {
   openai: { path: "/v1/chat/completions", shape: "openai" },
   embeddings: { path: "/v1/embeddings", shape: "openai" },
   dashscope: { path: "/api/v1/services/aigc/text-generation/generation", shape: "dashscope" },
   anthropic: { path: "/v1/messages", shape: "anthropic" },
+  responses: { path: "/v1/responses", shape: "responses" },
+  gemini: { path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent", shape: "gemini" },
+  "bedrock-converse": { path: "/model/amazon.nova-pro-v1%3A0/converse", shape: "bedrock-converse" },
+  "bedrock-invoke": { path: "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke", shape: "bedrock-invoke" },
+  "dashscope-apps": { path: "/api/v1/apps/app123/completion", shape: "dashscope-apps" },
 };
 
 export interface Snapshot {
@@ -69,11 +74,11 @@ export function cut(b: Uint8Array, cuts: number[]): Uint8Array[] {
 
 /** Checks a snapshot against the reference model; returns the problems found (empty = fine). */
 export function checkAgainstReference(
-  snapshot: Snapshot, shape: Shape, request: Uint8Array, response: { status: number; headers: [string, string][]; body: Uint8Array },
+  snapshot: Snapshot, shape: Shape, request: Uint8Array, response: { status: number; headers: [string, string][]; body: Uint8Array }, path = "",
 ): string[] {
   const problems: string[] = [];
   if (snapshot.failed) return [`VM failed: ${snapshot.trap}`];
-  const exp: Expected = expected(shape, request, response);
+  const exp: Expected = expected(shape, request, response, path);
   const fs = snapshot.filterState;
   for (const k of Object.keys(TOKEN_STATE) as (keyof typeof TOKEN_STATE)[]) {
     const got = fs[STATE + TOKEN_STATE[k]];
@@ -84,7 +89,8 @@ export function checkAgainstReference(
       // lenient reading of broken input: the number must be one the input carried
       const n = Number(got);
       const p = Number(fs[STATE + TOKEN_STATE.prompt]), c = Number(fs[STATE + TOKEN_STATE.completion]);
-      const ok = /^(0|[1-9][0-9]{0,14})$/.test(got) && (appearsUnder(response.body, TOKEN_KEYS[k], n) || (k === "total" && n === p + c));
+      const carried = appearsUnder(response.body, TOKEN_KEYS[k], n) || (sumsField(shape, k) && sumAppearsUnder(response.body, TOKEN_KEYS[k], n));
+      const ok = /^(0|[1-9][0-9]{0,14})$/.test(got) && (carried || (k === "total" && n === p + c));
       if (!ok) problems.push(`${k}: published ${got}, which the input does not carry`);
     }
   }
@@ -98,9 +104,9 @@ export function checkAgainstReference(
   }
   // counters: token counters only when token state says so, and with the same numbers
   for (const [name, delta] of Object.entries(snapshot.counters)) {
-    const m = /asm_llm_proxy_(prompt|completion)_tokens\|/.exec(name);
+    const m = /asm_llm_proxy_(prompt|completion|cached|reasoning)_tokens\|/.exec(name);
     if (!m) continue;
-    const k = m[1] as "prompt" | "completion";
+    const k = m[1] as "prompt" | "completion" | "cached" | "reasoning";
     if (String(delta) !== fs[STATE + TOKEN_STATE[k]]) problems.push(`counter ${name} +${delta} but filter state ${fs[STATE + TOKEN_STATE[k]]}`);
   }
   return problems;

@@ -51,7 +51,8 @@ export const HOSTILE_VALUES = [
 ];
 
 /** A valid case whose usage fields are replaced by hostile values (still valid JSON, mostly). */
-export const structuralCase: fc.Arbitrary<Case> = fc.tuple(anyCase, fc.nat({ max: HOSTILE_VALUES.length - 1 }), fc.constantFrom("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens", "usage", "model", "error", "code"))
+export const structuralCase: fc.Arbitrary<Case> = fc.tuple(anyCase, fc.nat({ max: HOSTILE_VALUES.length - 1 }), fc.constantFrom("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "total_tokens", "usage", "model", "error", "code",
+  "cached_tokens", "reasoning_tokens", "promptTokenCount", "candidatesTokenCount", "usageMetadata", "inputTokens", "outputTokens", "models", "model_id", "x_groq", "choices", "response", "modelVersion"))
   .map(([c, v, key]) => {
     const text = Buffer.from(c.response).toString("latin1");
     const re = new RegExp(`"${key}":(\\{[^{}]*\\}|"[^"]*"|[^,}\\]]*)`, "g");

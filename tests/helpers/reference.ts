@@ -13,31 +13,93 @@
 // reading; the filter's scanner is more lenient there, so tests then only check that every
 // number published appears in the input under its key (never invented, never wrapped).
 
-export type Shape = "openai" | "dashscope" | "anthropic";
+export type Shape = "openai" | "responses" | "dashscope" | "dashscope-apps" | "anthropic" | "gemini" | "bedrock-converse" | "bedrock-invoke";
 
+// A path segment "[]" is every element of an array there (a leading "[]" the elements of a root
+// array); "sum" fields add their occurrences within one document (DashScope apps' usage.models[]).
+const ANTHROPIC_RESPONSE: [string, Field][] = [
+  ["model", "model"], ["message.model", "model"], ["usage.input_tokens", "prompt"], ["message.usage.input_tokens", "prompt"],
+  ["usage.output_tokens", "completion"], ["message.usage.output_tokens", "completion"],
+  ["usage.cache_read_input_tokens", "cached"], ["message.usage.cache_read_input_tokens", "cached"],
+  ["usage.cache_creation_input_tokens", "cacheWrite"], ["message.usage.cache_creation_input_tokens", "cacheWrite"], ["error", "error"],
+];
+const GEMINI_DOC: [string, Field][] = [
+  ["modelVersion", "model"], ["usageMetadata.promptTokenCount", "prompt"], ["usageMetadata.candidatesTokenCount", "completion"],
+  ["usageMetadata.totalTokenCount", "total"], ["usageMetadata.cachedContentTokenCount", "cached"],
+  ["usageMetadata.thoughtsTokenCount", "reasoning"], ["error", "error"],
+];
 const FIELDS: Record<Shape, [string, Field][]> = {
   openai: [
-    ["model", "model"], ["usage.prompt_tokens", "prompt"], ["usage.completion_tokens", "completion"],
-    ["usage.total_tokens", "total"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
+    ["model", "model"],
+    ["x_groq.usage.prompt_tokens", "prompt"], ["x_groq.usage.completion_tokens", "completion"], ["x_groq.usage.total_tokens", "total"],
+    ["choices.[].usage.prompt_tokens", "prompt"], ["choices.[].usage.completion_tokens", "completion"], ["choices.[].usage.total_tokens", "total"],
+    ["usage.prompt_tokens", "prompt"], ["usage.completion_tokens", "completion"],
+    ["usage.total_tokens", "total"], ["usage.prompt_cache_hit_tokens", "cached"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
     ["usage.completion_tokens_details.reasoning_tokens", "reasoning"], ["error", "error"],
+  ],
+  responses: [
+    ["model", "model"], ["response.model", "model"],
+    ["usage.input_tokens", "prompt"], ["usage.output_tokens", "completion"], ["usage.total_tokens", "total"],
+    ["usage.input_tokens_details.cached_tokens", "cached"], ["usage.output_tokens_details.reasoning_tokens", "reasoning"],
+    ["response.usage.input_tokens", "prompt"], ["response.usage.output_tokens", "completion"], ["response.usage.total_tokens", "total"],
+    ["response.usage.input_tokens_details.cached_tokens", "cached"], ["response.usage.output_tokens_details.reasoning_tokens", "reasoning"],
+    ["error", "error"], ["response.error", "error"], ["code", "error"],
   ],
   dashscope: [
     ["usage.input_tokens", "prompt"], ["usage.output_tokens", "completion"], ["usage.total_tokens", "total"],
-    ["usage.prompt_tokens_details.cached_tokens", "cached"], ["code", "error"],
+    ["usage.cached_tokens", "cached"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
+    ["usage.output_tokens_details.reasoning_tokens", "reasoning"], ["code", "error"],
   ],
-  anthropic: [
-    ["model", "model"], ["message.model", "model"], ["usage.input_tokens", "prompt"], ["message.usage.input_tokens", "prompt"],
-    ["usage.output_tokens", "completion"], ["message.usage.output_tokens", "completion"],
-    ["usage.cache_read_input_tokens", "cached"], ["message.usage.cache_read_input_tokens", "cached"], ["error", "error"],
+  "dashscope-apps": [
+    ["usage.models.[].model_id", "model"], ["usage.models.[].input_tokens", "prompt", "sum"], ["usage.models.[].output_tokens", "completion", "sum"], ["code", "error"],
+  ] as [string, Field][],
+  anthropic: ANTHROPIC_RESPONSE,
+  gemini: [...GEMINI_DOC, ...GEMINI_DOC.map(([p, f]) => ["[]." + p, f] as [string, Field])],
+  "bedrock-converse": [
+    ["usage.inputTokens", "prompt"], ["usage.outputTokens", "completion"], ["usage.totalTokens", "total"],
+    ["usage.cacheReadInputTokens", "cached"], ["usage.cacheWriteInputTokens", "cacheWrite"], ["message", "error"],
   ],
+  "bedrock-invoke": ANTHROPIC_RESPONSE,
 };
-type Field = "model" | "prompt" | "completion" | "total" | "cached" | "reasoning" | "error";
+
+/** Where each shape takes its request model from, and how it is recognised for streaming. */
+export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: string }; rootArray?: boolean; readsBody: boolean }> = {
+  openai: { readsBody: true },
+  responses: { readsBody: true },
+  dashscope: { readsBody: true },
+  "dashscope-apps": { readsBody: false },
+  anthropic: { readsBody: true },
+  gemini: { modelInPath: { after: "/models/", stop: ":/" }, rootArray: true, readsBody: false },
+  "bedrock-converse": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
+  "bedrock-invoke": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
+};
+
+/** The model a request path names (shape.ts modelFromPath, restated), percent-decoded bytes. */
+export function pathModel(shape: Shape, path: string): Uint8Array | undefined {
+  const m = SHAPE_INFO[shape].modelInPath;
+  if (!m) return undefined;
+  const bare = path.split("?")[0];
+  const at = bare.indexOf(m.after);
+  if (at < 0) return undefined;
+  let end = at + m.after.length;
+  while (end < bare.length && !m.stop.includes(bare[end])) end++;
+  const raw = bare.substring(at + m.after.length, end);
+  if (raw.length === 0) return undefined;
+  const bytes = Buffer.from(raw, "utf8");
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const h = i + 2 < bytes.length ? /^[0-9a-fA-F]{2}$/.test(String.fromCharCode(bytes[i + 1], bytes[i + 2])) : false;
+    if (bytes[i] === 0x25 && h) { out.push(parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16)); i += 2; } else out.push(bytes[i]);
+  }
+  return Uint8Array.from(out);
+}
+type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "error";
 
 // ---- strict JSON, iterative, materialising only shallow values ------------------------------
 
 export type JVal =
   | { t: "obj"; at: number; entries: [string, JVal][] }
-  | { t: "arr"; at: number }
+  | { t: "arr"; at: number; items: JVal[] }
   | { t: "str"; at: number; bytes: Uint8Array; raw: number }
   | { t: "num"; at: number; text: string }
   | { t: "lit"; at: number; word: "true" | "false" | "null" };
@@ -89,11 +151,13 @@ export function parseJson(b: Uint8Array): JVal | undefined {
   const deep = () => stack.length >= KEEP_DEPTH;
   const place = (v: JVal | null): boolean => {
     // attach a finished value to the current container (or make it the root)
-    if (stack.length === 0) { if (root !== undefined) return false; root = v ?? { t: "arr", at: 0 }; return true; }
+    if (stack.length === 0) { if (root !== undefined) return false; root = v ?? { t: "arr", at: 0, items: [] }; return true; }
     const f = stack[stack.length - 1];
     if (f.obj) {
       if (f.val && f.key !== null && v) (f.val as { entries: [string, JVal][] }).entries.push([f.key, v]);
       f.key = null;
+    } else if (f.val && v) {
+      (f.val as { items: JVal[] }).items.push(v);
     }
     f.count++;
     return true;
@@ -109,7 +173,7 @@ export function parseJson(b: Uint8Array): JVal | undefined {
       const at = i;
       if (c === 0x7b || c === 0x5b) {
         const obj = c === 0x7b;
-        const val: JVal | null = deep() ? null : obj ? { t: "obj", at, entries: [] } : { t: "arr", at };
+        const val: JVal | null = deep() ? null : obj ? { t: "obj", at, entries: [] } : { t: "arr", at, items: [] };
         i++;
         ws();
         if (i < n && b[i] === (obj ? 0x7d : 0x5d)) { i++; if (!place(val)) return undefined; expectValue = false; }
@@ -175,10 +239,18 @@ function member(v: JVal | undefined, key: string): JVal | undefined {
   for (const [k, x] of v.entries) if (k === key) found = x;
   return found;
 }
-function atPath(root: JVal, path: string): JVal | undefined {
-  let v: JVal | undefined = root;
-  for (const k of path.split(".")) v = member(v, k);
-  return v;
+/** Every value at `path` ("[]" = each array element), in document order. */
+function allAtPath(root: JVal, path: string): JVal[] {
+  let vs: JVal[] = [root];
+  for (const k of path.split(".")) {
+    const next: JVal[] = [];
+    for (const v of vs) {
+      if (k === "[]") { if (v.t === "arr") next.push(...v.items); }
+      else if (v.t === "obj") { const m = member(v, k); if (m) next.push(m); }
+    }
+    vs = next;
+  }
+  return vs;
 }
 
 /** The filter's notion of a token count. */
@@ -190,26 +262,41 @@ export function countOf(v: JVal | undefined): number {
 const CAPTURE = 512;
 
 /** One document's fields, per shape. */
-export interface DocFields { model?: Uint8Array; prompt: number; completion: number; total: number; cached: number; reasoning: number; error: boolean }
+export interface DocFields { model?: Uint8Array; prompt: number; completion: number; total: number; cached: number; cacheWrite: number; reasoning: number; error: boolean }
+
+const MAX_COUNT = 999_999_999;
 
 export function docFields(root: JVal, shape: Shape): DocFields {
   const best = new Map<Field, JVal>();
-  for (const [path, field] of FIELDS[shape]) {
-    const v = atPath(root, path);
-    if (!v) continue;
-    const prev = best.get(field);
-    if (!prev || v.at > prev.at) best.set(field, v);
+  const sums = new Map<Field, number>();
+  for (const row of FIELDS[shape]) {
+    const [path, field] = row;
+    const summed = (row as unknown as string[])[2] === "sum";
+    const found = allAtPath(root, path);
+    if (found.length === 0) continue;
+    if (summed) {
+      let sum = 0;
+      for (const v of found) { const n = countOf(v); sum = sum < 0 || n < 0 || sum + n > MAX_COUNT ? -1 : sum + n; }
+      sums.set(field, sum);
+      continue;
+    }
+    for (const v of found) {
+      const prev = best.get(field);
+      if (!prev || v.at > prev.at) best.set(field, v);
+    }
   }
   const m = best.get("model");
   const err = best.get("error");
+  const num = (f: Field) => (sums.has(f) ? sums.get(f)! : countOf(best.get(f)));
   return {
     model: m && m.t === "str" && m.raw <= CAPTURE && m.bytes.length > 0 ? m.bytes : undefined,
-    prompt: countOf(best.get("prompt")),
-    completion: countOf(best.get("completion")),
-    total: countOf(best.get("total")),
-    cached: countOf(best.get("cached")),
-    reasoning: countOf(best.get("reasoning")),
-    error: !!err && !(err.t === "lit" && err.word === "null"),
+    prompt: num("prompt"),
+    completion: num("completion"),
+    total: num("total"),
+    cached: num("cached"),
+    cacheWrite: num("cacheWrite"),
+    reasoning: num("reasoning"),
+    error: !!err && !(err.t === "lit" && (err.word === "null" || err.word === "false")) && !(err.t === "str" && err.bytes.length === 0),
   };
 }
 
@@ -260,8 +347,8 @@ export interface Expected {
   requestModel?: Uint8Array;
   responseModel?: Uint8Array;
   /** Token filter state that must be published (absent keys must be absent). */
-  tokens: Partial<Record<"prompt" | "completion" | "total" | "cached" | "reasoning", number>>;
-  skip?: "error_status" | "compressed" | "content_type" | "malformed" | "no_usage" | "provider_error";
+  tokens: Partial<Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", number>>;
+  skip?: "error_status" | "compressed" | "content_type" | "malformed" | "no_usage" | "provider_error" | "event_stream";
 }
 
 export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8Array } {
@@ -272,19 +359,21 @@ export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8A
   return { exact: true, model: m && m.t === "str" && m.raw <= CAPTURE && m.bytes.length > 0 ? m.bytes : undefined };
 }
 
-export function expected(shape: Shape, request: Uint8Array, response: RefResponse): Expected {
-  const rq = requestModel(request);
+export function expected(shape: Shape, request: Uint8Array, response: RefResponse, path = ""): Expected {
+  // Shapes with the model in the path never read the request body.
+  const rq = SHAPE_INFO[shape].readsBody ? requestModel(request) : { exact: true, model: pathModel(shape, path) };
   const out: Expected = { exact: rq.exact, requestModel: rq.model, tokens: {} };
   const h = new Map(response.headers.map(([k, v]) => [k.toLowerCase(), v]));
   if (response.status < 200 || response.status >= 300) return { ...out, skip: "error_status" };
   const enc = h.get("content-encoding");
   if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
   const ct = (h.get("content-type") ?? "").toLowerCase();
+  if (ct.includes("vnd.amazon.eventstream")) return { ...out, skip: "event_stream" };
   let kind: "sse" | "json" | undefined = ct.includes("text/event-stream") ? "sse" : ct.includes("json") ? "json" : undefined;
   if (!kind) {
     const first = response.body.find((c) => c > 0x20);
     if (first === undefined) return { ...out, skip: "no_usage" };
-    if (first === 0x7b) kind = "json";
+    if (first === 0x7b || (first === 0x5b && SHAPE_INFO[shape].rootArray)) kind = "json";
     else if ([0x64, 0x3a, 0x65, 0x69].includes(first)) kind = "sse";
     else return { ...out, skip: "content_type" };
   }
@@ -293,7 +382,7 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     if (response.body.every((c) => c <= 0x20)) return { ...out, skip: "no_usage" };
     const root = parseJson(response.body);
     if (!root) return { ...out, exact: false, skip: "malformed" };
-    if (root.t === "obj") docs.push(root);
+    if (root.t === "obj" || (root.t === "arr" && SHAPE_INFO[shape].rootArray)) docs.push(root);
   } else {
     const events = sseEvents(response.body).filter((e) => !startsWith(e.data, "[DONE]"));
     if (events.length === 0) return { ...out, skip: "no_usage" };
@@ -304,7 +393,7 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     }
   }
   if (docs.length === 0) return { ...out, skip: "malformed" };
-  const acc = { prompt: -1, completion: -1, total: -1, cached: -1, reasoning: -1 };
+  const acc = { prompt: -1, completion: -1, total: -1, cached: -1, cacheWrite: -1, reasoning: -1 };
   let model: Uint8Array | undefined;
   let error = false;
   for (const d of docs) {
@@ -334,10 +423,30 @@ export function appearsUnder(body: Uint8Array, keys: string[], value: number): b
   return keys.some((k) => new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*${value}(?![0-9])`).test(text));
 }
 
-export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "reasoning", string[]> = {
-  prompt: ["prompt_tokens", "input_tokens"],
-  completion: ["completion_tokens", "output_tokens"],
-  total: ["total_tokens", "prompt_tokens", "input_tokens"],
-  cached: ["cached_tokens", "cache_read_input_tokens"],
-  reasoning: ["reasoning_tokens"],
+/** Like appearsUnder, for a summed field (DashScope apps' usage.models[]): `value` is the sum of
+ *  a run of consecutive values the input carried under one of the keys. */
+export function sumAppearsUnder(body: Uint8Array, keys: string[], value: number): boolean {
+  const text = Buffer.from(body).toString("latin1");
+  return keys.some((k) => {
+    const vals = [...text.matchAll(new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*([0-9]+)(?![0-9])`, "g"))].map((m) => Number(m[1]));
+    for (let i = 0; i < vals.length; i++) {
+      let sum = 0;
+      for (let j = i; j < vals.length; j++) if ((sum += vals[j]) === value) return true;
+    }
+    return false;
+  });
+}
+
+/** Whether a shape sums a field over array elements. */
+export function sumsField(shape: Shape, field: "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning"): boolean {
+  return FIELDS[shape].some((row) => row[1] === field && (row as unknown as string[])[2] === "sum");
+}
+
+export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", string[]> = {
+  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens"],
+  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens"],
+  total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens"],
+  cached: ["cached_tokens", "cache_read_input_tokens", "prompt_cache_hit_tokens", "cachedContentTokenCount", "cacheReadInputTokens"],
+  cacheWrite: ["cache_creation_input_tokens", "cacheWriteInputTokens"],
+  reasoning: ["reasoning_tokens", "thoughtsTokenCount"],
 };

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats, prometheusText } from "../../host";
 import type { Exchange, ExchangeResult } from "../../host";
-import { accessLogFormat, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../repo/manifests";
+import { accessLogFormat, bootstrapHistogramBuckets, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../repo/manifests";
 
 let module: WebAssembly.Module | undefined;
 
@@ -28,7 +28,22 @@ export interface SidecarOptions {
   nodeMetadataPaths?: "xds" | "legacy" | "both";
   stats?: StatsStore;
   bufferLimitBytes?: number;
+  /** The host clock in ns. Default: frozen, so latencies are 0 and the same under any split;
+   *  latency tests pass a clock they move between callbacks. */
+  now?: () => bigint;
 }
+
+/** A clock the test moves: `clock.at(ms)` sets it. */
+export function manualClock(startMs = 1_764_000_000_000): { now: () => bigint; at(ms: number): void; advance(ms: number): void } {
+  let t = BigInt(startMs) * 1_000_000n;
+  return {
+    now: () => t,
+    at(ms: number) { t = BigInt(startMs + ms) * 1_000_000n; },
+    advance(ms: number) { t += BigInt(Math.round(ms * 1_000_000)); },
+  };
+}
+
+const FROZEN_NS = 1_764_000_000_000n * 1_000_000n;
 
 export interface Sidecar {
   vm: WasmVm;
@@ -48,7 +63,7 @@ export function injectedLabels(labels: Record<string, string>): Record<string, s
 }
 
 export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
-  const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags() });
+  const stats = opts.stats ?? new StatsStore({ statsTags: bootstrapStatsTags(), histogramBucketSettings: bootstrapHistogramBuckets() });
   const logs: string[] = [];
   const pluginConfig = typeof opts.pluginConfig === "object" ? JSON.stringify(opts.pluginConfig) : (opts.pluginConfig ?? "");
   const vm = await WasmVm.load({
@@ -63,6 +78,7 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
     stats,
     bufferLimitBytes: opts.bufferLimitBytes,
     logSink: (_level: number, msg: string) => logs.push(msg),
+    now: opts.now ?? (() => FROZEN_NS),
   });
   const started = vm.start();
   if (!started) throw new Error("on_configure rejected the configuration: " + logs.join(" | "));
