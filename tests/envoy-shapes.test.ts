@@ -12,9 +12,19 @@ import { ScriptedUpstream } from "./helpers/scripted-upstream";
 import { ENVOYS, accessLogsAfter, filterState, llmproxyLines, send, startProxy, type ProxyUnderTest } from "./helpers/envoy";
 
 // Observed (not routed) authorities: no provider in the manifests' pluginConfig names them.
-const AUTHORITY: Record<Case["api"], string> = { openai: "api.openai.com", embeddings: "api.openai.com", dashscope: "dashscope-intl.aliyuncs.com", anthropic: "api.anthropic.com" };
+const AUTHORITY: Record<string, string> = {
+  openai: "api.openai.com",
+  embeddings: "api.openai.com",
+  responses: "api.openai.com",
+  dashscope: "dashscope-intl.aliyuncs.com",
+  "dashscope-apps": "dashscope-intl.aliyuncs.com",
+  anthropic: "api.anthropic.com",
+  gemini: "generativelanguage.googleapis.com",
+  "bedrock-converse": "bedrock-runtime.us-east-1.amazonaws.com",
+  "bedrock-invoke": "bedrock-runtime.us-east-1.amazonaws.com",
+};
 
-const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 48 });
+const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 96 });
 
 let upstream: ScriptedUpstream;
 const proxies: ProxyUnderTest[] = [];
@@ -50,17 +60,21 @@ describe("API shapes through Envoy and the TypeScript host", () => {
       expect(results[0].body, what).toBe(Buffer.from(c.response).toString("latin1"));
       expect(results[0].upstreamBody, what).toBe(Buffer.from(c.request).toString("latin1"));
       // The reference model's numbers, where the input is valid.
-      const exp = expected(c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response });
+      const exp = expected(c.shape, c.request, { status: c.status, headers: c.responseHeaders, body: c.response }, c.path);
       if (exp.exact) {
         expect(num(results[0].state.request_prompt_tokens), what).toBe(exp.tokens.prompt);
         expect(num(results[0].state.request_completion_tokens), what).toBe(exp.tokens.completion);
         expect(num(results[0].state.request_total_tokens), what).toBe(exp.tokens.total);
+        expect(num(results[0].state.request_cached_tokens), what).toBe(exp.tokens.cached);
+        expect(num(results[0].state.request_reasoning_tokens), what).toBe(exp.tokens.reasoning);
       }
       for (const r of results.slice(1)) expect({ ...r, name: "" }, `${what}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
       apis.add(`${c.api}/${c.responseHeaders[0]?.[1]?.includes("event-stream") ? "sse" : "json"}`);
     }
     // The sample covers every shape, streamed and not.
-    expect([...apis].sort()).toEqual(expect.arrayContaining(["anthropic/json", "anthropic/sse", "dashscope/json", "dashscope/sse", "openai/json", "openai/sse", "embeddings/json"]));
+    expect([...apis].sort()).toEqual(
+      expect.arrayContaining(["anthropic/json", "anthropic/sse", "dashscope/json", "dashscope/sse", "openai/json", "openai/sse", "embeddings/json", "responses/json", "responses/sse", "gemini/json", "gemini/sse", "bedrock-converse/json", "dashscope-apps/json"]),
+    );
     const reference = await llmproxyLines(proxies[0]);
     expect(reference.some((l) => l.startsWith("asm_llm_proxy_prompt_tokens{"))).toBe(true);
     for (const p of proxies.slice(1)) expect(await llmproxyLines(p), p.name).toEqual(reference);
