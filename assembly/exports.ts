@@ -16,6 +16,12 @@
 // configuration), so it is amortised over many calls rather than paid per call.
 import * as sdk from "@solo-io/proxy-runtime/assembly/exports";
 export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
+// Not exported (and so the SDK code behind them is dropped, ~1 KB): callbacks for features this
+// filter never uses, which a host only calls after the module asked for them, and for which it
+// looks the export up as optional (proxy-wasm-cpp-host: getFunction, null when absent):
+// proxy_on_http_call_response and proxy_on_grpc_* (no proxy_http_call / proxy_grpc_* import),
+// proxy_on_queue_ready (no shared queue), proxy_on_foreign_function (none registered),
+// proxy_on_request_metadata / proxy_on_response_metadata (Envoy never calls them).
 
 /** Outermost calls between collections. */
 const COLLECT_EVERY = 256;
@@ -67,16 +73,6 @@ export function proxy_on_tick(root_context_id: u32): void {
   sdk.proxy_on_tick(root_context_id);
   leave();
 }
-export function proxy_on_foreign_function(root_context_id: u32, function_id: u32, data_size: u32): void {
-  enter();
-  sdk.proxy_on_foreign_function(root_context_id, function_id, data_size);
-  leave();
-}
-export function proxy_on_queue_ready(root_context_id: u32, token: u32): void {
-  enter();
-  sdk.proxy_on_queue_ready(root_context_id, token);
-  leave();
-}
 export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
   enter();
   sdk.proxy_on_context_create(context_id, root_context_id);
@@ -100,12 +96,6 @@ export function proxy_on_request_trailers(context_id: u32, trailers: u32): i32 {
   leave();
   return r;
 }
-export function proxy_on_request_metadata(context_id: u32, nelements: u32): i32 {
-  enter();
-  const r = sdk.proxy_on_request_metadata(context_id, nelements);
-  leave();
-  return r;
-}
 export function proxy_on_response_headers(context_id: u32, headers: u32, end_of_stream: u32): i32 {
   enter();
   const r = sdk.proxy_on_response_headers(context_id, headers, end_of_stream);
@@ -123,37 +113,6 @@ export function proxy_on_response_trailers(context_id: u32, trailers: u32): i32 
   const r = sdk.proxy_on_response_trailers(context_id, trailers);
   leave();
   return r;
-}
-export function proxy_on_response_metadata(context_id: u32, nelements: u32): i32 {
-  enter();
-  const r = sdk.proxy_on_response_metadata(context_id, nelements);
-  leave();
-  return r;
-}
-export function proxy_on_http_call_response(context_id: u32, token: u32, headers: u32, body_size: u32, trailers: u32): void {
-  enter();
-  sdk.proxy_on_http_call_response(context_id, token, headers, body_size, trailers);
-  leave();
-}
-export function proxy_on_grpc_receive_initial_metadata(context_id: u32, token: u32, headers: u32): void {
-  enter();
-  sdk.proxy_on_grpc_receive_initial_metadata(context_id, token, headers);
-  leave();
-}
-export function proxy_on_grpc_trailing_metadata(context_id: u32, token: u32, trailers: u32): void {
-  enter();
-  sdk.proxy_on_grpc_trailing_metadata(context_id, token, trailers);
-  leave();
-}
-export function proxy_on_grpc_receive(context_id: u32, token: u32, response_size: u32): void {
-  enter();
-  sdk.proxy_on_grpc_receive(context_id, token, response_size);
-  leave();
-}
-export function proxy_on_grpc_close(context_id: u32, token: u32, status_code: u32): void {
-  enter();
-  sdk.proxy_on_grpc_close(context_id, token, status_code);
-  leave();
 }
 export function proxy_on_done(context_id: u32): u32 {
   enter();

@@ -38,6 +38,13 @@ export class SseFramer {
   /** Within the current feed(): no quiet-event attempt before this address (one already looked
    *  at the event there and gave up), so an event is looked ahead over once, not once per line. */
   private quietFrom: usize = 0;
+  /** Events to let pass before the next quiet-event attempt, and the current back-off: a stream
+   *  whose events are never quiet (DashScope's carry usage in every event) stops paying for the
+   *  look-ahead; one success resets it. Skipping an attempt is always safe. */
+  private quietSkip: i32 = 0;
+  private quietBackoff: i32 = 0;
+  /** Set by passQuietEvent when a whole event was looked at and found not quiet. */
+  private quietRefused: bool = false;
 
   constructor(private scanner: JsonScanner, private handler: SseHandler) {}
 
@@ -49,6 +56,8 @@ export class SseFramer {
     this.dataLines = 0;
     this.dataBytes = 0;
     this.doneMatched = 0;
+    this.quietSkip = 0;
+    this.quietBackoff = 0;
   }
 
   feed(ptr: usize, len: i32): void {
@@ -61,11 +70,17 @@ export class SseFramer {
         if (load<u8>(p) == 0x0a) { p++; continue; } // the LF of a CRLF
       }
       const state = this.state;
-      if (state == LINE_START && this.dataLines == 0 && p >= this.quietFrom) {
+      if (state == LINE_START && this.dataLines == 0 && p >= this.quietFrom && this.quietSkip == 0) {
         const next = this.passQuietEvent(p, end);
         if (next > p) {
+          this.quietBackoff = 0;
           p = next;
           continue;
+        }
+        if (this.quietRefused) { // the event was whole but not quiet (not merely cut by the chunk)
+          const b = this.quietBackoff;
+          this.quietBackoff = b == 0 ? 1 : b < 64 ? b << 1 : 64;
+          this.quietSkip = this.quietBackoff;
         }
       }
       if (state == DATA || state == SKIP) {
@@ -122,12 +137,16 @@ export class SseFramer {
     let data: usize = 0;
     let dataEnd: usize = 0;
     let lines = 0;
+    this.quietRefused = false;
     for (;;) {
       if (q >= end) break; // the event goes on in a later chunk
       const c = load<u8>(q);
       if (c == 0x0a || c == 0x0d) { // the blank line that dispatches the event
         q++;
-        if (lines == 0 || load<u8>(data) == 0x5b /* [DONE]? */ || !this.handler.quiet(data, <i32>(dataEnd - data))) break;
+        if (lines == 0 || load<u8>(data) == 0x5b /* [DONE]? */ || !this.handler.quiet(data, <i32>(dataEnd - data))) {
+          this.quietRefused = lines > 0;
+          break;
+        }
         if (c == 0x0d) {
           if (q == end) this.afterCR = true;
           else if (load<u8>(q) == 0x0a) q++;
@@ -188,6 +207,7 @@ export class SseFramer {
   }
 
   private dispatch(): void {
+    if (this.quietSkip > 0) this.quietSkip--;
     if (this.dataLines > 0) {
       this.scanner.finish();
       this.handler.onEvent(this.scanner, this.doneMatched == 6);

@@ -8,8 +8,8 @@
 //            --out FILE          JSON output (default bench/results/latest.json, quick: quick.json)
 //            --markdown FILE     also write the report as Markdown (bench/RESULTS.md)
 //            --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
-//            --compare FILE      another build of the filter measured beside ours on the SSE
-//                                workloads (e.g. the previous commit's build/llmproxy.wasm)
+//            --compare FILE      another build of the filter measured beside ours on every
+//                                workload (e.g. the previous commit's build/llmproxy.wasm)
 //
 // Method: every timed unit is a batch of whole streams (create, request headers, body chunks,
 // response headers, body chunks, finish) sized to ~targetMs; variants are interleaved round by
@@ -43,7 +43,7 @@ const VARIANTS: Record<FilterName, { file: string; config: string }> = {
   bytescan: { file: "build/bytescan.wasm", config: "" },
   "bytescan-scratch": { file: "build/bytescan.wasm", config: "scratch" },
   // --compare FILE: another build of the filter (say, the previous commit's) measured beside ours
-  // on the SSE workloads, for a before/after in one run.
+  // on every workload, for a before/after in one run.
   compare: { file: "", config: "" },
 };
 /** Body-reading floors, on the workloads with LLM bodies. */
@@ -53,7 +53,7 @@ const SDKLOG_WORKLOADS = ["headers-only", "non-llm-get", "small-json"];
 
 export interface BenchOptions {
   quick?: boolean;
-  /** A second filter build measured beside ours on the SSE workloads (before/after). */
+  /** A second filter build measured beside ours on every workload (before/after). */
   compare?: string | null;
   only?: string[];
   out?: string | null;
@@ -385,7 +385,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   for (const w of workloads) {
     const tw = now();
     calibrations.push(calibrate());
-    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []), ...(w.llm ? FLOORS : []), ...(w.sse && modules.compare ? (["compare"] as const) : [])];
+    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []), ...(w.llm ? FLOORS : []), ...(modules.compare ? (["compare"] as const) : [])];
     const plain = new Map<FilterName, WasmVm>();
     const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
     const startBytes = new Map<FilterName, number>();
@@ -740,6 +740,16 @@ export function renderTables(res: BenchResults): string {
     ]),
   ));
   parts.push("\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.");
+  if (W.some((r) => r.filters.compare)) {
+    parts.push(`\n### Before / after: the build given with --compare (${Object.keys(res.wasmBytes).find((k) => k.startsWith("compare"))?.replace(/^compare: /, "") ?? "?"}) and ours, same run\n`);
+    parts.push(table(
+      ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
+      W.filter((r) => r.filters.compare).map((r) => {
+        const b = r.filters.compare!, a = r.filters.llmproxy!;
+        return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
+      }),
+    ));
+  }
   const sse = W.filter((r) => r.events && r.js);
   if (sse.length) {
     const hasCompare = sse.some((r) => r.filters.compare);

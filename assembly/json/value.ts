@@ -138,8 +138,8 @@ export class JsonParser {
         else if (e == 0x66) out += "\f";
         else if (e == 0x75) {
           if (this.pos + 4 > s.length) break;
-          const code = I32.parseInt(s.substr(this.pos, 4), 16);
-          if (isNaN(<f64>code) || code < 0) {
+          const code = hex4(s, this.pos);
+          if (code < 0) {
             this.fail("bad \\u escape");
             return null;
           }
@@ -262,4 +262,18 @@ function jsonNumber(s: string, start: i32, end: i32): f64 {
     for (; scale < 0 && v != 0; scale++) v /= 10;
   }
   return negative ? -v : v;
+}
+
+/** The four hex digits at s[at], or -1. */
+function hex4(s: string, at: i32): i32 {
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = s.charCodeAt(at + k);
+    let d: i32;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
+    else return -1;
+    v = (v << 4) | d;
+  }
+  return v;
 }
