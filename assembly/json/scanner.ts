@@ -91,11 +91,11 @@ export class JsonScanner {
   }
 
   reset(): void {
-    for (let i = 0; i < MAX_FIELDS; i++) {
-      unchecked(this.present[i] = false);
-      unchecked(this.bytes[i] = null);
-      unchecked(this.num[i] = -1);
-    }
+    // Once per SSE event: three fills rather than 36 element stores. Clearing references to
+    // null needs no write barrier (it only removes edges); all-ones bytes are the i64 -1.
+    memory.fill(changetype<usize>(this.present), 0, MAX_FIELDS);
+    memory.fill(changetype<usize>(this.bytes), 0, MAX_FIELDS * sizeof<usize>());
+    memory.fill(changetype<usize>(this.num), 0xff, MAX_FIELDS * sizeof<i64>());
     this.malformed = false;
     this.rootIsObject = false;
     this.rootSeen = false;
@@ -452,6 +452,9 @@ export class JsonScanner {
       const endAt = this.at(p);
       if (this.captureOverflow) {
         this.record(field, Kind.Oversized, this.valueStart, endAt);
+      } else if (len > 0 && <u32>load<u8>(buf) - 0x30 < 10) { // a digit first: a number (or junk)
+        this.record(field, Kind.Number, this.valueStart, endAt);
+        unchecked(this.num[field] = parseCount(buf, len));
       } else if (isWord(buf, len, "true")) {
         this.record(field, Kind.True, this.valueStart, endAt);
       } else if (isWord(buf, len, "false")) {
