@@ -2,8 +2,9 @@
 //
 // The module is built with AssemblyScript's "minimal" runtime (asconfig.json): a two-colour
 // mark & sweep that never runs by itself and does not scan the wasm stack, instead of the
-// incremental collector, whose shadow stack and write barriers on every store of a reference
-// made up a third of the module (113 KB → 64 KB) and slowed every hot loop. Without a stack
+// incremental collector, whose shadow stack (spills in every function holding a reference) and
+// write barriers (every store of a reference) made up ~40 KB of the module: 112.5 KB → 72.8 KB
+// at the same optimisation level (bench/RESULTS.md, size knobs). Without a stack
 // scan, a collection is only safe when no managed reference lives in a wasm local, i.e. when
 // the host's call into the module has returned to its outermost frame: so it runs here, at the
 // end of an outermost call, never inside malloc/free (the host calls those from within calls).
@@ -12,8 +13,8 @@
 // which linear memory grew. Garbage is then at most what COLLECT_EVERY calls leave (the body
 // chunks are read into a lent scratch block, envoy.ts, so a call leaves little), and memory
 // stops growing once it holds the live data plus that; live data is bounded by the filter's
-// own limits (pools, budgets). A collection marks the live heap (~tens of µs with a large
-// configuration), so it is amortised over many calls rather than paid per call.
+// own limits (pools, budgets). A collection marks the whole live heap, so it is amortised over
+// many calls rather than paid per call.
 import * as sdk from "@solo-io/proxy-runtime/assembly/exports";
 export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 // Not exported (and so the SDK code behind them is dropped, ~1 KB): callbacks for features this
