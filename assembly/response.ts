@@ -4,6 +4,8 @@ import { Field } from "./apis/fields";
 import { SseFramer, SseHandler } from "./sse";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
+import { quietEvent } from "./json/prefilter";
+import { Field } from "./apis/fields";
 
 export const enum BodyKind { Json = 0, Sse = 1 }
 
@@ -85,6 +87,17 @@ export class ResponseParser extends SseHandler {
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
   get empty(): bool {
     return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
+  }
+
+  /** Once an event has parsed (so a broken one can no longer change `sound`), an event that
+   *  could change nothing is passed over: no field key, or only `null`s and the model already
+   *  kept (json/prefilter.ts). */
+  quiet(ptr: usize, len: i32): bool {
+    return this.sound && quietEvent(this.scanner.trie, ptr, len, Field.Model, this.usage.responseModel);
+  }
+
+  onQuietEvent(): void {
+    this.dataEvents++;
   }
 
   onEvent(scanner: JsonScanner, done: bool): void {

@@ -18,8 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const ENTRIES: Record<string, [string, string[]]> = {
   llmproxy: ["assembly/index.ts", []],
-  noop: ["bench/baselines/noop.ts", []],
-  jsonas: ["bench/baselines/jsonas.ts", ["--transform", "json-as/transform"]],
+  noop: ["bench/baselines/noop.ts", ["--runtime", "incremental", "--shrinkLevel", "0"]],
+  jsonas: ["bench/baselines/jsonas.ts", ["--transform", "json-as/transform", "--runtime", "incremental", "--shrinkLevel", "0"]],
 };
 
 function newest(dir: string): number {

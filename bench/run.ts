@@ -8,6 +8,8 @@
 //            --out FILE          JSON output (default bench/results/latest.json, quick: quick.json)
 //            --markdown FILE     also write the report as Markdown (bench/RESULTS.md)
 //            --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
+//            --compare FILE      another build of the filter measured beside ours on every
+//                                workload (e.g. the previous commit's build/llmproxy.wasm)
 //
 // Method: every timed unit is a batch of whole streams (create, request headers, body chunks,
 // response headers, body chunks, finish) sized to ~targetMs; variants are interleaved round by
@@ -31,7 +33,7 @@ const td = new TextDecoder();
 const now = () => performance.now();
 
 export const FILTERS = ["llmproxy", "noop", "jsonas"] as const;
-export type FilterName = (typeof FILTERS)[number] | "noop-sdklog" | "bytescan" | "bytescan-scratch";
+export type FilterName = (typeof FILTERS)[number] | "noop-sdklog" | "bytescan" | "bytescan-scratch" | "compare";
 /** Each variant: its module and plugin configuration. */
 const VARIANTS: Record<FilterName, { file: string; config: string }> = {
   llmproxy: { file: "build/llmproxy.wasm", config: "" },
@@ -40,6 +42,9 @@ const VARIANTS: Record<FilterName, { file: string; config: string }> = {
   "noop-sdklog": { file: "build/noop-sdklog.wasm", config: "" },
   bytescan: { file: "build/bytescan.wasm", config: "" },
   "bytescan-scratch": { file: "build/bytescan.wasm", config: "scratch" },
+  // --compare FILE: another build of the filter (say, the previous commit's) measured beside ours
+  // on every workload, for a before/after in one run.
+  compare: { file: "", config: "" },
 };
 /** Body-reading floors, on the workloads with LLM bodies. */
 const FLOORS = ["bytescan", "bytescan-scratch"] as const;
@@ -48,6 +53,8 @@ const SDKLOG_WORKLOADS = ["headers-only", "non-llm-get", "small-json"];
 
 export interface BenchOptions {
   quick?: boolean;
+  /** A second filter build measured beside ours on every workload (before/after). */
+  compare?: string | null;
   only?: string[];
   out?: string | null;
   markdown?: string | null;
@@ -82,6 +89,8 @@ export interface WorkloadResult {
   requestBytes: number;
   responseBytes: number;
   chunks: { request: number; response: number };
+  /** SSE: data events per stream. */
+  events?: number;
   streamsPerSample: Record<string, number>;
   filters: Partial<Record<FilterName, FilterResult>>;
   js: { jsonParseUs: number; memchrUs: number; jsonParseCorrect: boolean } | null;
@@ -104,6 +113,16 @@ export interface WorkloadResult {
     jsonParse: number | null;
     memchr: number | null;
   } | null;
+}
+
+export interface StartupResult {
+  filter: string;
+  bytes: number;
+  /** Median ms: WebAssembly.compile of the bytes (made unique per run: V8 caches by bytes). */
+  compileMs: number;
+  /** Median ms: instantiate (imports linked) + _initialize + on_context_create + on_vm_start +
+   *  on_configure (empty plugin configuration), first calls included. */
+  startMs: number;
 }
 
 export interface MalformedResult {
@@ -131,6 +150,8 @@ export interface BenchResults {
   sdkBookkeeping: { patchedInWasmUs: number; unpatchedInWasmUs: number; patchedE2eUs: number; unpatchedE2eUs: number; restoredLogLines: number } | null;
   malformed: MalformedResult[];
   targets: { target: string; measured: string; met: boolean }[];
+  /** VM startup per module: compile, then instantiate + _initialize + on_vm_start + on_configure. */
+  startup: StartupResult[];
   /** V8 sampling CPU profiles of a names-kept release build (full runs only). */
   cpuProfiles: { workload: string; filter: string; categories: { category: string; selfMs: number; pct: number }[]; top: ProfileRow[] }[];
 }
@@ -157,7 +178,7 @@ function check(filter: FilterName, vm: WasmVm, s: HttpStream, w: Workload): stri
   if (s.upstream.body().length !== w.requestBody.length) problems.push(`upstream got ${s.upstream.body().length} of ${w.requestBody.length} request bytes`);
   if (s.downstream.body().length !== w.responseBody.length) problems.push(`downstream got ${s.downstream.body().length} of ${w.responseBody.length} response bytes`);
   const got = extracted(s);
-  const extracts = filter === "llmproxy" || filter === "jsonas";
+  const extracts = filter === "llmproxy" || filter === "jsonas" || filter === "compare";
   if (!extracts || w.expect === null) {
     if (Object.keys(got).length > 0 && w.expect === null) problems.push(`unexpected filter state ${JSON.stringify(got)}`);
     return problems;
@@ -187,10 +208,10 @@ function jsonParseWork(w: Workload): { model: string; prompt: number; completion
       const data = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
       if (data === "[DONE]") continue;
       const ev = JSON.parse(data);
-      const u = ev.usage;
+      const u = ev.usage ?? ev.message?.usage; // Anthropic's message_start nests it
       if (u) {
-        out.prompt = u.prompt_tokens ?? u.input_tokens;
-        out.completion = u.completion_tokens ?? u.output_tokens;
+        out.prompt = u.prompt_tokens ?? u.input_tokens ?? out.prompt;
+        out.completion = u.completion_tokens ?? u.output_tokens ?? out.completion;
       }
     }
   } else {
@@ -287,6 +308,48 @@ async function malformedRuns(modules: Record<string, WebAssembly.Module>, valid:
   return out;
 }
 
+// ---------------------------------------------------------------- VM startup
+
+/** A copy of `bytes` with a custom section appended whose content is `n`: the same module, but
+ *  new wire bytes, so V8's per-process native module cache cannot serve the compile. */
+function uniqueBytes(bytes: Uint8Array, n: number): Uint8Array {
+  const name = new TextEncoder().encode("bench");
+  const body = new TextEncoder().encode(String(n).padStart(12, "0"));
+  const payload = 1 + name.length + body.length; // name length (1 byte LEB) + name + body
+  const out = new Uint8Array(bytes.length + 2 + payload);
+  out.set(bytes, 0);
+  let o = bytes.length;
+  out[o++] = 0; // custom section
+  out[o++] = payload; // < 128: one LEB byte
+  out[o++] = name.length;
+  out.set(name, o);
+  o += name.length;
+  out.set(body, o);
+  return out;
+}
+
+/** Compile and start each module `rounds` times, interleaved; medians. */
+async function measureStartup(files: Record<string, string>, rounds: number): Promise<StartupResult[]> {
+  const bytes = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, new Uint8Array(readFileSync(join(root, f)))]));
+  const times: Record<string, { c: number[]; s: number[] }> = Object.fromEntries(Object.keys(files).map((k) => [k, { c: [], s: [] }]));
+  let n = Date.now();
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const k of Object.keys(files)) {
+      const wire = uniqueBytes(bytes[k], n++);
+      const t0 = now();
+      const module = await WebAssembly.compile(wire);
+      const t1 = now();
+      const vm = await WasmVm.load({ wasm: module, rootId: "asm-llm-proxy", pluginConfig: "", logLevel: 2, maxLogs: 100 });
+      if (!vm.start()) throw new Error(`${k}: VM failed to start`);
+      const t2 = now();
+      if (r === 0) continue; // warm-up round (the host's own code, V8's compiler threads)
+      times[k].c.push(t1 - t0);
+      times[k].s.push(t2 - t1);
+    }
+  }
+  return Object.keys(files).map((k) => ({ filter: k, bytes: bytes[k].length, compileMs: median(times[k].c), startMs: median(times[k].s) }));
+}
+
 // ---------------------------------------------------------------- the run
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
@@ -301,11 +364,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   await buildSdkLogNoop();
   const modules = {} as Record<FilterName, WebAssembly.Module>;
   const wasmBytes: Record<string, number> = {};
+  if (opts.compare) VARIANTS.compare.file = relative(root, resolve(opts.compare));
   for (const [name, { file }] of Object.entries(VARIANTS) as [FilterName, { file: string }][]) {
+    if (!file) continue;
     const path = join(root, file);
     if (!existsSync(path)) throw new Error(`${file} is missing: run node scripts/build.mjs`);
     const bytes = readFileSync(path);
-    wasmBytes[file.replace(/^build\//, "")] = bytes.length;
+    wasmBytes[name === "compare" ? `compare: ${file}` : file.replace(/^build\//, "")] = bytes.length;
     modules[name] = await WebAssembly.compile(bytes);
   }
   // The timers' cost per wrapped call: calibrated before each workload (the machine's load
@@ -320,7 +385,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   for (const w of workloads) {
     const tw = now();
     calibrations.push(calibrate());
-    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []), ...(w.llm ? FLOORS : [])];
+    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []), ...(w.llm ? FLOORS : []), ...(modules.compare ? (["compare"] as const) : [])];
     const plain = new Map<FilterName, WasmVm>();
     const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
     const startBytes = new Map<FilterName, number>();
@@ -464,6 +529,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         requestBytes: w.requestBody.length,
         responseBytes: w.responseBody.length,
         chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
+        events: w.events,
         streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
         filters: fr,
         js,
@@ -503,6 +569,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       }
     : null;
 
+  const startupFiles: Record<string, string> = { llmproxy: VARIANTS.llmproxy.file, noop: VARIANTS.noop.file, jsonas: VARIANTS.jsonas.file };
+  if (modules.compare) startupFiles.compare = VARIANTS.compare.file;
+  const startup = await measureStartup(startupFiles, quick ? 3 : 21);
+  log(`VM startup: ${startup.map((x) => `${x.filter} ${x.compileMs.toFixed(2)} + ${x.startMs.toFixed(2)} ms`).join("; ")}`);
+
   const small = workloads.find((w) => w.name === "small-json") ?? workloads.find((w) => w.llm && !w.sse);
   const malformed = small ? await malformedRuns(modules, small) : [];
 
@@ -532,7 +603,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     durationS: (now() - t0) / 1000,
     loadavg: [loadStart, loadavg()[0]],
   };
-  const res: BenchResults = { meta, wasmBytes, workloads: results, sdkBookkeeping, malformed, targets: targets(results), cpuProfiles };
+  const res: BenchResults = { meta, wasmBytes, workloads: results, sdkBookkeeping, malformed, targets: targets(results, wasmBytes), cpuProfiles, startup };
 
   const out = opts.out === undefined ? join(root, "bench/results", quick ? "quick.json" : "latest.json") : opts.out;
   if (out) {
@@ -549,8 +620,33 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
 
 // ---------------------------------------------------------------- targets
 
-function targets(rs: WorkloadResult[]): BenchResults["targets"] {
+/** Per data event of an SSE workload, µs. */
+function perEvent(r: WorkloadResult) {
+  const n = r.events ?? 1;
+  const f = r.filters;
+  const noop = f.noop!.inWasmUs;
+  return {
+    ours: f.llmproxy!.inWasmUs / n,
+    added: (f.llmproxy!.inWasmUs - noop) / n,
+    copySdk: f.bytescan ? (f.bytescan.inWasmUs - noop) / n : NaN,
+    copyScratch: f["bytescan-scratch"] ? (f["bytescan-scratch"].inWasmUs - noop) / n : NaN,
+    jsonParse: r.js ? r.js.jsonParseUs / n : NaN,
+    beforeAdded: f.compare ? (f.compare.inWasmUs - noop) / n : NaN,
+  };
+}
+
+/** The release module's size target (issue 13). */
+const SIZE_TARGET = 64 * 1024;
+
+function targets(rs: WorkloadResult[], wasmBytes: Record<string, number> = {}): BenchResults["targets"] {
   const out: BenchResults["targets"] = [];
+  const size = wasmBytes["llmproxy.wasm"];
+  if (size) out.push({ target: "release module ≤ 64 KiB", measured: `${size} bytes (${(size / 1024).toFixed(1)} KiB)`, met: size <= SIZE_TARGET });
+  for (const r of rs.filter((r) => r.events && r.js && r.filters.bytescan)) {
+    const e = perEvent(r);
+    out.push({ target: `${r.name}: added cost per event within 3× of copying the event in`, measured: `${fmtUs(e.added)} vs ${fmtUs(e.copySdk)} (${fmtX(e.added / e.copySdk)})`, met: e.added <= 3 * e.copySdk });
+    out.push({ target: `${r.name}: added cost per event well below JSON.parse of the event (≤ 0.5×)`, measured: `${fmtUs(e.added)} vs ${fmtUs(e.jsonParse)} (${fmtX(e.added / e.jsonParse)})`, met: e.added <= 0.5 * e.jsonParse });
+  }
   const small = rs.find((r) => r.name === "small-json");
   if (small) {
     const x = small.ratios.inWasmVsNoop, e = small.ratios.e2eVsNoop;
@@ -644,6 +740,41 @@ export function renderTables(res: BenchResults): string {
     ]),
   ));
   parts.push("\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.");
+  if (W.some((r) => r.filters.compare)) {
+    parts.push(`\n### Before / after: the build given with --compare (${Object.keys(res.wasmBytes).find((k) => k.startsWith("compare"))?.replace(/^compare: /, "") ?? "?"}) and ours, same run\n`);
+    parts.push(table(
+      ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
+      W.filter((r) => r.filters.compare).map((r) => {
+        const b = r.filters.compare!, a = r.filters.llmproxy!;
+        return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
+      }),
+    ));
+  }
+  const sse = W.filter((r) => r.events && r.js);
+  if (sse.length) {
+    const hasCompare = sse.some((r) => r.filters.compare);
+    parts.push("\n### SSE: cost per event (in module calls, per data event; added = ours − no-op)\n");
+    parts.push(table(
+      ["workload", "events", "ours", "added", "copy in (SDK malloc)", "copy in (scratch)", "JSON.parse", "added / copy in (SDK malloc)", "added / JSON.parse", ...(hasCompare ? ["before: added", "before / after"] : [])],
+      sse.map((r) => {
+        const e = perEvent(r);
+        return [
+          r.name, String(r.events), fmtUs(e.ours), fmtUs(e.added), fmtUs(e.copySdk), fmtUs(e.copyScratch), fmtUs(e.jsonParse),
+          fmtX(e.added / e.copySdk), fmtX(e.added / e.jsonParse),
+          ...(hasCompare ? [fmtUs(e.beforeAdded), fmtX(e.beforeAdded / e.added)] : []),
+        ];
+      }),
+    ));
+    parts.push("\ncopy in = the read floor (bytescan: the chunk copied into the module through the SDK's getBuffer, one SIMD pass) minus the no-op, per event: what any filter that reads the body pays. JSON.parse = V8 parsing the event's data in the bench process." + (hasCompare ? " before = the build given with --compare, in the same run." : ""));
+  }
+  if (res.startup?.length) {
+    parts.push("\n### VM startup (median of interleaved rounds; this host on Node's V8)\n");
+    parts.push(table(
+      ["module", "bytes", "compile", "instantiate + start + configure", "total"],
+      res.startup.map((x) => [x.filter, String(x.bytes), `${x.compileMs.toFixed(2)} ms`, `${x.startMs.toFixed(2)} ms`, `${(x.compileMs + x.startMs).toFixed(2)} ms`]),
+    ));
+    parts.push("\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.");
+  }
   parts.push("\n### Wasm linear memory (start → after the workload's streams)\n");
   parts.push(table(
     ["workload", "ours", "no-op", "json-as"],
@@ -759,7 +890,7 @@ if (isMain && process.argv.includes("--envoy")) {
   const only = arg("--only")?.split(",");
   const out = arg("--out");
   const md = arg("--markdown");
-  runBench({ quick, only, out: out ?? undefined, markdown: md ?? null })
+  runBench({ quick, only, out: out ?? undefined, markdown: md ?? null, compare: arg("--compare") ?? null })
     .then((res) => {
       process.stdout.write(renderTables(res));
       const failed = res.workloads.flatMap((w) => Object.entries(w.filters).filter(([, f]) => !f!.correct).map(([k, f]) => `${w.name}/${k}: ${f!.problems.join("; ")}`));

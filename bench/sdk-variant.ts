@@ -69,7 +69,7 @@ export async function buildSdkLogNoop(): Promise<string> {
   // A plain node child: loading the compiler through tsx's loader is several times slower.
   const r = spawnSync(process.execPath, [
     join(root, "node_modules/assemblyscript/bin/asc.js"),
-    "noop.ts", "--baseDir", DIR, "--config", "asconfig.json", "--target", "release", "--outFile", "../noop-sdklog.wasm",
+    "noop.ts", "--baseDir", DIR, "--config", "asconfig.json", "--target", "release", "--runtime", "incremental", "--shrinkLevel", "0", "--outFile", "../noop-sdklog.wasm",
   ], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`building the SDK-logging no-op failed:\n${r.stderr}`);
   writeFileSync(join(DIR, "restored-lines.txt"), String(restored));

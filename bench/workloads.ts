@@ -32,6 +32,8 @@ export interface Workload {
   expect: Expect | null;
   /** Workloads whose interest is the scan rate over a large body. */
   large: boolean;
+  /** SSE: data events in the stream (for the per-event table). */
+  events?: number;
 }
 
 export interface Sizes {
@@ -65,13 +67,19 @@ const WORDS = (
   "データ 模型 résumé naïve café 🙂 über"
 ).split(" ");
 
-/** Chat prose: words, punctuation, newlines and quotes (which JSON escapes), some non-ASCII. */
-function prose(rand: () => number, bytes: number): string {
+/** The same vocabulary without its non-ASCII words: V8's JSON.parse is much faster on one-byte
+ *  strings, so the ratio to JSON.parse depends on the content; both are measured. */
+const ASCII_WORDS = WORDS.filter((w) => /^[\x20-\x7e]*$/.test(w));
+
+/** Chat prose: words, punctuation, newlines and quotes (which JSON escapes), some non-ASCII
+ *  unless `ascii`. */
+function prose(rand: () => number, bytes: number, ascii = false): string {
   const parts: string[] = [];
+  const words = ascii ? ASCII_WORDS : WORDS;
   let n = 0;
   while (n < bytes) {
     const r = rand();
-    let w = WORDS[Math.floor(rand() * WORDS.length)];
+    let w = words[Math.floor(rand() * words.length)];
     if (r < 0.02) w = `"${w}"`;
     else if (r < 0.04) w += ".\n";
     else if (r < 0.07) w += ",";
@@ -83,13 +91,13 @@ function prose(rand: () => number, bytes: number): string {
 }
 
 /** A chat request of about `bytes` bytes, with "model" first or last. */
-function chatRequest(rand: () => number, model: string, bytes: number, modelLast: boolean, extra: Record<string, unknown> = {}): string {
+function chatRequest(rand: () => number, model: string, bytes: number, modelLast: boolean, extra: Record<string, unknown> = {}, ascii = false): string {
   const messages: { role: string; content: string }[] = [{ role: "system", content: "You are a helpful assistant that answers concisely." }];
   let size = 200;
   let turn = 0;
   while (size < bytes) {
     const len = Math.min(bytes - size, 1000 + Math.floor(rand() * 6000));
-    const content = prose(rand, Math.max(16, len));
+    const content = prose(rand, Math.max(16, len), ascii);
     messages.push({ role: turn++ % 2 === 0 ? "user" : "assistant", content });
     size += content.length + 40;
   }
@@ -207,15 +215,17 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
   }
 
   // 2. OpenAI streaming: N chunk events (usage in the last), then [DONE]; one event per chunk,
-  //    and the same bytes cut at random positions.
-  {
+  //    and the same bytes cut at random positions; then the same with ASCII-only text.
+  for (const ascii of [false, true]) {
+    // the ASCII variant draws from its own PRNG, so the other workloads' bytes stay as they were
+    const rnd = ascii ? prng(0xa5c11) : rand;
     const model = "gpt-4o-mini-2024-07-18";
-    const req = enc.encode(chatRequest(rand, "gpt-4o-mini", 1000, false, { stream: true, stream_options: { include_usage: true } }));
+    const req = enc.encode(chatRequest(rnd, "gpt-4o-mini", 1000, false, { stream: true, stream_options: { include_usage: true } }));
     const base = { id: "chatcmpl-AXq3yTn0fTq6gkR9cVZk1sd2bH7qP", object: "chat.completion.chunk", created: 1732550000, model, system_fingerprint: "fp_0ba0d124f1" };
     const texts: string[] = [];
     const n = sizes.events;
     for (let i = 0; i < n - 2; i++) {
-      const delta = i === 0 ? { role: "assistant", content: "", refusal: null } : { content: " " + prose(rand, 4 + Math.floor(rand() * 12)) };
+      const delta = i === 0 ? { role: "assistant", content: "", refusal: null } : { content: " " + prose(rnd, 4 + Math.floor(rnd() * 12), ascii) };
       texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`);
     }
     texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], usage: null })}\n\n`);
@@ -227,8 +237,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
     const reqHeaders: Header[] = withLength(OPENAI_REQ.map(([k, v]) => (k === "accept" ? [k, "text/event-stream"] : [k, v]) as Header), req);
     const common = {
       requestHeaders: reqHeaders, requestChunks: [req], requestBody: req,
-      responseHeaders: SSE_RESP, responseBody: body, sse: true, llm: true, large: false, expect,
+      responseHeaders: SSE_RESP, responseBody: body, sse: true, llm: true, large: false, expect, events: n,
     };
+    if (ascii) {
+      list.push({ name: `sse-openai-${n}-ascii`, description: `the same OpenAI stream with ASCII-only text (${kb(body.length)}), one event per chunk`, responseChunks: cutAt(body, ends), ...common });
+      continue;
+    }
     list.push({ name: `sse-openai-${n}`, description: `OpenAI stream, ${n} events + [DONE] (${kb(body.length)}), one event per chunk`, responseChunks: cutAt(body, ends), ...common });
     const avg = Math.round(body.length / ends.length);
     const cuts = randomCuts(prng(0xc0ffee), body.length, avg);
@@ -250,6 +264,56 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
         expect: { requestModel: model, responseModel: "gpt-4o-2024-08-06", prompt: 250000, completion: 120, total: 250120 },
       });
     }
+  }
+
+  // 3b. The model-last large requests again with ASCII-only text (own PRNG: the bytes above stay).
+  {
+    const rnd = prng(0xa5c12);
+    for (const size of [sizes.largeSmall, sizes.largeBig]) {
+      const model = "gpt-4o";
+      const req = enc.encode(chatRequest(rnd, model, size, true, {}, true));
+      const resp = enc.encode(chatCompletion(rnd, "gpt-4o-2024-08-06", 250000, 120, 400));
+      list.push({
+        name: `req-${mb(size)}-model-last-ascii`,
+        description: `${mb(req.length)} request of ASCII-only text, "model" after the messages, ${CHUNK >> 10} KiB chunks`,
+        requestHeaders: withLength(OPENAI_REQ, req), requestChunks: fixedChunks(req, CHUNK), requestBody: req,
+        responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
+        sse: false, llm: true, large: true,
+        expect: { requestModel: model, responseModel: "gpt-4o-2024-08-06", prompt: 250000, completion: 120, total: 250120 },
+      });
+    }
+  }
+
+  // 3c. Anthropic Messages streaming: message_start (model, input tokens), text deltas that name
+  //     no usage or model field at all, message_delta (output tokens); one event per chunk.
+  {
+    const rnd = prng(0xa7e1);
+    const n = sizes.events;
+    const model = "claude-3-5-haiku-20241022";
+    const req = enc.encode(JSON.stringify({ model: "claude-3-5-haiku-latest", max_tokens: 1024, stream: true, messages: [{ role: "user", content: prose(rnd, 700) }] }));
+    const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const texts = [
+      sse("message_start", { type: "message_start", message: { id: "msg_01XFDUDYJgAACzvnptvVoYEL", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 472, output_tokens: 1 } } }),
+      sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    ];
+    for (let i = 0; i < n - 5; i++) texts.push(sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " " + prose(rnd, 4 + Math.floor(rnd() * 12)) } }));
+    texts.push(sse("content_block_stop", { type: "content_block_stop", index: 0 }));
+    texts.push(sse("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n - 5 } }));
+    texts.push(sse("message_stop", { type: "message_stop" }));
+    const { body, ends } = events(texts);
+    list.push({
+      name: `sse-anthropic-${n}`,
+      description: `Anthropic Messages stream, ${n} events (${kb(body.length)}), one event per chunk`,
+      requestHeaders: withLength([
+        [":method", "POST"], [":path", "/v1/messages"], [":authority", "api.anthropic.com"], [":scheme", "https"],
+        ["content-type", "application/json"], ["x-api-key", "sk-ant-bench"], ["anthropic-version", "2023-06-01"], ["accept", "text/event-stream"],
+      ], req),
+      requestChunks: [req], requestBody: req,
+      responseHeaders: [[":status", "200"], ["content-type", "text/event-stream; charset=utf-8"], ["request-id", "req_018EeWyXxfu5pfWkrYcMdjWG"]],
+      responseChunks: cutAt(body, ends), responseBody: body,
+      sse: true, llm: true, large: false, events: n,
+      expect: { requestModel: "claude-3-5-haiku-latest", responseModel: model, prompt: 472, completion: n - 5 },
+    });
   }
 
   // 4. DashScope native SSE: cumulative usage in every event.
@@ -282,7 +346,7 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       requestChunks: [req], requestBody: req,
       responseHeaders: [[":status", "200"], ["content-type", "text/event-stream;charset=UTF-8"], ["x-dashscope-call-gateway", "true"], ["req-cost-time", "180"]],
       responseChunks: cutAt(body, ends), responseBody: body,
-      sse: true, llm: true, large: false,
+      sse: true, llm: true, large: false, events: n,
       expect: { requestModel: "qwen-turbo", prompt, completion: n, total: prompt + n },
     });
   }

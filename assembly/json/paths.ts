@@ -22,8 +22,13 @@ export class PathTrie {
   rootElement: i32 = -1;
   /** Bit f set: occurrences of field f add up within one document (ApiShape.responseSum). */
   sumFields: u32 = 0;
-  private firstChild: StaticArray<i32> = [-1];
-  private nextSibling: StaticArray<i32> = [-1];
+  firstChild: StaticArray<i32> = [-1];
+  nextSibling: StaticArray<i32> = [-1];
+  /** The distinct first bytes of the root's keys, packed little-endian (at most 4; see
+   *  rootFirstCount), for the SSE event prefilter (json/prefilter.ts). */
+  rootFirstBytes: u32 = 0;
+  /** How many distinct first bytes the root's keys have; above 4 the prefilter is off. */
+  rootFirstCount: i32 = 0;
 
   /** Adds a dotted path (keys without dots) and the field it fills. */
   add(path: string, fieldId: i32): PathTrie {
@@ -68,12 +73,24 @@ export class PathTrie {
         this.element = grow<i32>(this.element, -1);
         this.firstChild[node] = next;
         this.hasChildren[node] = true;
+        if (node == 0) this.noteRootKey(key);
       }
       node = next;
     }
     this.fields[node] = fieldId;
     for (let up = this.parents[node]; up > 0; up = this.parents[up]) this.below[up] |= (<u32>1) << <u32>fieldId;
     return this;
+  }
+
+  private noteRootKey(key: Uint8Array): void {
+    if (key.length == 0) {
+      this.rootFirstCount = 5; // an empty key: its opening quote is followed by a quote; no prefilter
+      return;
+    }
+    const b = <u32>key[0];
+    for (let i = 0; i < this.rootFirstCount && i < 4; i++) if (((this.rootFirstBytes >> (<u32>i << 3)) & 0xff) == b) return;
+    if (this.rootFirstCount < 4) this.rootFirstBytes |= b << (<u32>this.rootFirstCount << 3);
+    this.rootFirstCount++;
   }
 
   /** The child of `node` named by the bytes at ptr, or -1. */

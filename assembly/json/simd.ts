@@ -65,3 +65,37 @@ export function findStructural(p: usize, end: usize): usize {
   }
   return end;
 }
+
+/** First address in [p, end) holding a `"` whose next byte is one of b0..b3 or `\` (or that is
+ *  the last byte), or end: where a key named by one of those first bytes, or an escaped key,
+ *  might start. Two overlapping loads (at p and p + 1) pair each byte with its successor. */
+// @ts-ignore: decorator
+@inline
+export function findQuoteBefore(p: usize, end: usize, b0: u8, b1: u8, b2: u8, b3: u8): usize {
+  const quote = i8x16.splat(0x22);
+  const backslash = i8x16.splat(0x5c);
+  const v0 = i8x16.splat(b0);
+  const v1 = i8x16.splat(b1);
+  const v2 = i8x16.splat(b2);
+  const v3 = i8x16.splat(b3);
+  while (p + 17 <= end) {
+    const here = v128.load(p);
+    const next = v128.load(p + 1);
+    const first = v128.or(
+      v128.or(i8x16.eq(next, v0), i8x16.eq(next, v1)),
+      v128.or(v128.or(i8x16.eq(next, v2), i8x16.eq(next, v3)), i8x16.eq(next, backslash)),
+    );
+    const m = i8x16.bitmask(v128.and(i8x16.eq(here, quote), first));
+    if (m != 0) return p + <usize>ctz(m);
+    p += 16;
+  }
+  while (p < end) {
+    if (load<u8>(p) == 0x22) {
+      if (p + 1 == end) return p;
+      const c = load<u8>(p + 1);
+      if (c == b0 || c == b1 || c == b2 || c == b3 || c == 0x5c) return p;
+    }
+    p++;
+  }
+  return end;
+}

@@ -105,7 +105,7 @@ export class JsonParser {
     if (digits == 0) return this.fail("unexpected character");
     const v = new JValue();
     v.type = JType.Number;
-    v.num = parseFloat(s.substring(start, this.pos));
+    v.num = jsonNumber(s, start, this.pos);
     if (isNaN(v.num)) return this.fail("bad number");
     return v;
   }
@@ -138,8 +138,8 @@ export class JsonParser {
         else if (e == 0x66) out += "\f";
         else if (e == 0x75) {
           if (this.pos + 4 > s.length) break;
-          const code = I32.parseInt(s.substr(this.pos, 4), 16);
-          if (isNaN(<f64>code) || code < 0) {
+          const code = hex4(s, this.pos);
+          if (code < 0) {
             this.fail("bad \\u escape");
             return null;
           }
@@ -214,5 +214,66 @@ function boolValue(b: bool): JValue {
   const v = new JValue();
   v.type = JType.Bool;
   v.bool = b;
+  return v;
+}
+
+/** The JSON number s[start, end) (RFC 8259 grammar), or NaN when it is not one. Not parseFloat:
+ *  the configuration only holds integers (Reader.int), which this reads exactly up to 2^53, and
+ *  the standard library's strtod and its tables cost 1.6 KB of the module. A fraction or an
+ *  exponent is applied by repeated ×/÷ 10 (within an ulp or so; no integer is affected). */
+function jsonNumber(s: string, start: i32, end: i32): f64 {
+  let i = start;
+  let negative = false;
+  if (i < end && s.charCodeAt(i) == 0x2d) {
+    negative = true;
+    i++;
+  }
+  const intStart = i;
+  let v: f64 = 0;
+  while (i < end && <u32>(s.charCodeAt(i) - 0x30) < 10) v = v * 10 + <f64>(s.charCodeAt(i++) - 0x30);
+  if (i == intStart || (s.charCodeAt(intStart) == 0x30 && i - intStart > 1)) return NaN; // no digits, or a leading zero
+  let scale = 0;
+  if (i < end && s.charCodeAt(i) == 0x2e) {
+    i++;
+    const fracStart = i;
+    while (i < end && <u32>(s.charCodeAt(i) - 0x30) < 10) {
+      v = v * 10 + <f64>(s.charCodeAt(i++) - 0x30);
+      scale--;
+    }
+    if (i == fracStart) return NaN;
+  }
+  if (i < end && (s.charCodeAt(i) | 0x20) == 0x65) { // e / E
+    i++;
+    let expNegative = false;
+    if (i < end && (s.charCodeAt(i) == 0x2b || s.charCodeAt(i) == 0x2d)) expNegative = s.charCodeAt(i++) == 0x2d;
+    const expStart = i;
+    let e = 0;
+    while (i < end && <u32>(s.charCodeAt(i) - 0x30) < 10) {
+      if (e < 100000) e = e * 10 + (s.charCodeAt(i) - 0x30); // beyond this the result is 0 or Infinity anyway
+      i++;
+    }
+    if (i == expStart) return NaN;
+    scale += expNegative ? -e : e;
+  }
+  if (i != end) return NaN;
+  // Bounded loops: v is a non-zero integer, so ~310 steps reach Infinity and ~650 reach 0.
+  if (v != 0) {
+    for (; scale > 0 && v != Infinity; scale--) v *= 10;
+    for (; scale < 0 && v != 0; scale++) v /= 10;
+  }
+  return negative ? -v : v;
+}
+
+/** The four hex digits at s[at], or -1. */
+function hex4(s: string, at: i32): i32 {
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = s.charCodeAt(at + k);
+    let d: i32;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
+    else return -1;
+    v = (v << 4) | d;
+  }
   return v;
 }

@@ -50,6 +50,19 @@ class DashScopeResponse {
   @optional usage: DashScopeUsage | null = null;
 }
 
+@json
+class AnthropicMessage {
+  @optional model: string = "";
+  @optional usage: DashScopeUsage | null = null;
+}
+
+@json
+class AnthropicEvent {
+  @optional model: string = "";
+  @optional message: AnthropicMessage | null = null;
+  @optional usage: DashScopeUsage | null = null;
+}
+
 // ---- a growing byte buffer in linear memory -----------------------------------------------
 
 class ByteBuf {
@@ -76,7 +89,7 @@ class ByteBuf {
 
 // ---- the filter ---------------------------------------------------------------------------
 
-const enum Shape { None = 0, OpenAI = 1, DashScope = 2 }
+const enum Shape { None = 0, OpenAI = 1, DashScope = 2, Anthropic = 3 }
 
 class Tokens {
   model: string = "";
@@ -126,6 +139,7 @@ class JsonAsStream extends Context {
     if (method === null || method != "POST" || path === null) return FilterHeadersStatusValues.Continue;
     if (path.endsWith("/chat/completions") || path.endsWith("/completions")) this.shape = Shape.OpenAI;
     else if (path.endsWith("/generation")) this.shape = Shape.DashScope;
+    else if (path.endsWith("/messages")) this.shape = Shape.Anthropic;
     else return FilterHeadersStatusValues.Continue;
     if (!end_of_stream) this.request = new ByteBuf();
     return FilterHeadersStatusValues.Continue;
@@ -198,6 +212,15 @@ function parseDocument(ptr: usize, len: i32, shape: Shape, t: Tokens): void {
       if (u.output_tokens >= 0) t.completion = u.output_tokens;
       if (u.total_tokens >= 0) t.total = u.total_tokens;
     }
+  } else if (shape == Shape.Anthropic) {
+    const r = JSON.parse<AnthropicEvent>(text);
+    if (r.model.length > 0) t.model = r.model;
+    const m = r.message;
+    if (m !== null) {
+      if (m.model.length > 0) t.model = m.model;
+      mergeInputOutput(m.usage, t);
+    }
+    mergeInputOutput(r.usage, t);
   } else {
     const r = JSON.parse<OpenAIResponse>(text);
     if (r.model.length > 0) t.model = r.model;
@@ -208,6 +231,12 @@ function parseDocument(ptr: usize, len: i32, shape: Shape, t: Tokens): void {
       if (u.total_tokens >= 0) t.total = u.total_tokens;
     }
   }
+}
+
+function mergeInputOutput(u: DashScopeUsage | null, t: Tokens): void {
+  if (u === null) return;
+  if (u.input_tokens >= 0) t.prompt = u.input_tokens;
+  if (u.output_tokens >= 0) t.completion = u.output_tokens;
 }
 
 /** Splits the buffered SSE stream into events (LF or CRLF lines, blank line dispatches) and

@@ -1,0 +1,113 @@
+// The SSE event prefilter: decides, at memory-scan speed, that reading one whole event with the
+// full scanner could not change anything, so the event can be passed over. Most events of a
+// stream are answer text: an OpenAI chunk repeats `"model":"<the same model>"` and
+// `"usage":null` in every event, an Anthropic content_block_delta names no field at all.
+//
+// Why this is exact (the caller also requires that an earlier event of the stream parsed, so
+// whether this one is sound no longer matters, and that the event's data is one line here):
+// - a field can only be filled from a key of the root object that is a root key of the trie,
+//   and a key is decoded before it is compared ("mod\u0065l" is model). The raw bytes of a key
+//   whose decoded value is a root key name either are the name, or differ from it first at a
+//   backslash (an escape starts with one). So every `"` followed by one of the root keys' first
+//   bytes or by `\` is looked at (a SIMD search); the name is compared byte by byte, and a
+//   backslash where a name byte is expected makes the event a candidate (no skip).
+// - the scanner takes a string as a key only after `{` or `,` (bytes <= 0x20 between), so a
+//   quote preceded by anything else (a value's opening quote, `"content":"\n..."`) is no key.
+// - a root key whose value is `null` changes nothing: every field's merge ignores null
+//   (usage.ts: counts, model and error all treat null as no value). A key whose value is a
+//   string byte-equal to `known` (the model already kept, no escapes) changes nothing either.
+// Over-approximating is always safe: any doubt means the full scanner reads the event.
+import { PathTrie } from "./paths";
+import { findQuoteBefore } from "./simd";
+
+/** Whether the event data [ptr, ptr + len) can be passed over (see above). `knownField`'s value
+ *  equal to `known` counts as no change. */
+export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null): bool {
+  if (trie.rootFirstCount > 4) return false; // too many first bytes for the search below
+  const packed = trie.rootFirstBytes;
+  // Unused slots repeat the first byte (a root with no keys repeats 0: no `"` is followed by a
+  // NUL in an event, and if one is, the check below just finds no name).
+  const b0 = <u8>packed;
+  const b1 = trie.rootFirstCount > 1 ? <u8>(packed >> 8) : b0;
+  const b2 = trie.rootFirstCount > 2 ? <u8>(packed >> 16) : b0;
+  const b3 = trie.rootFirstCount > 3 ? <u8>(packed >> 24) : b0;
+  const end = ptr + <usize>len;
+  let p = ptr;
+  for (;;) {
+    p = findQuoteBefore(p, end, b0, b1, b2, b3);
+    if (p >= end) return true;
+    if (keyPosition(ptr, p)) {
+      const node = matchRootKey(trie, p + 1, end);
+      if (node == -2) return false;
+      if (node >= 0 && !unchangedBy(trie, node, p + 1 + <usize>unchecked(trie.keys[node]).length + 1, end, knownField, known)) return false;
+    }
+    p++;
+  }
+  return true; // unreachable: the loop returns
+}
+
+/** Whether the quote at `q` may open a key: the previous byte above 0x20 is `{` or `,`, or there
+ *  is none (the data's start; conservative). */
+function keyPosition(start: usize, q: usize): bool {
+  let p = q;
+  while (p > start) {
+    p--;
+    const c = load<u8>(p);
+    if (c > 0x20) return c == 0x7b || c == 0x2c;
+  }
+  return true;
+}
+
+/** The root key named by the bytes at `s` and closed by a quote, -1 for none, -2 when a
+ *  backslash (an escape) or the end of the data leaves it open. */
+function matchRootKey(trie: PathTrie, s: usize, end: usize): i32 {
+  for (let i = unchecked(trie.firstChild[0]); i >= 0; i = unchecked(trie.nextSibling[i])) {
+    const key = unchecked(trie.keys[i]);
+    const n = key.length;
+    const name = key.dataStart;
+    let k = 0;
+    for (; k < n; k++) {
+      if (s + <usize>k >= end) return -2;
+      const b = load<u8>(s + <usize>k);
+      if (b != load<u8>(name + <usize>k)) {
+        if (b == 0x5c) return -2;
+        break;
+      }
+    }
+    if (k < n) continue;
+    if (s + <usize>n >= end) return -2;
+    const b = load<u8>(s + <usize>n);
+    if (b == 0x22) return i;
+    if (b == 0x5c) return -2;
+  }
+  return -1;
+}
+
+/** Whether the value after a root key (from `p`, just past its closing quote) changes nothing. */
+function unchangedBy(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null): bool {
+  while (p < end && load<u8>(p) <= 0x20) p++;
+  if (p >= end || load<u8>(p) != 0x3a) return false; // no colon: let the scanner judge
+  p++;
+  while (p < end && load<u8>(p) <= 0x20) p++;
+  if (p >= end) return false;
+  if (p + 4 <= end && load<u32>(p) == 0x6c6c756e) { // "null"
+    return p + 4 == end || !isLiteralByte(load<u8>(p + 4));
+  }
+  if (known === null || unchecked(trie.fields[node]) != knownField || load<u8>(p) != 0x22) return false;
+  const n = known.length;
+  const v = p + 1;
+  if (v + <usize>n >= end) return false;
+  const k = known.dataStart;
+  for (let i = 0; i < n; i++) {
+    const b = load<u8>(v + <usize>i);
+    if (b != load<u8>(k + <usize>i) || b == 0x5c) return false; // an escape: raw is not decoded
+  }
+  return load<u8>(v + <usize>n) == 0x22;
+}
+
+// @ts-ignore: decorator
+@inline
+function isLiteralByte(c: u32): bool {
+  // as the scanner's: digits, letters, '-', '+', '.' continue a literal ("nullx" is no null)
+  return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2b || c == 0x2e;
+}

@@ -1,0 +1,133 @@
+// The SSE event prefilter (assembly/json/prefilter.ts, SseFramer.passQuietEvent): an event that
+// lies whole in one chunk may be passed over unread when reading it could change nothing. The
+// oracle: the same stream delivered one byte per chunk never takes that path (no event is ever
+// whole in a chunk), so both deliveries must publish the same, and that must be the reference
+// model's answer. The events are chosen to look quiet to a careless prefilter: escaped keys,
+// nested keys, `null` lookalikes, a model that differs by one byte, keys after whitespace.
+import { beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { sidecar, type Sidecar } from "./helpers/sidecar";
+import { checkAgainstReference, snap, type Snapshot } from "./helpers/harness";
+import type { Shape } from "./helpers/reference";
+
+const enc = new TextEncoder();
+
+const PATH: Record<Shape, string> = { openai: "/v1/chat/completions", anthropic: "/v1/messages", dashscope: "/api/v1/services/aigc/text-generation/generation" };
+const REQUEST: Record<Shape, string> = {
+  openai: '{"model":"gpt-4o-mini","stream":true}',
+  anthropic: '{"model":"claude-3-5-haiku","stream":true,"max_tokens":10}',
+  dashscope: '{"model":"qwen-turbo","input":{}}',
+};
+
+/** Events that must be read (they change something, or might), and events that may be passed over. */
+const EVENTS = [
+  '{"id":"c1","model":"m1","choices":[{"delta":{"content":"hi"}}],"usage":null}',
+  '{"id":"c1","model":"m1","choices":[{"delta":{"content":"\\n\\"model\\":\\"zz\\""}}],"usage":null}',
+  '{"mod\\u0065l":"m2","usage":null}',
+  '{"\\u006dodel":"m3"}',
+  '{"\\u0075sage":{"prompt_tokens":41,"completion_tokens":42}}',
+  '{"usag\\u0065":{"input_tokens":43,"output_tokens":44}}',
+  '{"choices":[{"usage":{"prompt_tokens":5,"completion_tokens":6}}],"model":"m1"}',
+  '{"usage":nullx}',
+  '{"usage": null , "model" : "m1"}',
+  '{ "usage" :\t{"prompt_tokens":7,"completion_tokens":8,"input_tokens":7,"output_tokens":8}}',
+  '{"model":"m1\\u0000"}',
+  '{"model":"m1x"}',
+  '{"model":"m\\u0031"}',
+  '{"model":"m1","model":"m9"}',
+  '{"model":null}',
+  '{"usage":null,"usage":{"prompt_tokens":3,"completion_tokens":1,"input_tokens":3,"output_tokens":1}}',
+  '{"error":{"message":"overloaded"}}',
+  '{"error":null,"code":null}',
+  '{"code":"Throttling"}',
+  '{"message":{"model":"m5","usage":{"input_tokens":11,"output_tokens":12}}}',
+  '{"message":null}',
+  '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}',
+  '{"output":{"text":"abc"},"usage":{"input_tokens":9,"output_tokens":10,"total_tokens":19}}',
+  '{"usage":{"prompt_tokens":1,"completion_tokens":2,"input_tokens":1,"output_tokens":2},"model":"m1"',
+  '{"model":"m1","usage":null}}',
+  '{"model":"m1" "usage":null}',
+  '[{"usage":{"prompt_tokens":5}}]',
+  '"usage"',
+  "",
+  "[DONE]",
+];
+
+const LINE_ENDS = ["\n", "\r\n", "\r"];
+
+const event = fc.record({
+  data: fc.constantFrom(...EVENTS),
+  eol: fc.constantFrom(...LINE_ENDS),
+  before: fc.constantFrom("", "event: message", ": keep-alive", "id: 7", "dat: x", "data", "data:"),
+  space: fc.boolean(),
+  twoLines: fc.integer({ min: 0, max: 9 }),
+});
+
+function render(events: { data: string; eol: string; before: string; space: boolean; twoLines: number }[]): string {
+  let out = "";
+  for (const e of events) {
+    if (e.before) out += e.before + e.eol;
+    const data = e.data;
+    const cut = e.twoLines === 0 && data.length > 2 ? data.indexOf(",") : -1;
+    if (cut > 0) out += `data:${e.space ? " " : ""}${data.slice(0, cut + 1)}${e.eol}data:${data.slice(cut + 1)}${e.eol}`;
+    else out += `data:${e.space ? " " : ""}${data}${e.eol}`;
+    out += e.eol;
+  }
+  return out;
+}
+
+function call(s: Sidecar, shape: Shape, body: Uint8Array[]): Snapshot {
+  return snap(s, {
+    request: { method: "POST", path: PATH[shape], authority: "api.example.com", headers: [["content-type", "application/json"]], body: enc.encode(REQUEST[shape]) },
+    response: { status: 200, headers: [["content-type", "text/event-stream"]], body },
+  });
+}
+
+const bytes = (b: Uint8Array) => Array.from({ length: b.length }, (_, i) => b.subarray(i, i + 1));
+
+describe("SSE prefilter: passing over an event never changes what is published", () => {
+  let s: Sidecar;
+  beforeAll(async () => { s = await sidecar(); });
+
+  for (const shape of ["openai", "anthropic", "dashscope"] as Shape[]) {
+    it(`${shape}: whole events in one chunk = one byte per chunk = reference`, () => {
+      fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), (evs) => {
+        // a sound first event, so the events after it may be passed over
+        const body = enc.encode(render([{ data: EVENTS[0], eol: "\n", before: "", space: true, twoLines: 9 }, ...evs]));
+        const whole = call(s, shape, [body]);
+        const split = call(s, shape, bytes(body));
+        expect(whole.failed).toBe(false);
+        expect(whole.filterState).toEqual(split.filterState);
+        expect(whole.counters).toEqual(split.counters);
+        const problems = checkAgainstReference(whole, shape, enc.encode(REQUEST[shape]), { status: 200, headers: [["content-type", "text/event-stream"]], body });
+        expect(problems).toEqual([]);
+      }), { numRuns: 400 });
+    });
+  }
+
+  it("each tricky event alone after a sound one, every line end", () => {
+    for (const shape of ["openai", "anthropic", "dashscope"] as Shape[]) {
+      for (const data of EVENTS) {
+        for (const eol of LINE_ENDS) {
+          const body = enc.encode(render([
+            { data: EVENTS[0], eol, before: "", space: true, twoLines: 9 },
+            { data, eol, before: "", space: true, twoLines: 9 },
+            { data: EVENTS[0], eol, before: "", space: false, twoLines: 9 },
+          ]));
+          const whole = call(s, shape, [body]);
+          const split = call(s, shape, bytes(body));
+          expect({ shape, data, eol, state: whole.filterState }).toEqual({ shape, data, eol, state: split.filterState });
+        }
+      }
+    }
+  });
+
+  it("a stream of quiet events keeps the first event's model and the last event's usage", () => {
+    const quiet = '{"id":"c1","model":"m1","choices":[{"delta":{"content":"hi"}}],"usage":null}';
+    const body = `data: ${quiet}\n\n`.repeat(50) + 'data: {"model":"m1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34}}\n\ndata: [DONE]\n\n';
+    const r = call(s, "openai", [enc.encode(body)]);
+    expect(r.filterState["wasm.asm.llmproxy.response_model"]).toBe("m1");
+    expect(r.filterState["wasm.asm.llmproxy.request_prompt_tokens"]).toBe("12");
+    expect(r.filterState["wasm.asm.llmproxy.request_completion_tokens"]).toBe("34");
+  });
+});
