@@ -312,7 +312,7 @@ async function malformedRuns(modules: Record<string, WebAssembly.Module>, valid:
 
 /** A copy of `bytes` with a custom section appended whose content is `n`: the same module, but
  *  new wire bytes, so V8's per-process native module cache cannot serve the compile. */
-function uniqueBytes(bytes: Uint8Array, n: number): Uint8Array {
+function uniqueBytes(bytes: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
   const name = new TextEncoder().encode("bench");
   const body = new TextEncoder().encode(String(n).padStart(12, "0"));
   const payload = 1 + name.length + body.length; // name length (1 byte LEB) + name + body

@@ -9,7 +9,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, wasmPluginConfig } from "../repo/manifests";
-import { scrape, seedCurl, startLocal, type LocalSidecar } from "./helpers/local";
+import { seedCurl, startLocal, type LocalSidecar } from "./helpers/local";
 import { PrometheusServer, requirePrometheus, type PromSample } from "./helpers/prometheus";
 
 interface Target {
@@ -42,7 +42,6 @@ interface Dashboard {
 const dashboard = JSON.parse(readFileSync(join(repoRoot, "dashboards", "asm-llm-proxy.json"), "utf8")) as Dashboard;
 const variables = dashboard.templating.list;
 const queryPanels = dashboard.panels.filter((p) => p.type !== "row");
-const metricsOf = (expr: string) => [...new Set(expr.match(/\basm_llm_proxy_[a-z_]+/g) ?? [])].map((m) => m.replace(/_(bucket|sum|count)$/, ""));
 
 /** Grafana's built-ins at a short range (the test's data is seconds old), and "All" for each query variable. */
 const GRAFANA_GLOBALS: Record<string, string> = { __rate_interval: "1m", __interval: "15s", __range: "1m" };
@@ -65,7 +64,7 @@ describe("dashboard file", () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(variables.find((v) => v.name === "datasource")).toMatchObject({ type: "datasource", query: "prometheus" });
     for (const p of queryPanels) {
-      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: "${datasource}" });
+      expect(p.datasource, p.title).toEqual({ type: "prometheus", uid: "$" + "{datasource}" }); // Grafana variable syntax, not a template
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets!) expect(t.datasource, `${p.title} ${t.refId}`).toEqual(p.datasource);
     }

@@ -12,11 +12,22 @@ import type { Shape } from "./helpers/reference";
 
 const enc = new TextEncoder();
 
-const PATH: Record<Shape, string> = { openai: "/v1/chat/completions", anthropic: "/v1/messages", dashscope: "/api/v1/services/aigc/text-generation/generation" };
-const REQUEST: Record<Shape, string> = {
+/** The shapes that stream in SSE (Bedrock's stream is binary, DashScope apps' answers are JSON). */
+type SseShape = Extract<Shape, "openai" | "anthropic" | "dashscope" | "responses" | "gemini">;
+const SSE_SHAPES: SseShape[] = ["openai", "anthropic", "dashscope", "responses", "gemini"];
+const PATH: Record<SseShape, string> = {
+  openai: "/v1/chat/completions",
+  anthropic: "/v1/messages",
+  dashscope: "/api/v1/services/aigc/text-generation/generation",
+  responses: "/v1/responses",
+  gemini: "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+};
+const REQUEST: Record<SseShape, string> = {
   openai: '{"model":"gpt-4o-mini","stream":true}',
   anthropic: '{"model":"claude-3-5-haiku","stream":true,"max_tokens":10}',
   dashscope: '{"model":"qwen-turbo","input":{}}',
+  responses: '{"model":"gpt-4.1","stream":true,"input":"hi"}',
+  gemini: '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}',
 };
 
 /** Events that must be read (they change something, or might), and events that may be passed over. */
@@ -48,6 +59,12 @@ const EVENTS = [
   '{"model":"m1","usage":null}}',
   '{"model":"m1" "usage":null}',
   '[{"usage":{"prompt_tokens":5}}]',
+  '{"type":"response.completed","response":{"model":"m1","usage":{"input_tokens":5,"output_tokens":6,"total_tokens":11}}}',
+  '{"type":"response.output_text.delta","delta":"x","response":null}',
+  '{"r\\u0065sponse":{"model":"m6","usage":{"input_tokens":9,"output_tokens":9,"total_tokens":18}}}',
+  '{"candidates":[{"content":{"parts":[{"text":"x"}]}}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4,"totalTokenCount":7},"modelVersion":"g1"}',
+  '{"usageM\\u0065tadata":{"promptTokenCount":8,"candidatesTokenCount":9,"totalTokenCount":17}}',
+  '{"modelVersion":"g2","usageMetadata":null}',
   '"usage"',
   "",
   "[DONE]",
@@ -76,7 +93,7 @@ function render(events: { data: string; eol: string; before: string; space: bool
   return out;
 }
 
-function call(s: Sidecar, shape: Shape, body: Uint8Array[]): Snapshot {
+function call(s: Sidecar, shape: SseShape, body: Uint8Array[]): Snapshot {
   return snap(s, {
     request: { method: "POST", path: PATH[shape], authority: "api.example.com", headers: [["content-type", "application/json"]], body: enc.encode(REQUEST[shape]) },
     response: { status: 200, headers: [["content-type", "text/event-stream"]], body },
@@ -89,7 +106,7 @@ describe("SSE prefilter: passing over an event never changes what is published",
   let s: Sidecar;
   beforeAll(async () => { s = await sidecar(); });
 
-  for (const shape of ["openai", "anthropic", "dashscope"] as Shape[]) {
+  for (const shape of SSE_SHAPES) {
     it(`${shape}: whole events in one chunk = one byte per chunk = reference`, () => {
       fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), (evs) => {
         // a sound first event, so the events after it may be passed over
@@ -99,14 +116,14 @@ describe("SSE prefilter: passing over an event never changes what is published",
         expect(whole.failed).toBe(false);
         expect(whole.filterState).toEqual(split.filterState);
         expect(whole.counters).toEqual(split.counters);
-        const problems = checkAgainstReference(whole, shape, enc.encode(REQUEST[shape]), { status: 200, headers: [["content-type", "text/event-stream"]], body });
+        const problems = checkAgainstReference(whole, shape, enc.encode(REQUEST[shape]), { status: 200, headers: [["content-type", "text/event-stream"]], body }, PATH[shape]);
         expect(problems).toEqual([]);
       }), { numRuns: 400 });
     });
   }
 
   it("each tricky event alone after a sound one, every line end", () => {
-    for (const shape of ["openai", "anthropic", "dashscope"] as Shape[]) {
+    for (const shape of SSE_SHAPES) {
       for (const data of EVENTS) {
         for (const eol of LINE_ENDS) {
           const body = enc.encode(render([

@@ -466,8 +466,7 @@ export class JsonScanner {
       if (this.captureOverflow) {
         this.record(field, Kind.Oversized, this.valueStart, endAt);
       } else if (len > 0 && <u32>load<u8>(buf) - 0x30 < 10) { // a digit first: a number (or junk)
-        this.record(field, Kind.Number, this.valueStart, endAt);
-        unchecked(this.num[field] = parseCount(buf, len));
+        this.recordCount(field, buf, len, endAt);
       } else if (isWord(buf, len, "true")) {
         this.record(field, Kind.True, this.valueStart, endAt);
       } else if (isWord(buf, len, "false")) {
@@ -475,19 +474,23 @@ export class JsonScanner {
       } else if (isWord(buf, len, "null")) {
         this.record(field, Kind.Null, this.valueStart, endAt);
       } else {
-        // A summed field (ApiShape.responseSum) adds its occurrences; one that is not a count
-        // makes the sum unknown, as does a sum past the bound on one count.
-        const summed = (this.trie.sumFields & ((<u32>1) << <u32>field)) != 0 && unchecked(this.present[field]);
-        const prior = summed && unchecked(this.kind[field]) == Kind.Number ? unchecked(this.num[field]) : -1;
-        this.record(field, Kind.Number, this.valueStart, endAt);
-        let n = parseCount(buf, len);
-        if (summed) n = prior >= 0 && n >= 0 && prior + n <= MAX_COUNT ? prior + n : -1;
-        unchecked(this.num[field] = n);
+        this.recordCount(field, buf, len, endAt);
       }
     }
     this.capturing = false;
     this.pendingNode = -1;
     this.gram = G_SEP;
+  }
+
+  /** A count (or junk, read as unknown). A summed field (ApiShape.responseSum) adds its
+   *  occurrences; one that is not a count makes the sum unknown, as does a sum past the bound. */
+  private recordCount(field: i32, buf: usize, len: i32, endAt: i64): void {
+    const summed = (this.trie.sumFields & ((<u32>1) << <u32>field)) != 0 && unchecked(this.present[field]);
+    const prior = summed && unchecked(this.kind[field]) == Kind.Number ? unchecked(this.num[field]) : -1;
+    this.record(field, Kind.Number, this.valueStart, endAt);
+    let n = parseCount(buf, len);
+    if (summed) n = prior >= 0 && n >= 0 && prior + n <= MAX_COUNT ? prior + n : -1;
+    unchecked(this.num[field] = n);
   }
 
   private record(field: i32, kind: Kind, start: i64, end: i64): void {
