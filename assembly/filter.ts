@@ -25,6 +25,7 @@ const H_CONTENT_TYPE = String.UTF8.encode("content-type");
 const H_ACCEPT = String.UTF8.encode("accept");
 const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
 const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
+const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
 
 export class LlmStream extends Context {
@@ -114,9 +115,17 @@ export class LlmStream extends Context {
     }
     this.requestScanner = acquireScanner(shape.request);
     if (provider !== null && this.wantsRewrite(shape)) {
-      // The body may change length: the headers go upstream before the body is rewritten.
-      removeHeader(HeaderMap.Request, "content-length");
-      this.buffering = true;
+      if (declaredLength(headerValue(HeaderMap.Request, H_CONTENT_LENGTH)) > <i64>this.vm.config.maxRewriteBodyBytes) {
+        // Known to be over the bound: never held. Envoy appends each new chunk to a held body
+        // before the filter sees it, and answers 413 once that passes its buffer limit, so a
+        // body held up to the bound could still be refused when one large read arrives
+        // (observed in Envoy 1.36.4 under load). Only a body of unknown length takes that risk.
+        countSkippedRewrite(this.vm, "too_large");
+      } else {
+        // The body may change length: the headers go upstream before the body is rewritten.
+        removeHeader(HeaderMap.Request, "content-length");
+        this.buffering = true;
+      }
     }
     return FilterHeadersStatusValues.Continue;
   }
@@ -330,4 +339,16 @@ function injectApiKey(auth: Auth, key: string): void {
 /** `/`, or `/` with a query string. */
 function isRootPath(path: string): bool {
   return path == "/" || path.startsWith("/?");
+}
+
+/** A Content-Length header's value, or -1 when absent or not a plain decimal (at most 15 digits). */
+function declaredLength(value: string | null): i64 {
+  if (value === null || value.length == 0 || value.length > 15) return -1;
+  let n: i64 = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = <i32>value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }

@@ -164,6 +164,19 @@ describe("bounded buffering", () => {
     expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
     stream.finish();
   });
+  // Found in Envoy 1.36.4 under load (tests/envoy-failure.test.ts): a held body got 413 when
+  // one large read pushed it past Envoy's limit before the filter could give up. A body whose
+  // Content-Length is over the bound is now never held.
+  it("a Content-Length over the bound: never held, Content-Length kept, counted", async () => {
+    const s = await routed({ providers: [provider], maxRewriteBodyBytes: 4096 });
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"], ["content-length", "20000"]], false);
+    expect(new Map(stream.upstream.headers!).get("content-length")).toBe("20000");
+    expect(stream.sendRequestBody(Buffer.from('{"messa'), false)).toBe(FilterDataStatus.Continue);
+    expect(stream.upstream.bodyChunks.length).toBe(1);
+    expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="too_large"} 1']);
+    stream.finish();
+  });
   it("a body ending in trailers is rewritten in the trailers callback", async () => {
     const s = await routed();
     const stream = s.vm.newStream();
