@@ -54,6 +54,9 @@ export interface SidecarBootstrapOptions {
   bufferLimitBytes?: number;
   /** The manifests folder (default manifests/). */
   manifestsDir?: string;
+  /** stats_flush_interval (Envoy's default 5 s): histogram samples show in the admin output
+   *  only after a flush, so tests that read them shorten it. */
+  statsFlushMs?: number;
 }
 
 const PLUGIN_NAME = "asm-llm-proxy";
@@ -267,6 +270,7 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
     // Istio's bootstrap: its own tag list, no Envoy defaults; the override's tags are appended.
     stats_config: { use_all_default_tags: false, stats_tags: ISTIO_DEFAULT_TAGS.map((t) => ({ ...t })) },
     admin: { address: socketAddress("127.0.0.1", opts.adminPort) },
+    ...(opts.statsFlushMs ? { stats_flush_interval: `${opts.statsFlushMs / 1000}s` } : {}),
     // As Istio's bootstrap: a (very high) downstream connection limit, so Envoy does not warn.
     overload_manager: {
       resource_monitors: [

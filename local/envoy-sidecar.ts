@@ -24,6 +24,8 @@ export interface EnvoySidecarConfig extends CommonSidecarConfig {
   /** Each Envoy log line (the filter's lines among them). */
   onLog?: (line: string) => void;
   stdout?: "pipe" | "inherit";
+  /** Envoy's stats_flush_interval in ms (default 5 s; tests reading histograms shorten it). */
+  statsFlushMs?: number;
 }
 
 export interface EnvoySidecar {
@@ -121,6 +123,7 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       failStrategy: cfg.failStrategy,
       vmEnv: inline,
       bufferLimitBytes: cfg.bufferLimitBytes,
+      statsFlushMs: cfg.statsFlushMs,
     });
     const envoy = await startEnvoy({
       binary,
