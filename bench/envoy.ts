@@ -56,8 +56,17 @@ interface Workload {
 function chatAnswer(model: string): Buffer {
   return Buffer.from(
     JSON.stringify({
-      id: "chatcmpl-bench", object: "chat.completion", created: 1732550000, model,
-      choices: [{ index: 0, message: { role: "assistant", content: "I am a large language model. I can answer questions and write text." }, finish_reason: "stop" }],
+      id: "chatcmpl-bench",
+      object: "chat.completion",
+      created: 1732550000,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: "I am a large language model. I can answer questions and write text." },
+          finish_reason: "stop",
+        },
+      ],
       usage: { prompt_tokens: 12, completion_tokens: 17, total_tokens: 29 },
     }),
   );
@@ -66,7 +75,8 @@ function chatAnswer(model: string): Buffer {
 function sseAnswer(events: number): Buffer {
   const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1732550000, model: "qwen-turbo" };
   let out = "";
-  for (let i = 0; i < events; i++) out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }], usage: null })}\n\n`;
+  for (let i = 0; i < events; i++)
+    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }], usage: null })}\n\n`;
   out += `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: events, total_tokens: 12 + events } })}\n\ndata: [DONE]\n\n`;
   return Buffer.from(out);
 }
@@ -79,10 +89,38 @@ function bigRequest(bytes: number): string {
 function workloads(quick: boolean): Workload[] {
   const small = JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: "Please introduce yourself" }] });
   return [
-    { name: "small chat (JSON)", method: "POST", body: small, contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 4 },
-    { name: `SSE, ${quick ? 100 : 1000} events`, method: "POST", body: JSON.stringify({ ...JSON.parse(small), stream: true }), contentType: "text/event-stream", answer: sseAnswer(quick ? 100 : 1000), connections: 4 },
-    { name: "1 MB request", method: "POST", body: bigRequest(1 << 20), contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 2 },
-    { name: "10 MB request", method: "POST", body: bigRequest(quick ? 2 << 20 : 10 << 20), contentType: "application/json", answer: chatAnswer("qwen-turbo"), connections: 1 },
+    {
+      name: "small chat (JSON)",
+      method: "POST",
+      body: small,
+      contentType: "application/json",
+      answer: chatAnswer("qwen-turbo"),
+      connections: 4,
+    },
+    {
+      name: `SSE, ${quick ? 100 : 1000} events`,
+      method: "POST",
+      body: JSON.stringify({ ...JSON.parse(small), stream: true }),
+      contentType: "text/event-stream",
+      answer: sseAnswer(quick ? 100 : 1000),
+      connections: 4,
+    },
+    {
+      name: "1 MB request",
+      method: "POST",
+      body: bigRequest(1 << 20),
+      contentType: "application/json",
+      answer: chatAnswer("qwen-turbo"),
+      connections: 2,
+    },
+    {
+      name: "10 MB request",
+      method: "POST",
+      body: bigRequest(quick ? 2 << 20 : 10 << 20),
+      contentType: "application/json",
+      answer: chatAnswer("qwen-turbo"),
+      connections: 1,
+    },
     { name: "non-LLM GET", method: "GET", contentType: "application/json", answer: Buffer.from('{"status":"ok"}'), connections: 4 },
   ];
 }
@@ -139,7 +177,11 @@ async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: numb
   );
   const pid = envoy.child.pid!;
   const before = cpuTicks(pid);
-  const { stdout } = await run("wrk", ["-t1", `-c${w.connections}`, `-d${seconds}s`, "--latency", "--timeout", "30s", "-s", script, `http://127.0.0.1:${url.port}${path}`], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(
+    "wrk",
+    ["-t1", `-c${w.connections}`, `-d${seconds}s`, "--latency", "--timeout", "30s", "-s", script, `http://127.0.0.1:${url.port}${path}`],
+    { maxBuffer: 1 << 20 },
+  );
   const after = cpuTicks(pid);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
   if (!/ 50%\s+[\d.]+(us|ms|s|m|h)\n/.test(stdout)) process.stderr.write(`wrk printed no latency distribution:\n${stdout}\n`);
@@ -170,7 +212,16 @@ export interface EnvoyBenchResult {
   seconds: number;
   load: number[];
   startupMs: Record<string, number>;
-  rows: { workload: string; variant: string; requests: number; cpuUsPerRequest: number; p50Ms: number; p99Ms: number; rssMiB: number; errors: number }[];
+  rows: {
+    workload: string;
+    variant: string;
+    requests: number;
+    cpuUsPerRequest: number;
+    p50Ms: number;
+    p99Ms: number;
+    rssMiB: number;
+    errors: number;
+  }[];
 }
 
 export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenchResult> {
@@ -200,7 +251,17 @@ export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenc
       });
       if (!v.wasm) stripWasm(bootstrap);
       const t0 = performance.now();
-      envoys.set(v.name, await startEnvoy({ binary, bootstrap, concurrency: 1, env: { DASHSCOPE_API_KEY: "sk-bench" }, logLevel: "error", wasmLogLevel: "error" }));
+      envoys.set(
+        v.name,
+        await startEnvoy({
+          binary,
+          bootstrap,
+          concurrency: 1,
+          env: { DASHSCOPE_API_KEY: "sk-bench" },
+          logLevel: "error",
+          wasmLogLevel: "error",
+        }),
+      );
       startupMs[v.name] = performance.now() - t0;
     }
     const samples = new Map<string, Sample[]>();
@@ -213,7 +274,9 @@ export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenc
           const s = await drive(envoys.get(v.name)!, v, w, seconds, dir);
           const key = `${w.name}\u0000${v.name}`;
           samples.set(key, [...(samples.get(key) ?? []), s]);
-          process.stderr.write(`round ${round + 1}/${rounds} ${w.name} / ${v.name}: ${s.requests} requests, ${s.cpuUsPerRequest.toFixed(1)} µs CPU each\n`);
+          process.stderr.write(
+            `round ${round + 1}/${rounds} ${w.name} / ${v.name}: ${s.requests} requests, ${s.cpuUsPerRequest.toFixed(1)} µs CPU each\n`,
+          );
         }
       }
     }
@@ -248,7 +311,11 @@ export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenc
 
 /** The "no filter" variant: the same bootstrap without the Wasm HTTP filter. */
 function stripWasm(bootstrap: Record<string, unknown>): void {
-  const listeners = (bootstrap.static_resources as { listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string }[] } }[] }[] }[] }).listeners;
+  const listeners = (
+    bootstrap.static_resources as {
+      listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string }[] } }[] }[] }[];
+    }
+  ).listeners;
   const hcm = listeners[0].filter_chains[0].filters[0].typed_config;
   hcm.http_filters = hcm.http_filters.filter((f) => f.name === "envoy.filters.http.router");
 }
@@ -256,9 +323,17 @@ function stripWasm(bootstrap: Record<string, unknown>): void {
 export function renderEnvoyBench(r: EnvoyBenchResult): string {
   const lines: string[] = [];
   lines.push(`# Benchmarks in real Envoy`, ``);
-  lines.push(`Generated by \`npm run bench -- --envoy\` on ${r.date.slice(0, 10)}: Envoy ${r.envoy}, one worker; load from wrk (1 thread); upstream on loopback.`);
-  lines.push(`Machine: ${r.machine}; load average ${r.load.map((x) => x.toFixed(2)).join(" → ")} (other work shared the machine). Median of ${r.rounds} rounds of ${r.seconds} s per cell, variants interleaved.`, ``);
-  lines.push(`CPU = Envoy's CPU time (user+system, /proc) per request; ×none = that over the no-filter variant; latency from wrk; +p50/+p99 = added over the no-filter variant.`, ``);
+  lines.push(
+    `Generated by \`npm run bench -- --envoy\` on ${r.date.slice(0, 10)}: Envoy ${r.envoy}, one worker; load from wrk (1 thread); upstream on loopback.`,
+  );
+  lines.push(
+    `Machine: ${r.machine}; load average ${r.load.map((x) => x.toFixed(2)).join(" → ")} (other work shared the machine). Median of ${r.rounds} rounds of ${r.seconds} s per cell, variants interleaved.`,
+    ``,
+  );
+  lines.push(
+    `CPU = Envoy's CPU time (user+system, /proc) per request; ×none = that over the no-filter variant; latency from wrk; +p50/+p99 = added over the no-filter variant.`,
+    ``,
+  );
   lines.push(`| workload | variant | requests | CPU µs/req | ×none | ×no-op | p50 ms | +p50 ms | p99 ms | +p99 ms | RSS MiB | errors |`);
   lines.push(`|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   const workloadNames = [...new Set(r.rows.map((x) => x.workload))];
@@ -271,7 +346,13 @@ export function renderEnvoyBench(r: EnvoyBenchResult): string {
       );
     }
   }
-  lines.push(``, `Envoy start to ready (one worker; includes compiling the module and each VM's on_vm_start/on_configure): ${Object.entries(r.startupMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ")}.`, ``);
+  lines.push(
+    ``,
+    `Envoy start to ready (one worker; includes compiling the module and each VM's on_vm_start/on_configure): ${Object.entries(r.startupMs)
+      .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+      .join(", ")}.`,
+    ``,
+  );
   return lines.join("\n");
 }
 

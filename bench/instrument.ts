@@ -65,7 +65,14 @@ export class Profile {
   }
 
   snapshot(): ProfileSnapshot {
-    return { names: [...this.names], side: [...this.side], time: [...this.time], calls: [...this.calls], inclusive: this.inclusive, outerCalls: this.outerCalls };
+    return {
+      names: [...this.names],
+      side: [...this.side],
+      time: [...this.time],
+      calls: [...this.calls],
+      inclusive: this.inclusive,
+      outerCalls: this.outerCalls,
+    };
   }
 }
 
@@ -96,7 +103,8 @@ function wrapImports(imports: WebAssembly.Imports, prof: Profile): WebAssembly.I
   for (const [mod, table] of Object.entries(imports)) {
     out[mod] = {};
     for (const [name, value] of Object.entries(table)) {
-      out[mod][name] = typeof value === "function" ? (wrap(value as AnyFn, prof, prof.bin("host", name)) as WebAssembly.ImportValue) : value;
+      out[mod][name] =
+        typeof value === "function" ? (wrap(value as AnyFn, prof, prof.bin("host", name)) as WebAssembly.ImportValue) : value;
     }
   }
   return out;
@@ -105,7 +113,8 @@ function wrapImports(imports: WebAssembly.Imports, prof: Profile): WebAssembly.I
 function wrapExports(exports: WebAssembly.Exports, prof: Profile): WebAssembly.Exports {
   const out: Record<string, WebAssembly.ExportValue> = {};
   for (const [name, value] of Object.entries(exports)) {
-    out[name] = typeof value === "function" ? (wrap(value as AnyFn, prof, prof.bin("wasm", name)) as unknown as WebAssembly.ExportValue) : value;
+    out[name] =
+      typeof value === "function" ? (wrap(value as AnyFn, prof, prof.bin("wasm", name)) as unknown as WebAssembly.ExportValue) : value;
   }
   return out;
 }
@@ -155,7 +164,9 @@ export function calibrate(): number {
   const g = (x: number) => x + 1;
   const plain = new WebAssembly.Instance(module, { env: { g } }).exports.f as (a: number, b: number, c: number) => number;
   const prof = new Profile();
-  const wrappedInstance = new WebAssembly.Instance(module, { env: { g: wrap(g as AnyFn, prof, prof.bin("host", "g")) as (x: number) => number } });
+  const wrappedInstance = new WebAssembly.Instance(module, {
+    env: { g: wrap(g as AnyFn, prof, prof.bin("host", "g")) as (x: number) => number },
+  });
   const wrapped = wrap(wrappedInstance.exports.f as AnyFn, prof, prof.bin("wasm", "f")) as (a: number, b: number, c: number) => number;
   let sink = 0;
   const n = 100_000;
@@ -185,15 +196,22 @@ export function corrected(p: ProfileSnapshot, overhead: number): CorrectedProfil
   const nestedWasmCalls = count("wasm") - p.outerCalls; // malloc from inside an import
   const bins = p.names.map((name, i) => ({ name, side: p.side[i], ms: p.time[i], calls: p.calls[i] }));
   const sideTime = (side: string) => bins.filter((b) => b.side === side).reduce((n, b) => n + b.ms, 0);
-  const wasmTime = sideTime("wasm"), hostTime = sideTime("host");
+  const wasmTime = sideTime("wasm"),
+    hostTime = sideTime("host");
   for (const b of bins) {
     const own = half * b.calls;
-    const asCaller = b.side === "wasm"
-      ? (wasmTime > 0 ? half * hostCalls * (b.ms / wasmTime) : 0)
-      : (hostTime > 0 ? half * nestedWasmCalls * (b.ms / hostTime) : 0);
+    const asCaller =
+      b.side === "wasm"
+        ? wasmTime > 0
+          ? half * hostCalls * (b.ms / wasmTime)
+          : 0
+        : hostTime > 0
+          ? half * nestedWasmCalls * (b.ms / hostTime)
+          : 0;
     b.ms = Math.max(0, b.ms - own - asCaller);
   }
-  const wasm = sideTime("wasm"), host = sideTime("host");
+  const wasm = sideTime("wasm"),
+    host = sideTime("host");
   return { bins, wasm, host, total: wasm + host };
 }
 

@@ -36,16 +36,32 @@ function newest(dir: string): number {
 export function buildNamed(filter: string): string {
   const [entry, extra] = ENTRIES[filter];
   const out = join(root, `build/profile/${filter}.named.wasm`);
-  const inputs = Math.max(newest(join(root, "assembly")), newest(join(root, "bench/baselines")), statSync(join(root, "asconfig.json")).mtimeMs);
+  const inputs = Math.max(
+    newest(join(root, "assembly")),
+    newest(join(root, "bench/baselines")),
+    statSync(join(root, "asconfig.json")).mtimeMs,
+  );
   if (existsSync(out) && statSync(out).mtimeMs > inputs) return out;
   mkdirSync(dirname(out), { recursive: true });
-  const r = spawnSync(process.execPath, [
-    join(root, "node_modules/assemblyscript/bin/asc.js"), entry, "--config", "asconfig.json", "--target", "release", "--debug", "--outFile", relative(root, out), ...extra,
-  ], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, "node_modules/assemblyscript/bin/asc.js"),
+      entry,
+      "--config",
+      "asconfig.json",
+      "--target",
+      "release",
+      "--debug",
+      "--outFile",
+      relative(root, out),
+      ...extra,
+    ],
+    { cwd: root, encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
   return out;
 }
-
 
 interface Node {
   id: number;
@@ -79,18 +95,27 @@ export async function profile(w: Workload, filter: string, ms: number): Promise<
     drive(vm, w);
     streams++;
   }
-  const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] } };
+  const { profile } = (await session.post("Profiler.stop")) as unknown as {
+    profile: { nodes: Node[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
+  };
   session.disconnect();
   // Self time per node from samples × deltas.
   const self = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  for (let i = 0; i < profile.samples.length; i++)
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const byFn = new Map<string, { name: string; where: string; us: number }>();
   let total = 0;
   for (const n of profile.nodes) {
     const us = self.get(n.id) ?? 0;
     if (!us) continue;
     const f = n.callFrame;
-    const where = f.url.startsWith("wasm://") ? "wasm" : f.url.startsWith("file:") ? relative(root, fileURLToPath(f.url)) : f.url.startsWith("/") ? relative(root, f.url) : f.url || "(native)";
+    const where = f.url.startsWith("wasm://")
+      ? "wasm"
+      : f.url.startsWith("file:")
+        ? relative(root, fileURLToPath(f.url))
+        : f.url.startsWith("/")
+          ? relative(root, f.url)
+          : f.url || "(native)";
     const name = f.functionName || "(anonymous)";
     const key = `${where}|${name}`;
     const e = byFn.get(key) ?? { name, where, us: 0 };
@@ -110,15 +135,31 @@ export const CATEGORIES: [string, (r: ProfileRow) => boolean][] = [
   ["module: JSON scanner (assembly/json)", (r) => r.where === "wasm" && r.name.startsWith("assembly/json/")],
   ["module: SSE framer (assembly/sse)", (r) => r.where === "wasm" && r.name.startsWith("assembly/sse")],
   ["module: filter logic, telemetry (assembly/*)", (r) => r.where === "wasm" && r.name.startsWith("assembly/")],
-  ["module: AssemblyScript GC + allocator (~lib/rt)", (r) => r.where === "wasm" && (r.name.startsWith("~lib/rt/") || r.name.startsWith("~lib/memory") || r.name === "~start")],
+  [
+    "module: AssemblyScript GC + allocator (~lib/rt)",
+    (r) => r.where === "wasm" && (r.name.startsWith("~lib/rt/") || r.name.startsWith("~lib/memory") || r.name === "~start"),
+  ],
   ["module: SDK (proxy-runtime)", (r) => r.where === "wasm" && r.name.includes("@solo-io/proxy-runtime")],
   ["module: json-as", (r) => r.where === "wasm" && r.name.includes("json-as")],
   ["module: AssemblyScript std (strings, arrays, maps)", (r) => r.where === "wasm" && r.name.startsWith("~lib/")],
   ["module: baseline code (bench/baselines)", (r) => r.where === "wasm" && r.name.startsWith("bench/")],
   ["module: other", (r) => r.where === "wasm"],
-  ["host: body copy into the module (get_buffer_bytes, memory set, copyOut)", (r) => (r.where === "host/abi/memory.ts" && ["set", "refresh", "view"].includes(r.name)) || (r.where === "host/abi/context.ts" && r.name === "copyOut") || r.name === "proxy_get_buffer_bytes" || r.name === "get buffer"],
-  ["host: forwarding chunks downstream/upstream (copies; Envoy moves them)", (r) => r.where === "host/envoy/stream.ts" && r.name === "forwardData"],
-  ["host: headers, properties, filter state, stats (strings ↔ bytes)", (r) => r.where.startsWith("host/") || r.where.startsWith("node:internal/encoding") || /UTF8|Utf8|encode|decode/.test(r.name)],
+  [
+    "host: body copy into the module (get_buffer_bytes, memory set, copyOut)",
+    (r) =>
+      (r.where === "host/abi/memory.ts" && ["set", "refresh", "view"].includes(r.name)) ||
+      (r.where === "host/abi/context.ts" && r.name === "copyOut") ||
+      r.name === "proxy_get_buffer_bytes" ||
+      r.name === "get buffer",
+  ],
+  [
+    "host: forwarding chunks downstream/upstream (copies; Envoy moves them)",
+    (r) => r.where === "host/envoy/stream.ts" && r.name === "forwardData",
+  ],
+  [
+    "host: headers, properties, filter state, stats (strings ↔ bytes)",
+    (r) => r.where.startsWith("host/") || r.where.startsWith("node:internal/encoding") || /UTF8|Utf8|encode|decode/.test(r.name),
+  ],
   ["V8: JS↔wasm calls, GC, natives", (r) => r.where === "(native)" || r.where === "" || r.name === "(garbage collector)"],
   ["bench driver", (r) => r.where.startsWith("bench/")],
   ["other", () => true],
@@ -136,7 +177,9 @@ export function categorize(rows: ProfileRow[]): { category: string; selfMs: numb
   return [...out.values()].sort((a, b) => b.selfMs - a.selfMs);
 }
 
-const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (process.argv[1].startsWith("/") ? process.argv[1] : join(process.cwd(), process.argv[1]));
+const isMain =
+  process.argv[1] !== undefined &&
+  fileURLToPath(import.meta.url) === (process.argv[1].startsWith("/") ? process.argv[1] : join(process.cwd(), process.argv[1]));
 if (isMain) {
   const args = process.argv.slice(2);
   const opt = (n: string, d: string) => {
@@ -151,7 +194,11 @@ if (isMain) {
   if (!w) throw new Error(`no workload ${workload}`);
   const rows = await profile(w, filter, ms);
   console.log(`${filter} on ${workload}: self time per stream by function (V8 sampling profiler)`);
-  for (const r of rows.slice(0, top)) console.log(`${r.pct.toFixed(1).padStart(5)}%  ${(r.selfMs * 1000).toFixed(1).padStart(9)} µs  ${r.where === "wasm" ? "" : r.where + " "}${r.name}`);
+  for (const r of rows.slice(0, top))
+    console.log(
+      `${r.pct.toFixed(1).padStart(5)}%  ${(r.selfMs * 1000).toFixed(1).padStart(9)} µs  ${r.where === "wasm" ? "" : r.where + " "}${r.name}`,
+    );
   console.log("\nby category:");
-  for (const c of categorize(rows)) console.log(`${c.pct.toFixed(1).padStart(5)}%  ${(c.selfMs * 1000).toFixed(1).padStart(9)} µs  ${c.category}`);
+  for (const c of categorize(rows))
+    console.log(`${c.pct.toFixed(1).padStart(5)}%  ${(c.selfMs * 1000).toFixed(1).padStart(9)} µs  ${c.category}`);
 }

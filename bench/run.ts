@@ -147,7 +147,13 @@ export interface BenchResults {
   };
   wasmBytes: Record<string, number>;
   workloads: WorkloadResult[];
-  sdkBookkeeping: { patchedInWasmUs: number; unpatchedInWasmUs: number; patchedE2eUs: number; unpatchedE2eUs: number; restoredLogLines: number } | null;
+  sdkBookkeeping: {
+    patchedInWasmUs: number;
+    unpatchedInWasmUs: number;
+    patchedE2eUs: number;
+    unpatchedE2eUs: number;
+    restoredLogLines: number;
+  } | null;
   malformed: MalformedResult[];
   targets: { target: string; measured: string; met: boolean }[];
   /** VM startup per module: compile, then instantiate + _initialize + on_vm_start + on_configure. */
@@ -157,7 +163,6 @@ export interface BenchResults {
 }
 
 // ---------------------------------------------------------------- driving streams
-
 
 const STATE_PREFIX = "wasm.asm.llmproxy.";
 
@@ -175,8 +180,10 @@ function check(filter: FilterName, vm: WasmVm, s: HttpStream, w: Workload): stri
   const problems: string[] = [];
   if (vm.failed) problems.push(`VM failed: ${vm.lastTrap?.message}`);
   if (s.localReply) problems.push(`local reply ${s.localReply.status} ${s.localReply.details}`);
-  if (s.upstream.body().length !== w.requestBody.length) problems.push(`upstream got ${s.upstream.body().length} of ${w.requestBody.length} request bytes`);
-  if (s.downstream.body().length !== w.responseBody.length) problems.push(`downstream got ${s.downstream.body().length} of ${w.responseBody.length} response bytes`);
+  if (s.upstream.body().length !== w.requestBody.length)
+    problems.push(`upstream got ${s.upstream.body().length} of ${w.requestBody.length} request bytes`);
+  if (s.downstream.body().length !== w.responseBody.length)
+    problems.push(`downstream got ${s.downstream.body().length} of ${w.responseBody.length} response bytes`);
   const got = extracted(s);
   const extracts = filter === "llmproxy" || filter === "jsonas" || filter === "compare";
   if (!extracts || w.expect === null) {
@@ -273,11 +280,36 @@ async function newVm(module: WebAssembly.Module, prof?: Profile, pluginConfig = 
 // ---------------------------------------------------------------- malformed inputs
 
 const MALFORMED: { case: string; request?: string; contentType: string; response: string[] }[] = [
-  { case: "truncated JSON response", contentType: "application/json", response: ['{"id":"x","model":"gpt-4o","usage":{"prompt_tokens":12,"completion'] },
-  { case: "HTML error page as application/json", contentType: "application/json", response: ["<html><body><h1>502 Bad Gateway</h1></body></html>"] },
-  { case: "\"model\" is a number (type mismatch)", contentType: "application/json", response: ['{"model":42,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'] },
-  { case: "request body is not JSON", request: "model=gpt-4o&prompt=hi", contentType: "application/json", response: ['{"model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'] },
-  { case: "SSE event with broken JSON", contentType: "text/event-stream", response: ['data: {"model":"gpt-4o","choices":[{"delta":\n\n', 'data: {"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}\n\n', "data: [DONE]\n\n"] },
+  {
+    case: "truncated JSON response",
+    contentType: "application/json",
+    response: ['{"id":"x","model":"gpt-4o","usage":{"prompt_tokens":12,"completion'],
+  },
+  {
+    case: "HTML error page as application/json",
+    contentType: "application/json",
+    response: ["<html><body><h1>502 Bad Gateway</h1></body></html>"],
+  },
+  {
+    case: '"model" is a number (type mismatch)',
+    contentType: "application/json",
+    response: ['{"model":42,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'],
+  },
+  {
+    case: "request body is not JSON",
+    request: "model=gpt-4o&prompt=hi",
+    contentType: "application/json",
+    response: ['{"model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}'],
+  },
+  {
+    case: "SSE event with broken JSON",
+    contentType: "text/event-stream",
+    response: [
+      'data: {"model":"gpt-4o","choices":[{"delta":\n\n',
+      'data: {"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}\n\n',
+      "data: [DONE]\n\n",
+    ],
+  },
 ];
 
 async function malformedRuns(modules: Record<string, WebAssembly.Module>, valid: Workload): Promise<MalformedResult[]> {
@@ -289,7 +321,10 @@ async function malformedRuns(modules: Record<string, WebAssembly.Module>, valid:
       requestChunks: [enc.encode(m.request ?? td.decode(valid.requestBody))],
       requestBody: enc.encode(m.request ?? td.decode(valid.requestBody)),
       requestHeaders: valid.requestHeaders.filter(([k]) => k !== "content-length"),
-      responseHeaders: [[":status", "200"], ["content-type", m.contentType]],
+      responseHeaders: [
+        [":status", "200"],
+        ["content-type", m.contentType],
+      ],
       responseChunks: m.response.map((r) => enc.encode(r)),
       responseBody: enc.encode(m.response.join("")),
     };
@@ -385,7 +420,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   for (const w of workloads) {
     const tw = now();
     calibrations.push(calibrate());
-    const filters: FilterName[] = [...FILTERS, ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []), ...(w.llm ? FLOORS : []), ...(modules.compare ? (["compare"] as const) : [])];
+    const filters: FilterName[] = [
+      ...FILTERS,
+      ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []),
+      ...(w.llm ? FLOORS : []),
+      ...(modules.compare ? (["compare"] as const) : []),
+    ];
     const plain = new Map<FilterName, WasmVm>();
     const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
     const startBytes = new Map<FilterName, number>();
@@ -404,12 +444,24 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       const si = drive(ivm, w);
       for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
       fr[f] = {
-        inWasmUs: NaN, wasmSelfUs: NaN, hostImportsUs: NaN, e2eUs: NaN, exportCalls: 0, importCalls: 0, timerShare: 0,
-        memory: { startBytes: startBytes.get(f)!, afterBytes: 0 }, profile: [],
-        correct: problems.length === 0, problems, extracted: extracted(s), trapped: vm.failed || ivm.failed,
+        inWasmUs: NaN,
+        wasmSelfUs: NaN,
+        hostImportsUs: NaN,
+        e2eUs: NaN,
+        exportCalls: 0,
+        importCalls: 0,
+        timerShare: 0,
+        memory: { startBytes: startBytes.get(f)!, afterBytes: 0 },
+        profile: [],
+        correct: problems.length === 0,
+        problems,
+        extracted: extracted(s),
+        trapped: vm.failed || ivm.failed,
       };
       samplers.push({
-        key: `${f}:e2e`, batch: 1, samples: [],
+        key: `${f}:e2e`,
+        batch: 1,
+        samples: [],
         run: (n) => {
           const t = now();
           for (let i = 0; i < n; i++) drive(vm, w);
@@ -417,7 +469,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         },
       });
       const sampler: Sampler = {
-        key: `${f}:wasm`, batch: 1, samples: [], prof, raw: [],
+        key: `${f}:wasm`,
+        batch: 1,
+        samples: [],
+        prof,
+        raw: [],
         run: (n) => {
           prof.reset();
           const t = now();
@@ -435,7 +491,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       js = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
       let sink = 0;
       samplers.push({
-        key: "json-parse", batch: 1, samples: [],
+        key: "json-parse",
+        batch: 1,
+        samples: [],
         run: (n) => {
           const t = now();
           for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
@@ -444,7 +502,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
       });
       const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
       samplers.push({
-        key: "memchr", batch: 1, samples: [],
+        key: "memchr",
+        batch: 1,
+        samples: [],
         run: (n) => {
           const t = now();
           for (let i = 0; i < n; i++) sink += memchrWork(bufs);
@@ -470,7 +530,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         s.samples.push(ms / s.batch);
         if (s.prof) {
           const snap = s.prof.snapshot();
-          s.raw!.push({ ...snap, time: snap.time.map((x) => x / s.batch), calls: snap.calls.map((x) => x / s.batch), inclusive: snap.inclusive / s.batch, outerCalls: snap.outerCalls / s.batch });
+          s.raw!.push({
+            ...snap,
+            time: snap.time.map((x) => x / s.batch),
+            calls: snap.calls.map((x) => x / s.batch),
+            inclusive: snap.inclusive / s.batch,
+            outerCalls: snap.outerCalls / s.batch,
+          });
         }
       }
     }
@@ -520,7 +586,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         js.jsonParseUs = median(by("json-parse").samples) * 1000;
         js.memchrUs = median(by("memchr").samples) * 1000;
       }
-      const L = fr.llmproxy!, N = fr.noop!, J = fr.jsonas!;
+      const L = fr.llmproxy!,
+        N = fr.noop!,
+        J = fr.jsonas!;
       const bytes = w.requestBody.length + w.responseBody.length;
       const rate = (us: number) => (us > 0 ? bytes / us : NaN); // bytes/µs = MB/s
       const row: WorkloadResult = {
@@ -543,31 +611,40 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
         },
         rates: w.llm
           ? {
-              llmproxy: rate(L.inWasmUs), llmproxySelf: rate(L.wasmSelfUs), jsonas: rate(J.inWasmUs),
-              floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null, floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
-              jsonParse: js ? rate(js.jsonParseUs) : null, memchr: js ? rate(js.memchrUs) : null,
+              llmproxy: rate(L.inWasmUs),
+              llmproxySelf: rate(L.wasmSelfUs),
+              jsonas: rate(J.inWasmUs),
+              floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null,
+              floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
+              jsonParse: js ? rate(js.jsonParseUs) : null,
+              memchr: js ? rate(js.memchrUs) : null,
             }
           : null,
       };
       results.push(row);
-      log(`${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`);
+      log(
+        `${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`,
+      );
     });
     log(`${w.name}: measured in ${((now() - tw) / 1000).toFixed(1)} s`);
   }
   const timerOverhead = median(calibrations);
-  log(`timer cost ${(timerOverhead * 1e6).toFixed(0)} ns per wrapped call (median of ${calibrations.length} calibrations, ${(Math.min(...calibrations) * 1e6).toFixed(0)}–${(Math.max(...calibrations) * 1e6).toFixed(0)})`);
+  log(
+    `timer cost ${(timerOverhead * 1e6).toFixed(0)} ns per wrapped call (median of ${calibrations.length} calibrations, ${(Math.min(...calibrations) * 1e6).toFixed(0)}–${(Math.max(...calibrations) * 1e6).toFixed(0)})`,
+  );
   for (const f of finalizers) f(timerOverhead);
 
   const ho = results.find((r) => r.name === "headers-only");
-  const sdkBookkeeping = ho && ho.filters["noop-sdklog"]
-    ? {
-        patchedInWasmUs: ho.filters.noop!.inWasmUs,
-        unpatchedInWasmUs: ho.filters["noop-sdklog"].inWasmUs,
-        patchedE2eUs: ho.filters.noop!.e2eUs,
-        unpatchedE2eUs: ho.filters["noop-sdklog"].e2eUs,
-        restoredLogLines: restoredLineCount(),
-      }
-    : null;
+  const sdkBookkeeping =
+    ho && ho.filters["noop-sdklog"]
+      ? {
+          patchedInWasmUs: ho.filters.noop!.inWasmUs,
+          unpatchedInWasmUs: ho.filters["noop-sdklog"].inWasmUs,
+          patchedE2eUs: ho.filters.noop!.e2eUs,
+          unpatchedE2eUs: ho.filters["noop-sdklog"].e2eUs,
+          restoredLogLines: restoredLineCount(),
+        }
+      : null;
 
   const startupFiles: Record<string, string> = { llmproxy: VARIANTS.llmproxy.file, noop: VARIANTS.noop.file, jsonas: VARIANTS.jsonas.file };
   if (modules.compare) startupFiles.compare = VARIANTS.compare.file;
@@ -579,10 +656,17 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
 
   const cpuProfiles: BenchResults["cpuProfiles"] = [];
   if (!quick) {
-    const big = workloads.filter((w) => w.name.startsWith("req-") && w.name.endsWith("model-last")).sort((a, b) => b.requestBody.length - a.requestBody.length)[0];
+    const big = workloads
+      .filter((w) => w.name.startsWith("req-") && w.name.endsWith("model-last"))
+      .sort((a, b) => b.requestBody.length - a.requestBody.length)[0];
     const sse = workloads.find((w) => w.name.startsWith("sse-openai") && !w.name.endsWith("split"));
     const smallW = workloads.find((w) => w.name === "small-json");
-    const plan: [Workload | undefined, string][] = [[big, "llmproxy"], [big, "jsonas"], [sse, "llmproxy"], [smallW, "llmproxy"]];
+    const plan: [Workload | undefined, string][] = [
+      [big, "llmproxy"],
+      [big, "jsonas"],
+      [sse, "llmproxy"],
+      [smallW, "llmproxy"],
+    ];
     for (const [w, f] of plan) {
       if (!w) continue;
       const rows = await profile(w, f, 2500);
@@ -603,7 +687,16 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     durationS: (now() - t0) / 1000,
     loadavg: [loadStart, loadavg()[0]],
   };
-  const res: BenchResults = { meta, wasmBytes, workloads: results, sdkBookkeeping, malformed, targets: targets(results, wasmBytes), cpuProfiles, startup };
+  const res: BenchResults = {
+    meta,
+    wasmBytes,
+    workloads: results,
+    sdkBookkeeping,
+    malformed,
+    targets: targets(results, wasmBytes),
+    cpuProfiles,
+    startup,
+  };
 
   const out = opts.out === undefined ? join(root, "bench/results", quick ? "quick.json" : "latest.json") : opts.out;
   if (out) {
@@ -641,28 +734,58 @@ const SIZE_TARGET = 64 * 1024;
 function targets(rs: WorkloadResult[], wasmBytes: Record<string, number> = {}): BenchResults["targets"] {
   const out: BenchResults["targets"] = [];
   const size = wasmBytes["llmproxy.wasm"];
-  if (size) out.push({ target: "release module ≤ 64 KiB", measured: `${size} bytes (${(size / 1024).toFixed(1)} KiB)`, met: size <= SIZE_TARGET });
+  if (size)
+    out.push({ target: "release module ≤ 64 KiB", measured: `${size} bytes (${(size / 1024).toFixed(1)} KiB)`, met: size <= SIZE_TARGET });
   for (const r of rs.filter((r) => r.events && r.js && r.filters.bytescan)) {
     const e = perEvent(r);
-    out.push({ target: `${r.name}: added cost per event within 3× of copying the event in`, measured: `${fmtUs(e.added)} vs ${fmtUs(e.copySdk)} (${fmtX(e.added / e.copySdk)})`, met: e.added <= 3 * e.copySdk });
-    out.push({ target: `${r.name}: added cost per event well below JSON.parse of the event (≤ 0.5×)`, measured: `${fmtUs(e.added)} vs ${fmtUs(e.jsonParse)} (${fmtX(e.added / e.jsonParse)})`, met: e.added <= 0.5 * e.jsonParse });
+    out.push({
+      target: `${r.name}: added cost per event within 3× of copying the event in`,
+      measured: `${fmtUs(e.added)} vs ${fmtUs(e.copySdk)} (${fmtX(e.added / e.copySdk)})`,
+      met: e.added <= 3 * e.copySdk,
+    });
+    out.push({
+      target: `${r.name}: added cost per event well below JSON.parse of the event (≤ 0.5×)`,
+      measured: `${fmtUs(e.added)} vs ${fmtUs(e.jsonParse)} (${fmtX(e.added / e.jsonParse)})`,
+      met: e.added <= 0.5 * e.jsonParse,
+    });
   }
   const small = rs.find((r) => r.name === "small-json");
   if (small) {
-    const x = small.ratios.inWasmVsNoop, e = small.ratios.e2eVsNoop;
-    out.push({ target: "small call: filter time within a small factor (≤ 5×) of the no-op filter", measured: `${x.toFixed(1)}× in wasm, ${e.toFixed(2)}× end to end`, met: x <= 5 });
+    const x = small.ratios.inWasmVsNoop,
+      e = small.ratios.e2eVsNoop;
+    out.push({
+      target: "small call: filter time within a small factor (≤ 5×) of the no-op filter",
+      measured: `${x.toFixed(1)}× in wasm, ${e.toFixed(2)}× end to end`,
+      met: x <= 5,
+    });
   }
   const get = rs.find((r) => r.name === "non-llm-get");
   if (get) {
     const x = get.ratios.inWasmVsNoop;
-    out.push({ target: "non-LLM pass-through: close to the no-op filter (≤ 2×)", measured: `${x.toFixed(1)}× in wasm, ${get.ratios.e2eVsNoop.toFixed(2)}× end to end`, met: x <= 2 });
+    out.push({
+      target: "non-LLM pass-through: close to the no-op filter (≤ 2×)",
+      measured: `${x.toFixed(1)}× in wasm, ${get.ratios.e2eVsNoop.toFixed(2)}× end to end`,
+      met: x <= 2,
+    });
   }
   for (const r of rs.filter((r) => r.name.startsWith("req-") && r.rates)) {
     const rt = r.rates!;
-    out.push({ target: `${r.name}: scan rate ≥ JSON.parse`, measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.jsonParse!)} (${(rt.llmproxy / rt.jsonParse!).toFixed(1)}×)`, met: rt.llmproxy >= rt.jsonParse! });
-    out.push({ target: `${r.name}: scan rate within a small factor (≤ 4×) of memchr`, measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.memchr!)} (${(rt.memchr! / rt.llmproxy).toFixed(1)}× slower)`, met: rt.memchr! / rt.llmproxy <= 4 });
+    out.push({
+      target: `${r.name}: scan rate ≥ JSON.parse`,
+      measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.jsonParse!)} (${(rt.llmproxy / rt.jsonParse!).toFixed(1)}×)`,
+      met: rt.llmproxy >= rt.jsonParse!,
+    });
+    out.push({
+      target: `${r.name}: scan rate within a small factor (≤ 4×) of memchr`,
+      measured: `${fmtRate(rt.llmproxy)} vs ${fmtRate(rt.memchr!)} (${(rt.memchr! / rt.llmproxy).toFixed(1)}× slower)`,
+      met: rt.memchr! / rt.llmproxy <= 4,
+    });
     if (rt.floorSdk && rt.floorScratch) {
-      out.push({ target: `${r.name}: (context) within ≤ 4× of the proxy-wasm read floor (copy in + one SIMD pass)`, measured: `${(rt.floorSdk / rt.llmproxy).toFixed(1)}× below the floor with the SDK's malloc (${fmtRate(rt.floorSdk)}), ${(rt.floorScratch / rt.llmproxy).toFixed(1)}× below it with a scratch block (${fmtRate(rt.floorScratch)})`, met: rt.floorSdk / rt.llmproxy <= 4 });
+      out.push({
+        target: `${r.name}: (context) within ≤ 4× of the proxy-wasm read floor (copy in + one SIMD pass)`,
+        measured: `${(rt.floorSdk / rt.llmproxy).toFixed(1)}× below the floor with the SDK's malloc (${fmtRate(rt.floorSdk)}), ${(rt.floorScratch / rt.llmproxy).toFixed(1)}× below it with a scratch block (${fmtRate(rt.floorScratch)})`,
+        met: rt.floorSdk / rt.llmproxy <= 4,
+      });
     }
   }
   return out;
@@ -707,135 +830,286 @@ export function renderTables(res: BenchResults): string {
   const W = res.workloads;
   const parts: string[] = [];
   parts.push("### Time per stream (median; filter = time inside the module's calls, timers' cost removed)\n");
-  parts.push(table(
-    ["workload", "body bytes", "ours", "no-op", "json-as", "JSON.parse", "memchr", "ours/no-op", "ours/json-as", "ours/JSON.parse", "ours/memchr"],
-    W.map((r) => {
-      const f = r.filters;
-      return [
-        r.name, fmtBytes(r.requestBytes + r.responseBytes), fmtIn(f.llmproxy), fmtIn(f.noop), fmtIn(f.jsonas),
-        r.js ? fmtUs(r.js.jsonParseUs) : "n/a", r.js ? fmtUs(r.js.memchrUs) : "n/a",
-        fmtX(r.ratios.inWasmVsNoop) + (f.noop!.timerShare > 0.5 ? "†" : ""), fmtX(r.ratios.inWasmVsJsonas), fmtX(r.ratios.vsJsonParse), fmtX(r.ratios.vsMemchr),
-      ];
-    }),
-  ));
-  parts.push("\n† most of the raw instrumented time was the timers' own (subtracted): below the method's resolution; use the end-to-end numbers for these.");
+  parts.push(
+    table(
+      [
+        "workload",
+        "body bytes",
+        "ours",
+        "no-op",
+        "json-as",
+        "JSON.parse",
+        "memchr",
+        "ours/no-op",
+        "ours/json-as",
+        "ours/JSON.parse",
+        "ours/memchr",
+      ],
+      W.map((r) => {
+        const f = r.filters;
+        return [
+          r.name,
+          fmtBytes(r.requestBytes + r.responseBytes),
+          fmtIn(f.llmproxy),
+          fmtIn(f.noop),
+          fmtIn(f.jsonas),
+          r.js ? fmtUs(r.js.jsonParseUs) : "n/a",
+          r.js ? fmtUs(r.js.memchrUs) : "n/a",
+          fmtX(r.ratios.inWasmVsNoop) + (f.noop!.timerShare > 0.5 ? "†" : ""),
+          fmtX(r.ratios.inWasmVsJsonas),
+          fmtX(r.ratios.vsJsonParse),
+          fmtX(r.ratios.vsMemchr),
+        ];
+      }),
+    ),
+  );
+  parts.push(
+    "\n† most of the raw instrumented time was the timers' own (subtracted): below the method's resolution; use the end-to-end numbers for these.",
+  );
   parts.push("\n### End-to-end host time per stream (uninstrumented VM: host + module)\n");
-  parts.push(table(
-    ["workload", "ours", "no-op", "json-as", "ours/no-op", "ours/json-as", "ours: module's code", "ours: host imports", "chunks req/resp"],
-    W.map((r) => {
-      const f = r.filters;
-      return [
-        r.name, fmtUs(f.llmproxy!.e2eUs), fmtUs(f.noop!.e2eUs), fmtUs(f.jsonas!.e2eUs), fmtX(r.ratios.e2eVsNoop), fmtX(r.ratios.e2eVsJsonas),
-        fmtUs(f.llmproxy!.wasmSelfUs), fmtUs(f.llmproxy!.hostImportsUs), `${r.chunks.request}/${r.chunks.response}`,
-      ];
-    }),
-  ));
+  parts.push(
+    table(
+      [
+        "workload",
+        "ours",
+        "no-op",
+        "json-as",
+        "ours/no-op",
+        "ours/json-as",
+        "ours: module's code",
+        "ours: host imports",
+        "chunks req/resp",
+      ],
+      W.map((r) => {
+        const f = r.filters;
+        return [
+          r.name,
+          fmtUs(f.llmproxy!.e2eUs),
+          fmtUs(f.noop!.e2eUs),
+          fmtUs(f.jsonas!.e2eUs),
+          fmtX(r.ratios.e2eVsNoop),
+          fmtX(r.ratios.e2eVsJsonas),
+          fmtUs(f.llmproxy!.wasmSelfUs),
+          fmtUs(f.llmproxy!.hostImportsUs),
+          `${r.chunks.request}/${r.chunks.response}`,
+        ];
+      }),
+    ),
+  );
   const rated = W.filter((r) => r.rates);
   parts.push("\n### Throughput over the body bytes (MB/s = 10^6 B/s)\n");
-  parts.push(table(
-    ["workload", "ours (in module calls)", "ours (module code only)", "json-as", "read floor, SDK malloc", "read floor, scratch", "JSON.parse", "memchr"],
-    rated.map((r) => [
-      r.name, fmtRate(r.rates!.llmproxy), fmtRate(r.rates!.llmproxySelf), fmtRate(r.rates!.jsonas),
-      fmtRate(r.rates!.floorSdk), fmtRate(r.rates!.floorScratch), fmtRate(r.rates!.jsonParse), fmtRate(r.rates!.memchr),
-    ]),
-  ));
-  parts.push("\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.");
+  parts.push(
+    table(
+      [
+        "workload",
+        "ours (in module calls)",
+        "ours (module code only)",
+        "json-as",
+        "read floor, SDK malloc",
+        "read floor, scratch",
+        "JSON.parse",
+        "memchr",
+      ],
+      rated.map((r) => [
+        r.name,
+        fmtRate(r.rates!.llmproxy),
+        fmtRate(r.rates!.llmproxySelf),
+        fmtRate(r.rates!.jsonas),
+        fmtRate(r.rates!.floorSdk),
+        fmtRate(r.rates!.floorScratch),
+        fmtRate(r.rates!.jsonParse),
+        fmtRate(r.rates!.memchr),
+      ]),
+    ),
+  );
+  parts.push(
+    "\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.",
+  );
   if (W.some((r) => r.filters.compare)) {
-    parts.push(`\n### Before / after: the build given with --compare (${Object.keys(res.wasmBytes).find((k) => k.startsWith("compare"))?.replace(/^compare: /, "") ?? "?"}) and ours, same run\n`);
-    parts.push(table(
-      ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
-      W.filter((r) => r.filters.compare).map((r) => {
-        const b = r.filters.compare!, a = r.filters.llmproxy!;
-        return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
-      }),
-    ));
+    parts.push(
+      `\n### Before / after: the build given with --compare (${
+        Object.keys(res.wasmBytes)
+          .find((k) => k.startsWith("compare"))
+          ?.replace(/^compare: /, "") ?? "?"
+      }) and ours, same run\n`,
+    );
+    parts.push(
+      table(
+        ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
+        W.filter((r) => r.filters.compare).map((r) => {
+          const b = r.filters.compare!,
+            a = r.filters.llmproxy!;
+          return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
+        }),
+      ),
+    );
   }
   const sse = W.filter((r) => r.events && r.js);
   if (sse.length) {
     const hasCompare = sse.some((r) => r.filters.compare);
     parts.push("\n### SSE: cost per event (in module calls, per data event; added = ours − no-op)\n");
-    parts.push(table(
-      ["workload", "events", "ours", "added", "copy in (SDK malloc)", "copy in (scratch)", "JSON.parse", "added / copy in (SDK malloc)", "added / JSON.parse", ...(hasCompare ? ["before: added", "before / after"] : [])],
-      sse.map((r) => {
-        const e = perEvent(r);
-        return [
-          r.name, String(r.events), fmtUs(e.ours), fmtUs(e.added), fmtUs(e.copySdk), fmtUs(e.copyScratch), fmtUs(e.jsonParse),
-          fmtX(e.added / e.copySdk), fmtX(e.added / e.jsonParse),
-          ...(hasCompare ? [fmtUs(e.beforeAdded), fmtX(e.beforeAdded / e.added)] : []),
-        ];
-      }),
-    ));
-    parts.push("\ncopy in = the read floor (bytescan: the chunk copied into the module through the SDK's getBuffer, one SIMD pass) minus the no-op, per event: what any filter that reads the body pays. JSON.parse = V8 parsing the event's data in the bench process." + (hasCompare ? " before = the build given with --compare, in the same run." : ""));
+    parts.push(
+      table(
+        [
+          "workload",
+          "events",
+          "ours",
+          "added",
+          "copy in (SDK malloc)",
+          "copy in (scratch)",
+          "JSON.parse",
+          "added / copy in (SDK malloc)",
+          "added / JSON.parse",
+          ...(hasCompare ? ["before: added", "before / after"] : []),
+        ],
+        sse.map((r) => {
+          const e = perEvent(r);
+          return [
+            r.name,
+            String(r.events),
+            fmtUs(e.ours),
+            fmtUs(e.added),
+            fmtUs(e.copySdk),
+            fmtUs(e.copyScratch),
+            fmtUs(e.jsonParse),
+            fmtX(e.added / e.copySdk),
+            fmtX(e.added / e.jsonParse),
+            ...(hasCompare ? [fmtUs(e.beforeAdded), fmtX(e.beforeAdded / e.added)] : []),
+          ];
+        }),
+      ),
+    );
+    parts.push(
+      "\ncopy in = the read floor (bytescan: the chunk copied into the module through the SDK's getBuffer, one SIMD pass) minus the no-op, per event: what any filter that reads the body pays. JSON.parse = V8 parsing the event's data in the bench process." +
+        (hasCompare ? " before = the build given with --compare, in the same run." : ""),
+    );
   }
   if (res.startup?.length) {
     parts.push("\n### VM startup (median of interleaved rounds; this host on Node's V8)\n");
-    parts.push(table(
-      ["module", "bytes", "compile", "instantiate + start + configure", "total"],
-      res.startup.map((x) => [x.filter, String(x.bytes), `${x.compileMs.toFixed(2)} ms`, `${x.startMs.toFixed(2)} ms`, `${(x.compileMs + x.startMs).toFixed(2)} ms`]),
-    ));
-    parts.push("\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.");
+    parts.push(
+      table(
+        ["module", "bytes", "compile", "instantiate + start + configure", "total"],
+        res.startup.map((x) => [
+          x.filter,
+          String(x.bytes),
+          `${x.compileMs.toFixed(2)} ms`,
+          `${x.startMs.toFixed(2)} ms`,
+          `${(x.compileMs + x.startMs).toFixed(2)} ms`,
+        ]),
+      ),
+    );
+    parts.push(
+      "\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.",
+    );
   }
   parts.push("\n### Wasm linear memory (start → after the workload's streams)\n");
-  parts.push(table(
-    ["workload", "ours", "no-op", "json-as"],
-    W.map((r) => [r.name, ...(["llmproxy", "noop", "jsonas"] as const).map((f) => `${fmtBytes(r.filters[f]!.memory.startBytes)} → ${fmtBytes(r.filters[f]!.memory.afterBytes)}`)]),
-  ));
+  parts.push(
+    table(
+      ["workload", "ours", "no-op", "json-as"],
+      W.map((r) => [
+        r.name,
+        ...(["llmproxy", "noop", "jsonas"] as const).map(
+          (f) => `${fmtBytes(r.filters[f]!.memory.startBytes)} → ${fmtBytes(r.filters[f]!.memory.afterBytes)}`,
+        ),
+      ]),
+    ),
+  );
   const big = W.filter((r) => r.name.startsWith("req-")).sort((a, b) => b.requestBytes - a.requestBytes)[0];
   if (big) {
     for (const f of ["llmproxy", "jsonas"] as const) {
       const p = big.filters[f]!;
-      parts.push(`\n### Where the time goes: ${f === "llmproxy" ? "ours" : "json-as"}, ${big.name} (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)})\n`);
-      parts.push(table(
-        ["side", "function", "time", "share", "calls"],
-        p.profile.slice(0, 8).map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
-      ));
+      parts.push(
+        `\n### Where the time goes: ${f === "llmproxy" ? "ours" : "json-as"}, ${big.name} (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)})\n`,
+      );
+      parts.push(
+        table(
+          ["side", "function", "time", "share", "calls"],
+          p.profile
+            .slice(0, 8)
+            .map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
+        ),
+      );
     }
   }
   const small = W.find((r) => r.name === "small-json");
   if (small) {
     const p = small.filters.llmproxy!;
-    parts.push(`\n### Where the time goes: ours, small-json (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)}; ${p.exportCalls.toFixed(0)} calls in, ${p.importCalls.toFixed(0)} calls out)\n`);
-    parts.push(table(
-      ["side", "function", "time", "share", "calls"],
-      p.profile.slice(0, 12).map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
-    ));
+    parts.push(
+      `\n### Where the time goes: ours, small-json (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)}; ${p.exportCalls.toFixed(0)} calls in, ${p.importCalls.toFixed(0)} calls out)\n`,
+    );
+    parts.push(
+      table(
+        ["side", "function", "time", "share", "calls"],
+        p.profile
+          .slice(0, 12)
+          .map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
+      ),
+    );
   }
   for (const cp of res.cpuProfiles ?? []) {
     const total = cp.categories.reduce((a, c) => a + c.selfMs, 0);
-    parts.push(`\n### CPU profile: ${cp.filter === "llmproxy" ? "ours" : cp.filter}, ${cp.workload} (V8 sampling profiler over the names-kept release build, host + module; shares of self time)\n`);
-    parts.push(table(["what", "share"], cp.categories.filter((c) => c.pct >= 0.5).map((c) => [c.category, `${c.pct.toFixed(1)}%`])));
+    parts.push(
+      `\n### CPU profile: ${cp.filter === "llmproxy" ? "ours" : cp.filter}, ${cp.workload} (V8 sampling profiler over the names-kept release build, host + module; shares of self time)\n`,
+    );
+    parts.push(
+      table(
+        ["what", "share"],
+        cp.categories.filter((c) => c.pct >= 0.5).map((c) => [c.category, `${c.pct.toFixed(1)}%`]),
+      ),
+    );
     parts.push("");
-    parts.push(table(["top functions (self time)", "share"], cp.top.slice(0, 8).map((r) => [`${r.where === "wasm" ? "" : r.where + " "}${r.name}`.replace(/\|/g, "\\|"), `${r.pct.toFixed(1)}%`])));
+    parts.push(
+      table(
+        ["top functions (self time)", "share"],
+        cp.top
+          .slice(0, 8)
+          .map((r) => [`${r.where === "wasm" ? "" : r.where + " "}${r.name}`.replace(/\|/g, "\\|"), `${r.pct.toFixed(1)}%`]),
+      ),
+    );
     void total;
   }
   parts.push("\n### Module sizes\n");
-  parts.push(table(["file", "bytes"], Object.entries(res.wasmBytes).map(([k, v]) => [k, String(v)])));
+  parts.push(
+    table(
+      ["file", "bytes"],
+      Object.entries(res.wasmBytes).map(([k, v]) => [k, String(v)]),
+    ),
+  );
   if (res.sdkBookkeeping) {
     const b = res.sdkBookkeeping;
     parts.push("\n### The SDK's per-stream bookkeeping (no-op filter, headers-only stream)\n");
-    parts.push(table(
-      ["SDK", "in module calls", "end to end"],
-      [
-        ["patched (debug strings removed)", fmtUs(b.patchedInWasmUs), fmtUs(b.patchedE2eUs)],
-        [`original logging (${b.restoredLogLines} debug lines restored)`, fmtUs(b.unpatchedInWasmUs), fmtUs(b.unpatchedE2eUs)],
-      ],
-    ));
+    parts.push(
+      table(
+        ["SDK", "in module calls", "end to end"],
+        [
+          ["patched (debug strings removed)", fmtUs(b.patchedInWasmUs), fmtUs(b.patchedE2eUs)],
+          [`original logging (${b.restoredLogLines} debug lines restored)`, fmtUs(b.unpatchedInWasmUs), fmtUs(b.unpatchedE2eUs)],
+        ],
+      ),
+    );
   }
   if (res.malformed.length) {
     parts.push("\n### Malformed input (a fresh VM each; then one valid stream on the same VM)\n");
-    parts.push(table(
-      ["case", "ours: trap?", "ours: next stream", "json-as: trap?", "json-as: next stream"],
-      res.malformed.map((m) => [
-        m.case,
-        m.llmproxy.trapped ? "TRAP" : `no (${m.llmproxy.skipReason ?? "usage read"})`,
-        m.llmproxy.nextStreamOk ? "ok" : "FAILED",
-        m.jsonas.trapped ? `TRAP (${(m.jsonas.error ?? "").replace(/\s+in ~lib.*$/, "").slice(0, 60)})` : "no",
-        m.jsonas.nextStreamOk ? "ok" : "503 (VM failed)",
-      ]),
-    ));
+    parts.push(
+      table(
+        ["case", "ours: trap?", "ours: next stream", "json-as: trap?", "json-as: next stream"],
+        res.malformed.map((m) => [
+          m.case,
+          m.llmproxy.trapped ? "TRAP" : `no (${m.llmproxy.skipReason ?? "usage read"})`,
+          m.llmproxy.nextStreamOk ? "ok" : "FAILED",
+          m.jsonas.trapped ? `TRAP (${(m.jsonas.error ?? "").replace(/\s+in ~lib.*$/, "").slice(0, 60)})` : "no",
+          m.jsonas.nextStreamOk ? "ok" : "503 (VM failed)",
+        ]),
+      ),
+    );
   }
   parts.push("\n### Targets\n");
-  parts.push(table(["target", "measured", "met"], res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"])));
+  parts.push(
+    table(
+      ["target", "measured", "met"],
+      res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
+    ),
+  );
   return parts.join("\n") + "\n";
 }
 
@@ -851,7 +1125,7 @@ function markdown(res: BenchResults): string {
     `- method: ${m.rounds} interleaved rounds per variant after warm-up, ~${m.targetMs} ms of streams per sample, medians; timer cost ${m.timerOverheadNs.toFixed(0)} ns per wrapped call, subtracted; run took ${m.durationS.toFixed(0)} s`,
     `- load average at start / end: ${m.loadavg.map((x) => x.toFixed(2)).join(" / ")} (other work shared the machine; ratios come from interleaved samples of the same run)`,
     "- ours = build/llmproxy.wasm (release), observe-only configuration (empty plugin config); no-op = build/noop.wasm (same SDK, no work); json-as = build/jsonas.wasm (bench/baselines/jsonas.ts: chunks appended to a buffer in wasm memory, json-as parse at end of stream, same outputs); read floor = build/bytescan.wasm (copy each chunk in, one SIMD pass); JSON.parse = TextDecoder + JSON.parse of the whole bodies in the bench process (per event for SSE); memchr = Buffer.indexOf of an absent byte over the chunks as delivered.",
-    "- \"in module calls\" = wall time inside the host's calls into the module (bench/instrument.ts wraps every export and import; nested host imports such as the body copy are included and shown split), with the timers' cost subtracted. \"End to end\" = the whole stream through the TypeScript host (host/), uninstrumented: header maps, body chunks, the host's copies of forwarded chunks, filter state, stats.",
+    '- "in module calls" = wall time inside the host\'s calls into the module (bench/instrument.ts wraps every export and import; nested host imports such as the body copy are included and shown split), with the timers\' cost subtracted. "End to end" = the whole stream through the TypeScript host (host/), uninstrumented: header maps, body chunks, the host\'s copies of forwarded chunks, filter state, stats.',
     "- The host is this repository's TypeScript proxy-wasm host, not Envoy: host-side costs (header lookups, filter state, copying chunks) are JavaScript's here and C++'s in Envoy; the module's own code runs on V8's wasm tiers, as in Envoy's V8 runtime.",
     "",
     renderTables(res),
@@ -893,7 +1167,11 @@ if (isMain && process.argv.includes("--envoy")) {
   runBench({ quick, only, out: out ?? undefined, markdown: md ?? null, compare: arg("--compare") ?? null })
     .then((res) => {
       process.stdout.write(renderTables(res));
-      const failed = res.workloads.flatMap((w) => Object.entries(w.filters).filter(([, f]) => !f!.correct).map(([k, f]) => `${w.name}/${k}: ${f!.problems.join("; ")}`));
+      const failed = res.workloads.flatMap((w) =>
+        Object.entries(w.filters)
+          .filter(([, f]) => !f!.correct)
+          .map(([k, f]) => `${w.name}/${k}: ${f!.problems.join("; ")}`),
+      );
       const missing = res.workloads.flatMap((w) => missingNumbers(w));
       if (failed.length || missing.length) {
         for (const f of [...failed, ...missing]) console.error(`FAIL ${f}`);
@@ -912,8 +1190,11 @@ export function missingNumbers(w: WorkloadResult): string[] {
   for (const f of FILTERS) {
     const r = w.filters[f];
     if (!r) out.push(`${w.name}: no result for ${f}`);
-    else for (const k of ["inWasmUs", "e2eUs"] as const) if (!Number.isFinite(r[k]) || r[k] <= 0) out.push(`${w.name}/${f}: ${k} = ${r[k]}`);
+    else
+      for (const k of ["inWasmUs", "e2eUs"] as const) if (!Number.isFinite(r[k]) || r[k] <= 0) out.push(`${w.name}/${f}: ${k} = ${r[k]}`);
   }
-  if (w.js) for (const k of ["jsonParseUs", "memchrUs"] as const) if (!Number.isFinite(w.js[k]) || w.js[k] <= 0) out.push(`${w.name}: ${k} = ${w.js[k]}`);
+  if (w.js)
+    for (const k of ["jsonParseUs", "memchrUs"] as const)
+      if (!Number.isFinite(w.js[k]) || w.js[k] <= 0) out.push(`${w.name}: ${k} = ${w.js[k]}`);
   return out;
 }

@@ -30,7 +30,8 @@ function logRestorations(patch: string): [string, string][] {
     const restored: string[] = [];
     let touched = false;
     for (const line of lines) {
-      const tag = line[0], text = line.slice(1);
+      const tag = line[0],
+        text = line.slice(1);
       if (tag === " " || tag === "+") {
         now.push(text);
         restored.push(text);
@@ -67,10 +68,26 @@ export async function buildSdkLogNoop(): Promise<string> {
   writeFileSync(join(DIR, "asconfig.json"), readFileSync(join(root, "asconfig.json"), "utf8"));
   // asc resolves packages from its base directory's node_modules, not the entry's: build there.
   // A plain node child: loading the compiler through tsx's loader is several times slower.
-  const r = spawnSync(process.execPath, [
-    join(root, "node_modules/assemblyscript/bin/asc.js"),
-    "noop.ts", "--baseDir", DIR, "--config", "asconfig.json", "--target", "release", "--runtime", "incremental", "--shrinkLevel", "0", "--outFile", "../noop-sdklog.wasm",
-  ], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, "node_modules/assemblyscript/bin/asc.js"),
+      "noop.ts",
+      "--baseDir",
+      DIR,
+      "--config",
+      "asconfig.json",
+      "--target",
+      "release",
+      "--runtime",
+      "incremental",
+      "--shrinkLevel",
+      "0",
+      "--outFile",
+      "../noop-sdklog.wasm",
+    ],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`building the SDK-logging no-op failed:\n${r.stderr}`);
   writeFileSync(join(DIR, "restored-lines.txt"), String(restored));
   return SDKLOG_WASM;

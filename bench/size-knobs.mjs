@@ -14,7 +14,16 @@ mkdirSync("build/knobs", { recursive: true });
 for (const [name, flags] of variants) {
   const out = `build/knobs/${name}.wasm`;
   const t0 = Date.now();
-  const { error, stderr } = await asc(["assembly/index.ts", "--config", "asconfig.json", "--target", "release", "--outFile", out, ...flags]);
+  const { error, stderr } = await asc([
+    "assembly/index.ts",
+    "--config",
+    "asconfig.json",
+    "--target",
+    "release",
+    "--outFile",
+    out,
+    ...flags,
+  ]);
   if (error) {
     console.log(name, "ERROR", stderr.toString().slice(0, 500));
     continue;

@@ -91,8 +91,17 @@ function prose(rand: () => number, bytes: number, ascii = false): string {
 }
 
 /** A chat request of about `bytes` bytes, with "model" first or last. */
-function chatRequest(rand: () => number, model: string, bytes: number, modelLast: boolean, extra: Record<string, unknown> = {}, ascii = false): string {
-  const messages: { role: string; content: string }[] = [{ role: "system", content: "You are a helpful assistant that answers concisely." }];
+function chatRequest(
+  rand: () => number,
+  model: string,
+  bytes: number,
+  modelLast: boolean,
+  extra: Record<string, unknown> = {},
+  ascii = false,
+): string {
+  const messages: { role: string; content: string }[] = [
+    { role: "system", content: "You are a helpful assistant that answers concisely." },
+  ];
   let size = 200;
   let turn = 0;
   while (size < bytes) {
@@ -111,7 +120,14 @@ function chatCompletion(rand: () => number, model: string, prompt: number, compl
     object: "chat.completion",
     created: 1732550000,
     model,
-    choices: [{ index: 0, message: { role: "assistant", content: prose(rand, contentBytes), refusal: null }, logprobs: null, finish_reason: "stop" }],
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: prose(rand, contentBytes), refusal: null },
+        logprobs: null,
+        finish_reason: "stop",
+      },
+    ],
     usage: {
       prompt_tokens: prompt,
       completion_tokens: completion,
@@ -124,18 +140,32 @@ function chatCompletion(rand: () => number, model: string, prompt: number, compl
 }
 
 const OPENAI_REQ: Header[] = [
-  [":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "https"],
-  ["content-type", "application/json"], ["user-agent", "OpenAI/Python 1.55.0"], ["accept", "application/json"],
-  ["authorization", "Bearer sk-bench-0000000000000000"], ["x-request-id", "5d3f0c2e-8a1b-4c6d-9e0f-1a2b3c4d5e6f"],
+  [":method", "POST"],
+  [":path", "/v1/chat/completions"],
+  [":authority", "api.openai.com"],
+  [":scheme", "https"],
+  ["content-type", "application/json"],
+  ["user-agent", "OpenAI/Python 1.55.0"],
+  ["accept", "application/json"],
+  ["authorization", "Bearer sk-bench-0000000000000000"],
+  ["x-request-id", "5d3f0c2e-8a1b-4c6d-9e0f-1a2b3c4d5e6f"],
   ["x-forwarded-proto", "http"],
 ];
 const JSON_RESP: Header[] = [
-  [":status", "200"], ["content-type", "application/json"], ["openai-processing-ms", "412"], ["x-request-id", "req_5d3f0c2e8a1b"],
-  ["date", "Mon, 25 Nov 2024 16:00:00 GMT"], ["server", "envoy"],
+  [":status", "200"],
+  ["content-type", "application/json"],
+  ["openai-processing-ms", "412"],
+  ["x-request-id", "req_5d3f0c2e8a1b"],
+  ["date", "Mon, 25 Nov 2024 16:00:00 GMT"],
+  ["server", "envoy"],
 ];
 const SSE_RESP: Header[] = [
-  [":status", "200"], ["content-type", "text/event-stream; charset=utf-8"], ["cache-control", "no-cache"],
-  ["x-request-id", "req_5d3f0c2e8a1b"], ["date", "Mon, 25 Nov 2024 16:00:00 GMT"], ["server", "envoy"],
+  [":status", "200"],
+  ["content-type", "text/event-stream; charset=utf-8"],
+  ["cache-control", "no-cache"],
+  ["x-request-id", "req_5d3f0c2e8a1b"],
+  ["date", "Mon, 25 Nov 2024 16:00:00 GMT"],
+  ["server", "envoy"],
 ];
 
 function withLength(h: Header[], body: Uint8Array): Header[] {
@@ -207,9 +237,15 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
     list.push({
       name: "small-json",
       description: `chat completion, ${kb(req.length)} request, ${kb(resp.length)} JSON response, one chunk each`,
-      requestHeaders: withLength(OPENAI_REQ, req), requestChunks: [req], requestBody: req,
-      responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
-      sse: false, llm: true, large: false,
+      requestHeaders: withLength(OPENAI_REQ, req),
+      requestChunks: [req],
+      requestBody: req,
+      responseHeaders: withLength(JSON_RESP, resp),
+      responseChunks: [resp],
+      responseBody: resp,
+      sse: false,
+      llm: true,
+      large: false,
       expect: { requestModel: "gpt-4o-mini", responseModel: "gpt-4o-mini-2024-07-18", prompt: 213, completion: 87, total: 300 },
     });
   }
@@ -221,32 +257,73 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
     const rnd = ascii ? prng(0xa5c11) : rand;
     const model = "gpt-4o-mini-2024-07-18";
     const req = enc.encode(chatRequest(rnd, "gpt-4o-mini", 1000, false, { stream: true, stream_options: { include_usage: true } }));
-    const base = { id: "chatcmpl-AXq3yTn0fTq6gkR9cVZk1sd2bH7qP", object: "chat.completion.chunk", created: 1732550000, model, system_fingerprint: "fp_0ba0d124f1" };
+    const base = {
+      id: "chatcmpl-AXq3yTn0fTq6gkR9cVZk1sd2bH7qP",
+      object: "chat.completion.chunk",
+      created: 1732550000,
+      model,
+      system_fingerprint: "fp_0ba0d124f1",
+    };
     const texts: string[] = [];
     const n = sizes.events;
     for (let i = 0; i < n - 2; i++) {
-      const delta = i === 0 ? { role: "assistant", content: "", refusal: null } : { content: " " + prose(rnd, 4 + Math.floor(rnd() * 12), ascii) };
-      texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`);
+      const delta =
+        i === 0 ? { role: "assistant", content: "", refusal: null } : { content: " " + prose(rnd, 4 + Math.floor(rnd() * 12), ascii) };
+      texts.push(
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }], usage: null })}\n\n`,
+      );
     }
-    texts.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], usage: null })}\n\n`);
-    const prompt = 1021, completion = n - 2, total = prompt + completion;
-    texts.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } } })}\n\n`);
+    texts.push(
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], usage: null })}\n\n`,
+    );
+    const prompt = 1021,
+      completion = n - 2,
+      total = prompt + completion;
+    texts.push(
+      `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } } })}\n\n`,
+    );
     texts.push("data: [DONE]\n\n");
     const { body, ends } = events(texts);
     const expect = { requestModel: "gpt-4o-mini", responseModel: model, prompt, completion, total };
-    const reqHeaders: Header[] = withLength(OPENAI_REQ.map(([k, v]) => (k === "accept" ? [k, "text/event-stream"] : [k, v]) as Header), req);
+    const reqHeaders: Header[] = withLength(
+      OPENAI_REQ.map(([k, v]) => (k === "accept" ? [k, "text/event-stream"] : [k, v]) as Header),
+      req,
+    );
     const common = {
-      requestHeaders: reqHeaders, requestChunks: [req], requestBody: req,
-      responseHeaders: SSE_RESP, responseBody: body, sse: true, llm: true, large: false, expect, events: n,
+      requestHeaders: reqHeaders,
+      requestChunks: [req],
+      requestBody: req,
+      responseHeaders: SSE_RESP,
+      responseBody: body,
+      sse: true,
+      llm: true,
+      large: false,
+      expect,
+      events: n,
     };
     if (ascii) {
-      list.push({ name: `sse-openai-${n}-ascii`, description: `the same OpenAI stream with ASCII-only text (${kb(body.length)}), one event per chunk`, responseChunks: cutAt(body, ends), ...common });
+      list.push({
+        name: `sse-openai-${n}-ascii`,
+        description: `the same OpenAI stream with ASCII-only text (${kb(body.length)}), one event per chunk`,
+        responseChunks: cutAt(body, ends),
+        ...common,
+      });
       continue;
     }
-    list.push({ name: `sse-openai-${n}`, description: `OpenAI stream, ${n} events + [DONE] (${kb(body.length)}), one event per chunk`, responseChunks: cutAt(body, ends), ...common });
+    list.push({
+      name: `sse-openai-${n}`,
+      description: `OpenAI stream, ${n} events + [DONE] (${kb(body.length)}), one event per chunk`,
+      responseChunks: cutAt(body, ends),
+      ...common,
+    });
     const avg = Math.round(body.length / ends.length);
     const cuts = randomCuts(prng(0xc0ffee), body.length, avg);
-    list.push({ name: `sse-openai-${n}-split`, description: `the same stream cut at random positions (${cuts.length + 1} chunks, 1..${2 * avg - 1} B)`, responseChunks: cutAt(body, cuts), ...common });
+    list.push({
+      name: `sse-openai-${n}-split`,
+      description: `the same stream cut at random positions (${cuts.length + 1} chunks, 1..${2 * avg - 1} B)`,
+      responseChunks: cutAt(body, cuts),
+      ...common,
+    });
   }
 
   // 3. Large requests: messages before/after "model", 16 KiB chunks, small JSON response.
@@ -258,9 +335,15 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       list.push({
         name: `req-${mb(size)}-model-${last ? "last" : "first"}`,
         description: `${mb(req.length)} request, "model" ${last ? "after" : "before"} the messages, ${CHUNK >> 10} KiB chunks`,
-        requestHeaders: withLength(OPENAI_REQ, req), requestChunks: fixedChunks(req, CHUNK), requestBody: req,
-        responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
-        sse: false, llm: true, large: true,
+        requestHeaders: withLength(OPENAI_REQ, req),
+        requestChunks: fixedChunks(req, CHUNK),
+        requestBody: req,
+        responseHeaders: withLength(JSON_RESP, resp),
+        responseChunks: [resp],
+        responseBody: resp,
+        sse: false,
+        llm: true,
+        large: true,
         expect: { requestModel: model, responseModel: "gpt-4o-2024-08-06", prompt: 250000, completion: 120, total: 250120 },
       });
     }
@@ -276,9 +359,15 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       list.push({
         name: `req-${mb(size)}-model-last-ascii`,
         description: `${mb(req.length)} request of ASCII-only text, "model" after the messages, ${CHUNK >> 10} KiB chunks`,
-        requestHeaders: withLength(OPENAI_REQ, req), requestChunks: fixedChunks(req, CHUNK), requestBody: req,
-        responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
-        sse: false, llm: true, large: true,
+        requestHeaders: withLength(OPENAI_REQ, req),
+        requestChunks: fixedChunks(req, CHUNK),
+        requestBody: req,
+        responseHeaders: withLength(JSON_RESP, resp),
+        responseChunks: [resp],
+        responseBody: resp,
+        sse: false,
+        llm: true,
+        large: true,
         expect: { requestModel: model, responseModel: "gpt-4o-2024-08-06", prompt: 250000, completion: 120, total: 250120 },
       });
     }
@@ -290,28 +379,78 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
     const rnd = prng(0xa7e1);
     const n = sizes.events;
     const model = "claude-3-5-haiku-20241022";
-    const req = enc.encode(JSON.stringify({ model: "claude-3-5-haiku-latest", max_tokens: 1024, stream: true, messages: [{ role: "user", content: prose(rnd, 700) }] }));
+    const req = enc.encode(
+      JSON.stringify({
+        model: "claude-3-5-haiku-latest",
+        max_tokens: 1024,
+        stream: true,
+        messages: [{ role: "user", content: prose(rnd, 700) }],
+      }),
+    );
     const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     const texts = [
-      sse("message_start", { type: "message_start", message: { id: "msg_01XFDUDYJgAACzvnptvVoYEL", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 472, output_tokens: 1 } } }),
+      sse("message_start", {
+        type: "message_start",
+        message: {
+          id: "msg_01XFDUDYJgAACzvnptvVoYEL",
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 472, output_tokens: 1 },
+        },
+      }),
       sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
     ];
-    for (let i = 0; i < n - 5; i++) texts.push(sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " " + prose(rnd, 4 + Math.floor(rnd() * 12)) } }));
+    for (let i = 0; i < n - 5; i++)
+      texts.push(
+        sse("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: " " + prose(rnd, 4 + Math.floor(rnd() * 12)) },
+        }),
+      );
     texts.push(sse("content_block_stop", { type: "content_block_stop", index: 0 }));
-    texts.push(sse("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n - 5 } }));
+    texts.push(
+      sse("message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: n - 5 },
+      }),
+    );
     texts.push(sse("message_stop", { type: "message_stop" }));
     const { body, ends } = events(texts);
     list.push({
       name: `sse-anthropic-${n}`,
       description: `Anthropic Messages stream, ${n} events (${kb(body.length)}), one event per chunk`,
-      requestHeaders: withLength([
-        [":method", "POST"], [":path", "/v1/messages"], [":authority", "api.anthropic.com"], [":scheme", "https"],
-        ["content-type", "application/json"], ["x-api-key", "sk-ant-bench"], ["anthropic-version", "2023-06-01"], ["accept", "text/event-stream"],
-      ], req),
-      requestChunks: [req], requestBody: req,
-      responseHeaders: [[":status", "200"], ["content-type", "text/event-stream; charset=utf-8"], ["request-id", "req_018EeWyXxfu5pfWkrYcMdjWG"]],
-      responseChunks: cutAt(body, ends), responseBody: body,
-      sse: true, llm: true, large: false, events: n,
+      requestHeaders: withLength(
+        [
+          [":method", "POST"],
+          [":path", "/v1/messages"],
+          [":authority", "api.anthropic.com"],
+          [":scheme", "https"],
+          ["content-type", "application/json"],
+          ["x-api-key", "sk-ant-bench"],
+          ["anthropic-version", "2023-06-01"],
+          ["accept", "text/event-stream"],
+        ],
+        req,
+      ),
+      requestChunks: [req],
+      requestBody: req,
+      responseHeaders: [
+        [":status", "200"],
+        ["content-type", "text/event-stream; charset=utf-8"],
+        ["request-id", "req_018EeWyXxfu5pfWkrYcMdjWG"],
+      ],
+      responseChunks: cutAt(body, ends),
+      responseBody: body,
+      sse: true,
+      llm: true,
+      large: false,
+      events: n,
       expect: { requestModel: "claude-3-5-haiku-latest", responseModel: model, prompt: 472, completion: n - 5 },
     });
   }
@@ -319,16 +458,27 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
   // 4. DashScope native SSE: cumulative usage in every event.
   {
     const n = sizes.events;
-    const req = enc.encode(JSON.stringify({
-      model: "qwen-turbo",
-      input: { messages: [{ role: "system", content: "You are a helpful assistant." }, { role: "user", content: prose(rand, 700) }] },
-      parameters: { result_format: "message", incremental_output: true },
-    }));
+    const req = enc.encode(
+      JSON.stringify({
+        model: "qwen-turbo",
+        input: {
+          messages: [
+            { role: "system", content: "You are a helpful assistant." },
+            { role: "user", content: prose(rand, 700) },
+          ],
+        },
+        parameters: { result_format: "message", incremental_output: true },
+      }),
+    );
     const texts: string[] = [];
     const prompt = 236;
     for (let i = 1; i <= n; i++) {
       const data = {
-        output: { choices: [{ message: { content: prose(rand, 4 + Math.floor(rand() * 12)), role: "assistant" }, finish_reason: i === n ? "stop" : "null" }] },
+        output: {
+          choices: [
+            { message: { content: prose(rand, 4 + Math.floor(rand() * 12)), role: "assistant" }, finish_reason: i === n ? "stop" : "null" },
+          ],
+        },
         usage: { total_tokens: prompt + i, output_tokens: i, input_tokens: prompt },
         request_id: "5bd7a3a2-ef6a-9a4f-9b2d-7e1c3a5f0b11",
       };
@@ -338,29 +488,62 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
     list.push({
       name: `sse-dashscope-${n}`,
       description: `DashScope native stream, ${n} events with running usage (${kb(body.length)}), one event per chunk`,
-      requestHeaders: withLength([
-        [":method", "POST"], [":path", "/api/v1/services/aigc/text-generation/generation"], [":authority", "dashscope.aliyuncs.com"],
-        [":scheme", "https"], ["content-type", "application/json"], ["authorization", "Bearer sk-bench"], ["x-dashscope-sse", "enable"],
-        ["user-agent", "dashscope/1.20.14; python/3.11"],
-      ], req),
-      requestChunks: [req], requestBody: req,
-      responseHeaders: [[":status", "200"], ["content-type", "text/event-stream;charset=UTF-8"], ["x-dashscope-call-gateway", "true"], ["req-cost-time", "180"]],
-      responseChunks: cutAt(body, ends), responseBody: body,
-      sse: true, llm: true, large: false, events: n,
+      requestHeaders: withLength(
+        [
+          [":method", "POST"],
+          [":path", "/api/v1/services/aigc/text-generation/generation"],
+          [":authority", "dashscope.aliyuncs.com"],
+          [":scheme", "https"],
+          ["content-type", "application/json"],
+          ["authorization", "Bearer sk-bench"],
+          ["x-dashscope-sse", "enable"],
+          ["user-agent", "dashscope/1.20.14; python/3.11"],
+        ],
+        req,
+      ),
+      requestChunks: [req],
+      requestBody: req,
+      responseHeaders: [
+        [":status", "200"],
+        ["content-type", "text/event-stream;charset=UTF-8"],
+        ["x-dashscope-call-gateway", "true"],
+        ["req-cost-time", "180"],
+      ],
+      responseChunks: cutAt(body, ends),
+      responseBody: body,
+      sse: true,
+      llm: true,
+      large: false,
+      events: n,
       expect: { requestModel: "qwen-turbo", prompt, completion: n, total: prompt + n },
     });
   }
 
   // 5. Non-LLM traffic: a GET through the same sidecar (pass-through cost).
   {
-    const resp = enc.encode(JSON.stringify({ id: 42, name: "Ada", email: "ada@example.com", roles: ["admin", "dev"], bio: prose(rand, 800) }));
+    const resp = enc.encode(
+      JSON.stringify({ id: 42, name: "Ada", email: "ada@example.com", roles: ["admin", "dev"], bio: prose(rand, 800) }),
+    );
     list.push({
       name: "non-llm-get",
       description: `GET /api/v1/users/42, ${kb(resp.length)} JSON response (pass-through)`,
-      requestHeaders: [[":method", "GET"], [":path", "/api/v1/users/42"], [":authority", "users.default.svc.cluster.local"], [":scheme", "http"], ["accept", "application/json"], ["user-agent", "curl/8.5.0"]],
-      requestChunks: [], requestBody: new Uint8Array(0),
-      responseHeaders: withLength(JSON_RESP, resp), responseChunks: [resp], responseBody: resp,
-      sse: false, llm: false, large: false, expect: null,
+      requestHeaders: [
+        [":method", "GET"],
+        [":path", "/api/v1/users/42"],
+        [":authority", "users.default.svc.cluster.local"],
+        [":scheme", "http"],
+        ["accept", "application/json"],
+        ["user-agent", "curl/8.5.0"],
+      ],
+      requestChunks: [],
+      requestBody: new Uint8Array(0),
+      responseHeaders: withLength(JSON_RESP, resp),
+      responseChunks: [resp],
+      responseBody: resp,
+      sse: false,
+      llm: false,
+      large: false,
+      expect: null,
     });
   }
 
@@ -368,10 +551,24 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
   list.push({
     name: "headers-only",
     description: "stream create + request/response headers (end of stream) + finish",
-    requestHeaders: [[":method", "GET"], [":path", "/healthz"], [":authority", "users.default.svc.cluster.local"], [":scheme", "http"]],
-    requestChunks: [], requestBody: new Uint8Array(0),
-    responseHeaders: [[":status", "200"], ["content-length", "0"]], responseChunks: [], responseBody: new Uint8Array(0),
-    sse: false, llm: false, large: false, expect: null,
+    requestHeaders: [
+      [":method", "GET"],
+      [":path", "/healthz"],
+      [":authority", "users.default.svc.cluster.local"],
+      [":scheme", "http"],
+    ],
+    requestChunks: [],
+    requestBody: new Uint8Array(0),
+    responseHeaders: [
+      [":status", "200"],
+      ["content-length", "0"],
+    ],
+    responseChunks: [],
+    responseBody: new Uint8Array(0),
+    sse: false,
+    llm: false,
+    large: false,
+    expect: null,
   });
   return list;
 }
@@ -386,7 +583,8 @@ function mb(n: number): string {
 /** One stream of a workload through a VM: headers, every chunk, the end (on_log, on_done, on_delete). */
 export function drive(vm: WasmVm, w: Workload): HttpStream {
   const s = vm.newStream();
-  const rq = w.requestChunks, rs = w.responseChunks;
+  const rq = w.requestChunks,
+    rs = w.responseChunks;
   s.sendRequestHeaders(w.requestHeaders, rq.length === 0);
   for (let i = 0; i < rq.length; i++) s.sendRequestBody(rq[i], i === rq.length - 1);
   s.sendResponseHeaders(w.responseHeaders, rs.length === 0);

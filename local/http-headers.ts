@@ -2,10 +2,24 @@
 // target a sidecar sees, header pairs in wire order, and the hop-by-hop headers a proxy drops.
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and the ones Envoy's codec owns. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "expect",
+]);
 
 /** Splits an HTTP/1 request target into the authority and the path the filter sees. */
-export function requestTarget(url: string, hostHeader: string | undefined): { authority: string; path: string; scheme: string } | undefined {
+export function requestTarget(
+  url: string,
+  hostHeader: string | undefined,
+): { authority: string; path: string; scheme: string } | undefined {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)([^#]*)/.exec(url);
   if (m) {
     const path = m[3] === "" ? "/" : m[3].startsWith("?") ? "/" + m[3] : m[3];
@@ -23,7 +37,10 @@ export function headerPairs(raw: string[]): [string, string][] {
 }
 
 /** Pairs → Node's header object (repeated names become arrays), skipping pseudo and hop-by-hop headers. */
-export function toNodeHeaders(pairs: readonly (readonly [string, string])[], skip: Set<string> = HOP_BY_HOP): Record<string, string | string[]> {
+export function toNodeHeaders(
+  pairs: readonly (readonly [string, string])[],
+  skip: Set<string> = HOP_BY_HOP,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of pairs) {
     if (k.startsWith(":") || skip.has(k)) continue;

@@ -54,7 +54,8 @@ export function banner(s: Running, configSource: string): string {
 
 /** What both sidecars take from the command line. */
 function commonConfig(opts: Options) {
-  const { port, adminPort, upstream, upstreamCa, pluginConfig, workload, namespace, wasmFile, vmEnv, mockKey, mockDelayMs, logLevel } = opts;
+  const { port, adminPort, upstream, upstreamCa, pluginConfig, workload, namespace, wasmFile, vmEnv, mockKey, mockDelayMs, logLevel } =
+    opts;
   return { port, adminPort, upstream, upstreamCa, pluginConfig, workload, namespace, wasmFile, vmEnv, mockKey, mockDelayMs, logLevel };
 }
 
@@ -106,7 +107,9 @@ async function main(): Promise<void> {
   if (opts.upstream !== "mock") {
     for (const v of wasmPluginEnv()) {
       if (v.valueFrom === "HOST" && !(v.name in opts.vmEnv) && !process.env[v.name]) {
-        process.stderr.write(`asm-llm-proxy local: warning: ${v.name} is not set: requests reach ${opts.upstream.origin} without an API key\n`);
+        process.stderr.write(
+          `asm-llm-proxy local: warning: ${v.name} is not set: requests reach ${opts.upstream.origin} without an API key\n`,
+        );
       }
     }
   }
@@ -117,7 +120,9 @@ async function main(): Promise<void> {
         sidecar = await startEnvoy(opts);
       } catch (e) {
         if (!(e instanceof EnvoyUnavailable)) throw e;
-        process.stderr.write(`asm-llm-proxy local: Envoy cannot be had here (${e.message}); running the filter in the TypeScript host instead\n`);
+        process.stderr.write(
+          `asm-llm-proxy local: Envoy cannot be had here (${e.message}); running the filter in the TypeScript host instead\n`,
+        );
         sidecar = await startNode(opts);
       }
     } else sidecar = await startNode(opts);

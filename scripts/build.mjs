@@ -36,8 +36,13 @@ function newest(dir) {
   return t;
 }
 
-const inputsTime = Math.max(newest("assembly"), newest("bench/baselines"), statSync("asconfig.json").mtimeMs,
-  newest("node_modules/@solo-io/proxy-runtime/assembly"), statSync("package.json").mtimeMs);
+const inputsTime = Math.max(
+  newest("assembly"),
+  newest("bench/baselines"),
+  statSync("asconfig.json").mtimeMs,
+  newest("node_modules/@solo-io/proxy-runtime/assembly"),
+  statSync("package.json").mtimeMs,
+);
 const stale = outputs.filter(([, out]) => !existsSync(out) || statSync(out).mtimeMs < inputsTime);
 if (process.argv.includes("--if-needed") && stale.length === 0) process.exit(0);
 

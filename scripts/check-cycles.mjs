@@ -51,7 +51,11 @@ function importGraph(files) {
 /** Tarjan's strongly connected components with more than one module (or a self-import). */
 function cycles(graph) {
   let next = 0;
-  const index = new Map(), low = new Map(), stack = [], onStack = new Set(), found = [];
+  const index = new Map(),
+    low = new Map(),
+    stack = [],
+    onStack = new Set(),
+    found = [];
   const visit = (v) => {
     index.set(v, next);
     low.set(v, next++);
@@ -83,7 +87,12 @@ if (found.length === 0) {
   console.log(`check-cycles: no import cycle among ${files.length} modules`);
 } else {
   for (const component of found) {
-    console.error(`import cycle: ${component.map((f) => relative(root, f)).sort().join(" ↔ ")}`);
+    console.error(
+      `import cycle: ${component
+        .map((f) => relative(root, f))
+        .sort()
+        .join(" ↔ ")}`,
+    );
   }
   process.exit(1);
 }

@@ -40,7 +40,8 @@ export interface BuiltImage {
 export function buildImage(layout = DEFAULT_LAYOUT, tag = packageVersion()): BuiltImage {
   if (!existsSync(WASM)) throw new Error(`${WASM} missing: run npm run build first`);
   const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? 0);
-  if (!Number.isInteger(epoch) || epoch < 0) throw new Error(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${process.env.SOURCE_DATE_EPOCH}`);
+  if (!Number.isInteger(epoch) || epoch < 0)
+    throw new Error(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${process.env.SOURCE_DATE_EPOCH}`);
   const created = new Date(epoch * 1000).toISOString().replace(/\.000Z$/, "Z");
   const image = `${layout}:${tag}`;
   const work = mkdtempSync(join(tmpdir(), "asm-llm-proxy-image-"));
@@ -65,7 +66,9 @@ export function buildImage(layout = DEFAULT_LAYOUT, tag = packageVersion()): Bui
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as {
+    manifests: { digest: string; annotations?: Record<string, string> }[];
+  };
   const entry = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === tag);
   if (!entry) throw new Error(`tag ${tag} not in ${layout}/index.json`);
   return { layout, tag, digest: entry.digest.replace(/^sha256:/, "") };
@@ -73,7 +76,14 @@ export function buildImage(layout = DEFAULT_LAYOUT, tag = packageVersion()): Bui
 
 /** Copies the layout's image to `dest` (registry/repo:tag) without changing its digest. */
 export function pushImage(img: BuiltImage, dest: string, insecure: boolean): void {
-  run("skopeo", ["copy", "--quiet", "--preserve-digests", ...(insecure ? ["--dest-tls-verify=false"] : []), `oci:${img.layout}:${img.tag}`, `docker://${dest}`]);
+  run("skopeo", [
+    "copy",
+    "--quiet",
+    "--preserve-digests",
+    ...(insecure ? ["--dest-tls-verify=false"] : []),
+    `oci:${img.layout}:${img.tag}`,
+    `docker://${dest}`,
+  ]);
 }
 
 function packageVersion(): string {

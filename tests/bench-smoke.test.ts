@@ -39,11 +39,22 @@ describe("npm run bench -- --quick", () => {
       }
     }
     const small = res.workloads.find((w) => w.name === "small-json")!;
-    expect(small.filters.llmproxy!.extracted).toMatchObject({ request_model: "gpt-4o-mini", request_prompt_tokens: "213", request_completion_tokens: "87" });
-    expect(small.filters.jsonas!.extracted).toMatchObject({ request_model: "gpt-4o-mini", request_prompt_tokens: "213", request_completion_tokens: "87" });
+    expect(small.filters.llmproxy!.extracted).toMatchObject({
+      request_model: "gpt-4o-mini",
+      request_prompt_tokens: "213",
+      request_completion_tokens: "87",
+    });
+    expect(small.filters.jsonas!.extracted).toMatchObject({
+      request_model: "gpt-4o-mini",
+      request_prompt_tokens: "213",
+      request_completion_tokens: "87",
+    });
     expect(small.filters.noop!.extracted).toEqual({});
     const ds = res.workloads.find((w) => w.name.startsWith("sse-dashscope"))!;
-    expect(ds.filters.llmproxy!.extracted).toMatchObject({ request_model: "qwen-turbo", request_completion_tokens: String(QUICK_SIZES.events) });
+    expect(ds.filters.llmproxy!.extracted).toMatchObject({
+      request_model: "qwen-turbo",
+      request_completion_tokens: String(QUICK_SIZES.events),
+    });
   });
 
   it("never traps our filter on malformed input, and records what json-as does", () => {

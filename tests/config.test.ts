@@ -4,7 +4,13 @@ import { describe, expect, it } from "vitest";
 import { configure, sidecar } from "./helpers/sidecar";
 import { wasmPluginConfig } from "../repo/manifests";
 
-const provider = { name: "dashscope", hosts: ["dashscope.aliyuncs.com"], path: "/compatible-mode/v1/chat/completions", apiKeyEnv: "DASHSCOPE_API_KEY", model: "qwen-1.8b-chat" };
+const provider = {
+  name: "dashscope",
+  hosts: ["dashscope.aliyuncs.com"],
+  path: "/compatible-mode/v1/chat/completions",
+  apiKeyEnv: "DASHSCOPE_API_KEY",
+  model: "qwen-1.8b-chat",
+};
 
 describe("valid configurations", () => {
   it("empty configuration (Istio sends none for an empty pluginConfig)", async () => {
@@ -42,33 +48,97 @@ const invalid: [string, unknown, string][] = [
   ["provider unknown field", { providers: [{ ...provider, apikey: "x" }] }, "providers[0].apikey: unknown field"],
   ["provider without name", { providers: [{ ...provider, name: undefined }] }, "providers[0].name: required"],
   ["provider empty name", { providers: [{ ...provider, name: "" }] }, "providers[0].name: must not be empty"],
-  ["duplicate provider name", { providers: [provider, { ...provider, hosts: ["b.example"] }] }, "providers[1].name: duplicate provider name"],
+  [
+    "duplicate provider name",
+    { providers: [provider, { ...provider, hosts: ["b.example"] }] },
+    "providers[1].name: duplicate provider name",
+  ],
   ["hosts missing", { providers: [{ ...provider, hosts: undefined }] }, "providers[0].hosts: required"],
   ["hosts empty", { providers: [{ ...provider, hosts: [] }] }, "providers[0].hosts: must not be empty"],
-  ["host with port", { providers: [{ ...provider, hosts: ["dashscope.aliyuncs.com:443"] }] }, "providers[0].hosts[0]: expected a lowercase host name without port"],
+  [
+    "host with port",
+    { providers: [{ ...provider, hosts: ["dashscope.aliyuncs.com:443"] }] },
+    "providers[0].hosts[0]: expected a lowercase host name without port",
+  ],
   ["host not a string", { providers: [{ ...provider, hosts: [1] }] }, "providers[0].hosts[0]: expected a string"],
-  ["host claimed twice", { providers: [provider, { ...provider, name: "b" }] }, "providers[1].hosts[0]: host 'dashscope.aliyuncs.com' already belongs"],
-  ["unknown api", { providers: [{ ...provider, api: "palm" }] }, "providers[0].api: expected one of openai, responses, dashscope, dashscope-apps, anthropic, gemini, bedrock-converse, bedrock-invoke, got 'palm'"],
+  [
+    "host claimed twice",
+    { providers: [provider, { ...provider, name: "b" }] },
+    "providers[1].hosts[0]: host 'dashscope.aliyuncs.com' already belongs",
+  ],
+  [
+    "unknown api",
+    { providers: [{ ...provider, api: "palm" }] },
+    "providers[0].api: expected one of openai, responses, dashscope, dashscope-apps, anthropic, gemini, bedrock-converse, bedrock-invoke, got 'palm'",
+  ],
   ["relative path", { providers: [{ ...provider, path: "v1/chat" }] }, "providers[0].path: expected a path starting with '/'"],
   ["apiKeyEnv not a string", { providers: [{ ...provider, apiKeyEnv: 5 }] }, "providers[0].apiKeyEnv: expected a string"],
-  ["apiKey with a newline", { providers: [{ ...provider, apiKeyEnv: undefined, apiKey: "sk\nx" }] }, "providers[0].apiKey: the API key contains a line break"],
+  [
+    "apiKey with a newline",
+    { providers: [{ ...provider, apiKeyEnv: undefined, apiKey: "sk\nx" }] },
+    "providers[0].apiKey: the API key contains a line break",
+  ],
   ["model not a string", { providers: [{ ...provider, model: true }] }, "providers[0].model: expected a string"],
-  ["includeUsage not a boolean", { providers: [{ ...provider, includeUsage: "yes" }] }, "providers[0].includeUsage: expected true or false"],
-  ["dropAcceptEncoding not a boolean", { providers: [{ ...provider, dropAcceptEncoding: 1 }] }, "providers[0].dropAcceptEncoding: expected true or false"],
+  [
+    "includeUsage not a boolean",
+    { providers: [{ ...provider, includeUsage: "yes" }] },
+    "providers[0].includeUsage: expected true or false",
+  ],
+  [
+    "dropAcceptEncoding not a boolean",
+    { providers: [{ ...provider, dropAcceptEncoding: 1 }] },
+    "providers[0].dropAcceptEncoding: expected true or false",
+  ],
   ["routes not an array", { routes: 1 }, "routes: expected an array"],
   ["route unknown field", { providers: [provider], routes: [{ model: "m", when: {} }] }, "routes[0].when: unknown field"],
-  ["route without model or provider", { providers: [provider], routes: [{ name: "r" }] }, "routes[0]: a route must set a model or a provider"],
+  [
+    "route without model or provider",
+    { providers: [provider], routes: [{ name: "r" }] },
+    "routes[0]: a route must set a model or a provider",
+  ],
   ["route match not an object", { providers: [provider], routes: [{ model: "m", match: [] }] }, "routes[0].match: expected an object"],
-  ["route headers not an array", { providers: [provider], routes: [{ model: "m", match: { headers: {} } }] }, "routes[0].match.headers: expected an array"],
-  ["header without name", { providers: [provider], routes: [{ model: "m", match: { headers: [{ exact: "x" }] } }] }, "routes[0].match.headers[0].name: required"],
-  ["header with two matchers", { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", exact: "x", prefix: "y" }] } }] }, "routes[0].match.headers[0]: expected exactly one of"],
-  ["header with no matcher", { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a" }] } }] }, "routes[0].match.headers[0]: expected exactly one of"],
-  ["header regex", { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", regex: ".*" }] } }] }, "routes[0].match.headers[0].regex: regular expressions are not supported"],
-  ["header present: false", { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", present: false }] } }] }, "routes[0].match.headers[0].present: only 'present: true'"],
+  [
+    "route headers not an array",
+    { providers: [provider], routes: [{ model: "m", match: { headers: {} } }] },
+    "routes[0].match.headers: expected an array",
+  ],
+  [
+    "header without name",
+    { providers: [provider], routes: [{ model: "m", match: { headers: [{ exact: "x" }] } }] },
+    "routes[0].match.headers[0].name: required",
+  ],
+  [
+    "header with two matchers",
+    { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", exact: "x", prefix: "y" }] } }] },
+    "routes[0].match.headers[0]: expected exactly one of",
+  ],
+  [
+    "header with no matcher",
+    { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a" }] } }] },
+    "routes[0].match.headers[0]: expected exactly one of",
+  ],
+  [
+    "header regex",
+    { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", regex: ".*" }] } }] },
+    "routes[0].match.headers[0].regex: regular expressions are not supported",
+  ],
+  [
+    "header present: false",
+    { providers: [provider], routes: [{ model: "m", match: { headers: [{ name: "a", present: false }] } }] },
+    "routes[0].match.headers[0].present: only 'present: true'",
+  ],
   ["unknown route provider", { providers: [provider], routes: [{ provider: "nope" }] }, "routes[0].provider: no provider named 'nope'"],
-  ["bad model policy", { providers: [provider], routes: [{ model: "m", modelPolicy: "always" }] }, "routes[0].modelPolicy: expected 'override' or 'default'"],
+  [
+    "bad model policy",
+    { providers: [provider], routes: [{ model: "m", modelPolicy: "always" }] },
+    "routes[0].modelPolicy: expected 'override' or 'default'",
+  ],
   ["apiPaths entry unknown api", { apiPaths: [{ suffix: "/chat", api: "x" }] }, "apiPaths[0].api: expected one of"],
-  ["apiPaths entry without matcher", { apiPaths: [{ api: "openai" }] }, "apiPaths[0]: expected exactly one of exact, prefix, suffix, contains"],
+  [
+    "apiPaths entry without matcher",
+    { apiPaths: [{ api: "openai" }] },
+    "apiPaths[0]: expected exactly one of exact, prefix, suffix, contains",
+  ],
   ["maxRewriteBodyBytes zero", { maxRewriteBodyBytes: 0 }, "maxRewriteBodyBytes: expected an integer from 1"],
   ["maxRewriteBodyBytes fraction", { maxRewriteBodyBytes: 1.5 }, "maxRewriteBodyBytes: expected an integer"],
   ["maxRewriteBodyBytes huge", { maxRewriteBodyBytes: 1e12 }, "maxRewriteBodyBytes: expected an integer"],

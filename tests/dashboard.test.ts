@@ -77,7 +77,11 @@ describe("dashboard file", () => {
     expect(exprs(/by destination/).join()).toMatch(/sum by \(llmproxy_destination_service\)/);
     expect(exprs(/Cached share/).join()).toContain("asm_llm_proxy_cached_tokens");
     expect(exprs(/Reasoning share/).join()).toContain("asm_llm_proxy_reasoning_tokens");
-    for (const [title, metric] of [[/first token/, "time_to_first_token_ms"], [/duration/, "request_duration_ms"], [/per output token/, "time_per_output_token_ms"]] as const) {
+    for (const [title, metric] of [
+      [/first token/, "time_to_first_token_ms"],
+      [/duration/, "request_duration_ms"],
+      [/per output token/, "time_per_output_token_ms"],
+    ] as const) {
       expect(exprs(title).map((e) => /histogram_quantile\((0\.\d+),/.exec(e)?.[1])).toEqual(["0.5", "0.95", "0.99"]);
       expect(exprs(title).every((e) => e.includes(`asm_llm_proxy_${metric}_bucket`))).toBe(true);
     }
@@ -91,7 +95,6 @@ describe("dashboard file", () => {
     for (const p of queryPanels) for (const t of p.targets!) expect(() => substitute(t.expr), p.title).not.toThrow();
     expect(() => substitute("rate(x[$nope])")).toThrow(/\$nope/);
   });
-
 });
 
 /** A POST through the local proxy in absolute form, as curl -x sends it. */
@@ -99,7 +102,13 @@ function postViaProxy(proxyUrl: string, body: string, path = "/"): Promise<numbe
   const proxy = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: proxy.hostname, port: proxy.port, method: "POST", path: `http://dashscope.aliyuncs.com${path}`, headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" } },
+      {
+        host: proxy.hostname,
+        port: proxy.port,
+        method: "POST",
+        path: `http://dashscope.aliyuncs.com${path}`,
+        headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -122,7 +131,11 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
     expect((await seedCurl(s.proxy.url, true)).status).toBe(200);
     expect(await postViaProxy(s.proxy.url, '{"messages": [')).toBe(400);
     expect(await postViaProxy(s.proxy.url, '{"stream":true,"messages":[{"role":"user","content":"Please introduce yourself"}]}')).toBe(200);
-    const input = JSON.stringify({ model: "gpt-4.1", stream: true, input: "Please introduce yourself in a few long sentences, with details" });
+    const input = JSON.stringify({
+      model: "gpt-4.1",
+      stream: true,
+      input: "Please introduce yourself in a few long sentences, with details",
+    });
     expect(await postViaProxy(s.proxy.url, input, "/v1/responses")).toBe(200);
   }
 
@@ -132,7 +145,9 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
     // Series are born with their first value, which rate() cannot see grow: traffic once before
     // Prometheus scrapes, once after, so every rate (and every ratio of rates) has a value.
     await traffic();
-    prom = await PrometheusServer.start(`127.0.0.1:${s.admin.port}`, "/stats/prometheus", [join(repoRoot, "rules", "asm-llm-proxy.rules.yaml")]);
+    prom = await PrometheusServer.start(`127.0.0.1:${s.admin.port}`, "/stats/prometheus", [
+      join(repoRoot, "rules", "asm-llm-proxy.rules.yaml"),
+    ]);
     await prom.waitTargetsUp();
     await prom.waitFor("asm_llm_proxy_prompt_tokens", (x) => x.length > 0);
     await traffic();
@@ -152,7 +167,12 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
   });
 
   it("the variables' label_values queries list the traffic's labels", async () => {
-    const expected: Record<string, string[]> = { namespace: ["default"], workload: ["sleep"], destination: ["dashscope.aliyuncs.com"], model: ["other", "qwen-1.8b-chat"] };
+    const expected: Record<string, string[]> = {
+      namespace: ["default"],
+      workload: ["sleep"],
+      destination: ["dashscope.aliyuncs.com"],
+      model: ["other", "qwen-1.8b-chat"],
+    };
     for (const v of variables.filter((x) => x.type === "query")) {
       const q = typeof v.query === "string" ? v.query : v.query.query;
       const m = /^label_values\((.+), (\w+)\)$/.exec(substitute(q));
@@ -162,12 +182,13 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
     }
   });
 
-  it("the folded model shows as \"other\" in the by-model panel, and the rules' recordings have the traffic", async () => {
+  it('the folded model shows as "other" in the by-model panel, and the rules\' recordings have the traffic', async () => {
     const byModel = queryPanels.find((p) => p.title === "Tokens per second by model")!;
     const models = (await prom.query(substitute(byModel.targets![0].expr))).map((x: PromSample) => x.metric.llmproxy_model).sort();
     expect(models).toEqual(["other", "qwen-1.8b-chat"]);
     const recorded = await prom.waitFor("asm_llm_proxy:tokens:increase1m", (x) => x.length === 2, 20_000);
     expect(recorded.map((x) => x.metric.llmproxy_model).sort()).toEqual(["other", "qwen-1.8b-chat"]);
-    for (const x of recorded) expect(x.metric).toMatchObject({ llmproxy_source_workload: "sleep", llmproxy_source_workload_namespace: "default" });
+    for (const x of recorded)
+      expect(x.metric).toMatchObject({ llmproxy_source_workload: "sleep", llmproxy_source_workload_namespace: "default" });
   });
 });

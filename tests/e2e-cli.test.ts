@@ -34,7 +34,9 @@ function run(args: string[], { direct = false, env = {} }: { direct?: boolean; e
   let err = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
@@ -51,7 +53,10 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20_000
 /** Every descendant of `pid` (ps --ppid, recursively). */
 function childPids(pid: number): number[] {
   const r = spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
-  const direct = (r.stdout ?? "").split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
+  const direct = (r.stdout ?? "")
+    .split("\n")
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
   return direct.flatMap((c) => [c, ...childPids(c)]);
 }
 
@@ -84,7 +89,10 @@ async function occupy(): Promise<Server> {
 /** A startup failure: exit code 1, one line on stderr, no stack trace. */
 async function expectOneLineFailure(r: Run, pattern: RegExp): Promise<string> {
   const { code } = await r.exit;
-  const lines = r.stderr().split("\n").filter((l) => l.trim() !== "" && !/\]\[(info|debug|trace)\]\[wasm\]/.test(l));
+  const lines = r
+    .stderr()
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/\]\[(info|debug|trace)\]\[wasm\]/.test(l));
   expect(code, r.stderr()).toBe(1);
   expect(lines, r.stderr()).toHaveLength(1);
   expect(lines[0]).toMatch(/^asm-llm-proxy local: error: /);
@@ -107,15 +115,28 @@ describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => 
       const proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
       const adminUrl = /admin\s+(http:\/\/127\.0\.0\.1:\d+)\/stats\/prometheus/.exec(banner)![1];
       expect(banner).toMatch(runtime);
-      expect(banner).toContain(`curl -x ${proxyUrl} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`);
+      expect(banner).toContain(
+        `curl -x ${proxyUrl} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`,
+      );
       expect(banner).toContain(`-H 'user-type: subscriber'`);
       expect(banner).toContain(`curl -s ${adminUrl}/stats/prometheus | grep llmproxy`);
       expect(banner).toMatch(/embedded mock LLM at http:\/\/127\.0\.0\.1:\d+/);
 
       const res = await seedCurl(proxyUrl, true);
       expect(res.status).toBe(200);
-      const line = await until("an access-log line", () => r.stdout().split("\n").find((l) => l.startsWith("{")));
-      expect(JSON.parse(line)).toMatchObject({ authority_for: "dashscope.aliyuncs.com", request_model: "qwen-turbo", request_prompt_tokens: "11", request_completion_tokens: "85", response_code: 200 });
+      const line = await until("an access-log line", () =>
+        r
+          .stdout()
+          .split("\n")
+          .find((l) => l.startsWith("{")),
+      );
+      expect(JSON.parse(line)).toMatchObject({
+        authority_for: "dashscope.aliyuncs.com",
+        request_model: "qwen-turbo",
+        request_prompt_tokens: "11",
+        request_completion_tokens: "85",
+        response_code: 200,
+      });
       expect(r.stdout().trim().split("\n")).toHaveLength(1); // stdout: access log only
 
       const stats = await get(`${adminUrl}/stats/prometheus`);
@@ -140,7 +161,10 @@ describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => 
     const busy = await occupy();
     try {
       const port = (busy.address() as { port: number }).port;
-      const line = await expectOneLineFailure(run(["--port", String(port), "--admin-port", "0", ...args], { direct: true }), /already in use/);
+      const line = await expectOneLineFailure(
+        run(["--port", String(port), "--admin-port", "0", ...args], { direct: true }),
+        /already in use/,
+      );
       expect(line).toContain(`port ${port}`);
       expect(line).toContain("--port");
     } finally {
@@ -152,12 +176,18 @@ describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => 
     const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-cli-"));
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify({ providers: [{ name: "x", hosts: ["Dashscope.aliyuncs.com"] }] }));
-    const line = await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--config", file, ...args], { direct: true }), /rejected its configuration/);
+    const line = await expectOneLineFailure(
+      run(["--port", "0", "--admin-port", "0", "--config", file, ...args], { direct: true }),
+      /rejected its configuration/,
+    );
     expect(line).toContain("providers[0].hosts[0]"); // the field, named by on_configure
   });
 
   it.concurrent("a missing filter module: one line, exit 1", async () => {
-    await expectOneLineFailure(run(["--port", "0", "--admin-port", "0", "--wasm", "/nonexistent/llmproxy.wasm", ...args], { direct: true }), /not found: build it with 'npm run build'/);
+    await expectOneLineFailure(
+      run(["--port", "0", "--admin-port", "0", "--wasm", "/nonexistent/llmproxy.wasm", ...args], { direct: true }),
+      /not found: build it with 'npm run build'/,
+    );
   });
 
   it.concurrent("a bad flag: one line, exit 1", async () => {

@@ -55,7 +55,9 @@ describe("openai client through the local sidecar", () => {
 
   it("non-streaming: the usage the client reports is what the sidecar counts and logs", async () => {
     const content = "Count the words of this short sentence please";
-    const m = await measured("qwen-plus", () => client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content }] }));
+    const m = await measured("qwen-plus", () =>
+      client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content }] }),
+    );
     const r = m.result;
     expect(r.model).toBe("qwen-plus");
     expect(r.usage!.prompt_tokens).toBe(promptTokens("qwen-plus", content)); // 8 words + 8
@@ -82,7 +84,10 @@ describe("openai client through the local sidecar", () => {
 
   it("user-type: subscriber switches the model to qwen-turbo, counted under that label", async () => {
     const m = await measured("qwen-turbo", () =>
-      client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content: "Please introduce yourself" }] }, { headers: { "user-type": "subscriber" } }),
+      client.chat.completions.create(
+        { model: "qwen-plus", messages: [{ role: "user", content: "Please introduce yourself" }] },
+        { headers: { "user-type": "subscriber" } },
+      ),
     );
     expect(m.result.model).toBe("qwen-turbo");
     expect(m.result.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 85 });
@@ -94,7 +99,12 @@ describe("openai client through the local sidecar", () => {
   it("streaming without include_usage: the filter forces it, the client gets a usage chunk", async () => {
     const content = "Tell me a story about a lighthouse keeper";
     const m = await measured("qwen-max", async () => {
-      const stream = await client.chat.completions.create({ model: "qwen-max", stream: true, max_tokens: 40, messages: [{ role: "user", content }] });
+      const stream = await client.chat.completions.create({
+        model: "qwen-max",
+        stream: true,
+        max_tokens: 40,
+        messages: [{ role: "user", content }],
+      });
       const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
       for await (const c of stream) chunks.push(c);
       return chunks;
@@ -114,7 +124,11 @@ describe("openai client through the local sidecar", () => {
     expect(sent.stream_options?.include_usage).toBe(true);
     expect(m.prompt).toBe(usage.prompt_tokens);
     expect(m.completion).toBe(usage.completion_tokens);
-    expect(m.log).toMatchObject({ request_model: "qwen-max", request_prompt_tokens: String(usage.prompt_tokens), request_completion_tokens: "40" });
+    expect(m.log).toMatchObject({
+      request_model: "qwen-max",
+      request_prompt_tokens: String(usage.prompt_tokens),
+      request_completion_tokens: "40",
+    });
   });
 
   it("streaming with include_usage from the client: one usage chunk, counted once", async () => {
@@ -123,7 +137,10 @@ describe("openai client through the local sidecar", () => {
         model: "qwen-1.8b-chat",
         stream: true,
         stream_options: { include_usage: true },
-        messages: [{ role: "system", content: "Be brief" }, { role: "user", content: "What is a sidecar proxy?" }],
+        messages: [
+          { role: "system", content: "Be brief" },
+          { role: "user", content: "What is a sidecar proxy?" },
+        ],
       });
       const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
       for await (const c of stream) chunks.push(c);
@@ -143,7 +160,12 @@ describe("openai client through the local sidecar", () => {
     s.mock!.on("sse", onSse);
     s.mock!.options.streamDelayMs = 10; // 34 events over ~340 ms
     try {
-      const stream = await client.chat.completions.create({ model: "qwen-turbo", stream: true, max_tokens: 30, messages: [{ role: "user", content: "Stream please" }] });
+      const stream = await client.chat.completions.create({
+        model: "qwen-turbo",
+        stream: true,
+        max_tokens: 30,
+        messages: [{ role: "user", content: "Stream please" }],
+      });
       let writtenAtFirstContent = -1;
       let total = 0;
       for await (const c of stream) {
@@ -167,7 +189,11 @@ describe("openai client through the local sidecar", () => {
       const r = await fetch("http://dashscope.aliyuncs.com/api/v1/services/aigc/text-generation/generation", {
         method: "POST",
         headers: { "content-type": "application/json", "x-dashscope-sse": "enable", authorization: "Bearer nothing" },
-        body: JSON.stringify({ model: "qwen-turbo", input: { messages: [{ role: "user", content: "Name three rivers" }] }, parameters: { result_format: "message", max_tokens: 12 } }),
+        body: JSON.stringify({
+          model: "qwen-turbo",
+          input: { messages: [{ role: "user", content: "Name three rivers" }] },
+          parameters: { result_format: "message", max_tokens: 12 },
+        }),
         // @ts-expect-error undici's dispatcher option of Node's fetch
         dispatcher: agent,
       });
@@ -181,7 +207,11 @@ describe("openai client through the local sidecar", () => {
     expect(last.usage).toMatchObject({ input_tokens: 11, output_tokens: 12 });
     expect(m.prompt).toBe(11);
     expect(m.completion).toBe(12); // not 1+2+...+12
-    expect(m.log).toMatchObject({ path: "/api/v1/services/aigc/text-generation/generation", request_model: "qwen-turbo", request_completion_tokens: "12" });
+    expect(m.log).toMatchObject({
+      path: "/api/v1/services/aigc/text-generation/generation",
+      request_model: "qwen-turbo",
+      request_completion_tokens: "12",
+    });
   });
 
   it("a plain request with a Host header (no proxy) is seen with that authority", async () => {
@@ -189,7 +219,13 @@ describe("openai client through the local sidecar", () => {
     const body = JSON.stringify({ messages: [{ role: "user", content: "Please introduce yourself" }] });
     const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        { host: "127.0.0.1", port: s.proxy.port, method: "POST", path: "/", headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        {
+          host: "127.0.0.1",
+          port: s.proxy.port,
+          method: "POST",
+          path: "/",
+          headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
         (r) => {
           const c: Buffer[] = [];
           r.on("data", (d: Buffer) => c.push(d));
@@ -202,22 +238,34 @@ describe("openai client through the local sidecar", () => {
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
     const logs = await s.waitForAccessLogs(before + 1);
-    expect(logs[before]).toMatchObject({ authority_for: "dashscope.aliyuncs.com", request_model: "qwen-1.8b-chat", request_completion_tokens: "72" });
+    expect(logs[before]).toMatchObject({
+      authority_for: "dashscope.aliyuncs.com",
+      request_model: "qwen-1.8b-chat",
+      request_completion_tokens: "72",
+    });
   });
 
   it("another authority is only observed: no key injected, no tokens counted for the 401", async () => {
     const before = await scrape(s.admin.url);
     const logCount = s.accessLogs.length;
     const other = new OpenAI({ apiKey: "sk-other", baseURL: "http://llm.example.internal/v1", maxRetries: 0, fetchOptions: via(agent) });
-    const err = await other.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await other.chat.completions
+      .create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError); // the mock saw the client's own key
     expect(s.mock!.requests.at(-1)!.headers.authorization).toBe("Bearer sk-other");
     const logs = await s.waitForAccessLogs(logCount + 1);
     // observe-only for hosts that are no provider: the model is read from the request body
-    expect(logs[logCount]).toMatchObject({ authority_for: "llm.example.internal", response_code: 401, request_model: "qwen-turbo", request_prompt_tokens: null });
+    expect(logs[logCount]).toMatchObject({
+      authority_for: "llm.example.internal",
+      response_code: 401,
+      request_model: "qwen-turbo",
+      request_prompt_tokens: null,
+    });
     expect(s.mock!.requests.at(-1)!.path).toBe("/v1/chat/completions"); // no path rewrite either
     const after = await scrape(s.admin.url);
-    const tokenLines = (series: typeof before) => series.filter((x) => /^asm_llm_proxy_(prompt|completion)_tokens$/.test(x.name)).map((x) => x.line);
+    const tokenLines = (series: typeof before) =>
+      series.filter((x) => /^asm_llm_proxy_(prompt|completion)_tokens$/.test(x.name)).map((x) => x.line);
     expect(tokenLines(before).length).toBeGreaterThan(0);
     expect(tokenLines(after)).toEqual(tokenLines(before));
   });
@@ -233,7 +281,9 @@ describe("local replies", () => {
       const small = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "short" }] });
       expect(small.usage!.prompt_tokens).toBe(9);
       const long = "word ".repeat(2000);
-      const err = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: long }] }).catch((e: unknown) => e);
+      const err = await client.chat.completions
+        .create({ model: "qwen-turbo", messages: [{ role: "user", content: long }] })
+        .catch((e: unknown) => e);
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
       expect(s.mock!.requests).toHaveLength(1); // only the small one
       const logs = await s.waitForAccessLogs(2);
@@ -255,7 +305,13 @@ describe("client going away", () => {
       await new Promise<void>((resolve, reject) => {
         const body = JSON.stringify({ stream: true, messages: [{ role: "user", content: "Please introduce yourself" }] });
         const req = request(
-          { host: "127.0.0.1", port: s.proxy.port, method: "POST", path: "http://dashscope.aliyuncs.com/", headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" } },
+          {
+            host: "127.0.0.1",
+            port: s.proxy.port,
+            method: "POST",
+            path: "http://dashscope.aliyuncs.com/",
+            headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" },
+          },
           (res) => {
             expect(res.statusCode).toBe(200);
             res.once("data", () => {
@@ -285,37 +341,67 @@ describe("explicit upstreams (--upstream)", () => {
   // The request keeps its authority (dashscope.aliyuncs.com) as Envoy does; the certificate
   // names the provider (SNI and SAN check in Envoy, from the DestinationRule's `sni`) and the
   // loopback address (the TypeScript host connects by address).
-  it.skipIf(!existsSync("/usr/bin/openssl")).each(["node", ...ENVOYS])("https: TLS origination with verification, key from the host environment, %s", async (which) => {
-    const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=dashscope.aliyuncs.com", "-addext", "subjectAltName=DNS:dashscope.aliyuncs.com,IP:127.0.0.1"], { stdio: "ignore" });
-    const cert = readFileSync(join(dir, "cert.pem"));
-    const provider = await new MockLlm({ apiKey: "sk-from-host-env", tls: { key: readFileSync(join(dir, "key.pem")), cert } }).listen(0);
-    const upstream = new URL(provider.url);
-    expect(upstream.protocol).toBe("https:");
-    const trusted = await startProxy(which, { upstream, upstreamCa: cert, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
-    const untrusted = await startProxy(which, { upstream, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
-    try {
-      const ok = await seedCurl(trusted.proxyUrl, false);
-      expect(ok.status).toBe(200);
-      expect(JSON.parse(ok.body).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
-      const seen = provider.requests.at(-1)!;
-      expect(seen.headers.authorization).toBe("Bearer sk-from-host-env"); // vmConfig.env HOST → the VM
-      expect(seen.headers.host).toBe("dashscope.aliyuncs.com");
-      const [log] = await accessLogsAfter(trusted, 1);
-      expect(log).toMatchObject({ response_code: 200, authority_for: "dashscope.aliyuncs.com", request_completion_tokens: "72", upstream_host: `127.0.0.1:${upstream.port}` });
+  it.skipIf(!existsSync("/usr/bin/openssl")).each(["node", ...ENVOYS])(
+    "https: TLS origination with verification, key from the host environment, %s",
+    async (which) => {
+      const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-tls-"));
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          join(dir, "key.pem"),
+          "-out",
+          join(dir, "cert.pem"),
+          "-days",
+          "1",
+          "-subj",
+          "/CN=dashscope.aliyuncs.com",
+          "-addext",
+          "subjectAltName=DNS:dashscope.aliyuncs.com,IP:127.0.0.1",
+        ],
+        { stdio: "ignore" },
+      );
+      const cert = readFileSync(join(dir, "cert.pem"));
+      const provider = await new MockLlm({ apiKey: "sk-from-host-env", tls: { key: readFileSync(join(dir, "key.pem")), cert } }).listen(0);
+      const upstream = new URL(provider.url);
+      expect(upstream.protocol).toBe("https:");
+      const trusted = await startProxy(which, { upstream, upstreamCa: cert, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+      const untrusted = await startProxy(which, { upstream, vmEnv: { DASHSCOPE_API_KEY: "sk-from-host-env" } });
+      try {
+        const ok = await seedCurl(trusted.proxyUrl, false);
+        expect(ok.status).toBe(200);
+        expect(JSON.parse(ok.body).usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 72 });
+        const seen = provider.requests.at(-1)!;
+        expect(seen.headers.authorization).toBe("Bearer sk-from-host-env"); // vmConfig.env HOST → the VM
+        expect(seen.headers.host).toBe("dashscope.aliyuncs.com");
+        const [log] = await accessLogsAfter(trusted, 1);
+        expect(log).toMatchObject({
+          response_code: 200,
+          authority_for: "dashscope.aliyuncs.com",
+          request_completion_tokens: "72",
+          upstream_host: `127.0.0.1:${upstream.port}`,
+        });
 
-      // an upstream certificate nobody vouches for is refused, like a DestinationRule with SIMPLE TLS
-      const bad = await seedCurl(untrusted.proxyUrl, false);
-      expect(bad.status).toBe(503);
-      const [badLog] = await accessLogsAfter(untrusted, 1);
-      expect(badLog).toMatchObject({ response_code: 503, response_flags: "UF" });
-      expect(provider.requests).toHaveLength(1);
-    } finally {
-      await trusted.close();
-      await untrusted.close();
-      await provider.close();
-    }
-  });
+        // an upstream certificate nobody vouches for is refused, like a DestinationRule with SIMPLE TLS
+        const bad = await seedCurl(untrusted.proxyUrl, false);
+        expect(bad.status).toBe(503);
+        const [badLog] = await accessLogsAfter(untrusted, 1);
+        expect(badLog).toMatchObject({ response_code: 503, response_flags: "UF" });
+        expect(provider.requests).toHaveLength(1);
+      } finally {
+        await trusted.close();
+        await untrusted.close();
+        await provider.close();
+      }
+    },
+  );
 
   it("an unreachable upstream gives Envoy's 503 with response flag UF, through the filter", async () => {
     const dead = await freePort(); // nothing listens there
@@ -323,11 +409,18 @@ describe("explicit upstreams (--upstream)", () => {
     const agent = new ProxyAgent(s.proxy.url);
     try {
       const client = new OpenAI({ apiKey: "x", baseURL: BASE_URL, maxRetries: 0, fetchOptions: via(agent) });
-      const err = await client.chat.completions.create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+      const err = await client.chat.completions
+        .create({ model: "qwen-turbo", messages: [{ role: "user", content: "hi" }] })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.InternalServerError);
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
       const [log] = await s.waitForAccessLogs(1);
-      expect(log).toMatchObject({ response_code: 503, response_flags: "UF", authority_for: "dashscope.aliyuncs.com", request_completion_tokens: null });
+      expect(log).toMatchObject({
+        response_code: 503,
+        response_flags: "UF",
+        authority_for: "dashscope.aliyuncs.com",
+        request_completion_tokens: null,
+      });
     } finally {
       await agent.close();
       await s.close();

@@ -11,7 +11,14 @@ import { requestTarget } from "../local/http-headers";
 describe("local sidecar options", () => {
   it("defaults: proxy 10000, admin 15090, the mock upstream, the manifests' configuration", () => {
     const o = parseOptions([], {}, "/repo");
-    expect(o).toMatchObject({ port: DEFAULT_PORT, adminPort: DEFAULT_ADMIN_PORT, upstream: "mock", mockKey: DEFAULT_MOCK_KEY, logLevel: "info", wasmFile: "/repo/build/llmproxy.wasm" });
+    expect(o).toMatchObject({
+      port: DEFAULT_PORT,
+      adminPort: DEFAULT_ADMIN_PORT,
+      upstream: "mock",
+      mockKey: DEFAULT_MOCK_KEY,
+      logLevel: "info",
+      wasmFile: "/repo/build/llmproxy.wasm",
+    });
     expect(DEFAULT_PORT).toBe(10000);
     expect(DEFAULT_ADMIN_PORT).toBe(15090);
     expect(o.pluginConfig).toBeUndefined();
@@ -20,7 +27,22 @@ describe("local sidecar options", () => {
 
   it("flags (both --flag value and --flag=value) and environment fallbacks", () => {
     const o = parseOptions(
-      ["--port=0", "--admin-port", "9901", "--upstream", "https://dashscope.aliyuncs.com", "--workload", "api", "--namespace=prod", "--env", "A=b=c", "--log-level", "warn", "--mock-delay-ms", "0"],
+      [
+        "--port=0",
+        "--admin-port",
+        "9901",
+        "--upstream",
+        "https://dashscope.aliyuncs.com",
+        "--workload",
+        "api",
+        "--namespace=prod",
+        "--env",
+        "A=b=c",
+        "--log-level",
+        "warn",
+        "--mock-delay-ms",
+        "0",
+      ],
       { LLMPROXY_PORT: "1234" },
     );
     expect(o.port).toBe(0);
@@ -60,10 +82,22 @@ describe("local sidecar options", () => {
 
 describe("request targets (forward proxy vs Host header)", () => {
   it("absolute-form keeps the authority as written, origin-form takes the Host header", () => {
-    expect(requestTarget("http://dashscope.aliyuncs.com", undefined)).toEqual({ authority: "dashscope.aliyuncs.com", path: "/", scheme: "http" });
-    expect(requestTarget("http://dashscope.aliyuncs.com:8080/v1/x?y=1", "ignored")).toEqual({ authority: "dashscope.aliyuncs.com:8080", path: "/v1/x?y=1", scheme: "http" });
+    expect(requestTarget("http://dashscope.aliyuncs.com", undefined)).toEqual({
+      authority: "dashscope.aliyuncs.com",
+      path: "/",
+      scheme: "http",
+    });
+    expect(requestTarget("http://dashscope.aliyuncs.com:8080/v1/x?y=1", "ignored")).toEqual({
+      authority: "dashscope.aliyuncs.com:8080",
+      path: "/v1/x?y=1",
+      scheme: "http",
+    });
     expect(requestTarget("http://h?q", undefined)).toEqual({ authority: "h", path: "/?q", scheme: "http" });
-    expect(requestTarget("/compatible-mode/v1/chat/completions", "dashscope.aliyuncs.com")).toEqual({ authority: "dashscope.aliyuncs.com", path: "/compatible-mode/v1/chat/completions", scheme: "http" });
+    expect(requestTarget("/compatible-mode/v1/chat/completions", "dashscope.aliyuncs.com")).toEqual({
+      authority: "dashscope.aliyuncs.com",
+      path: "/compatible-mode/v1/chat/completions",
+      scheme: "http",
+    });
     expect(requestTarget("HTTPS://x/", undefined)?.scheme).toBe("https");
     expect(requestTarget("bogus", "h")).toBeUndefined();
   });

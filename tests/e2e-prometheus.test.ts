@@ -54,16 +54,24 @@ describe.skipIf(!available)(`Prometheus scraping the local sidecar (${install.me
     expect(byModel(prompt)).toEqual({ "qwen-1.8b-chat": 3, "qwen-turbo": 11 });
     expect(byModel(completion)).toEqual({ "qwen-1.8b-chat": 72, "qwen-turbo": 85 });
     // the kind of query a dashboard runs
-    const total = await prom.query('sum by (llmproxy_model) (asm_llm_proxy_prompt_tokens{llmproxy_source_workload="sleep"} + asm_llm_proxy_completion_tokens)');
+    const total = await prom.query(
+      'sum by (llmproxy_model) (asm_llm_proxy_prompt_tokens{llmproxy_source_workload="sleep"} + asm_llm_proxy_completion_tokens)',
+    );
     expect(byModel(total)).toEqual({ "qwen-1.8b-chat": 75, "qwen-turbo": 96 });
   });
 
   it("sees new traffic on the next scrapes (counters only go up)", async () => {
     const r = await seedCurl(s.proxy.url, true);
     expect(r.status).toBe(200);
-    const completion = await prom.waitFor('asm_llm_proxy_completion_tokens{llmproxy_model="qwen-turbo"}', (x) => x.length === 1 && x[0].value === 170);
+    const completion = await prom.waitFor(
+      'asm_llm_proxy_completion_tokens{llmproxy_model="qwen-turbo"}',
+      (x) => x.length === 1 && x[0].value === 170,
+    );
     expect(completion[0].value).toBe(170);
-    const prompt = await prom.waitFor('asm_llm_proxy_prompt_tokens{llmproxy_model="qwen-turbo"}', (x) => x.length === 1 && x[0].value === 22);
+    const prompt = await prom.waitFor(
+      'asm_llm_proxy_prompt_tokens{llmproxy_model="qwen-turbo"}',
+      (x) => x.length === 1 && x[0].value === 22,
+    );
     expect(prompt[0].value).toBe(22);
   });
 
@@ -75,8 +83,12 @@ describe.skipIf(!available)(`Prometheus scraping the local sidecar (${install.me
     expect(check.status, check.output).toBe(3);
     // The latency histograms are named *_ms (names fixed for the dashboard; Envoy records the
     // integer milliseconds the filter passes to proxy_record_metric): promtool's unit lint.
-    const unexpected = check.findings.filter((f) => !/ counter metrics should have "_total" suffix$/.test(f) && !/ no help text$/.test(f)
-      && !/^asm_llm_proxy_[a-z_]+_ms metric names should not contain abbreviated units$/.test(f));
+    const unexpected = check.findings.filter(
+      (f) =>
+        !/ counter metrics should have "_total" suffix$/.test(f) &&
+        !/ no help text$/.test(f) &&
+        !/^asm_llm_proxy_[a-z_]+_ms metric names should not contain abbreviated units$/.test(f),
+    );
     expect(check.findings).toContain("asm_llm_proxy_request_duration_ms metric names should not contain abbreviated units");
     expect(unexpected, check.output).toEqual([]);
     for (const family of ["asm_llm_proxy_prompt_tokens", "asm_llm_proxy_completion_tokens"]) {
@@ -86,7 +98,7 @@ describe.skipIf(!available)(`Prometheus scraping the local sidecar (${install.me
   });
 
   it("promtool does reject a broken exposition (the check can fail)", () => {
-    const check = promtoolCheckMetrics('asm_llm_proxy_prompt_tokens{llmproxy_model=qwen} 1\n');
+    const check = promtoolCheckMetrics("asm_llm_proxy_prompt_tokens{llmproxy_model=qwen} 1\n");
     expect(check.status).toBe(1);
   });
 });

@@ -63,13 +63,20 @@ describe("the seed's curl commands through the local sidecar", () => {
     expect(body).toContain("# TYPE asm_llm_proxy_completion_tokens counter\n");
     // and the same values through the parser the other e2e tests use
     const series = await scrape(s.admin.url);
-    expect(series.filter((x) => x.name.startsWith("asm_llm_proxy_")).map((x) => x.line)).toEqual(expect.arrayContaining(SEED_PROMETHEUS_LINES));
+    expect(series.filter((x) => x.name.startsWith("asm_llm_proxy_")).map((x) => x.line)).toEqual(
+      expect.arrayContaining(SEED_PROMETHEUS_LINES),
+    );
   });
 
   it("show istio_requests_total with the model dimension (seed §3)", async () => {
     const { body } = await get(`${s.admin.url}/stats/prometheus`);
     const lines = body.split("\n").filter((l) => l.startsWith("istio_requests_total{"));
-    const models = lines.map((l) => /reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/.exec(l)?.[1]);
+    const models = lines.map(
+      (l) =>
+        /reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/.exec(
+          l,
+        )?.[1],
+    );
     expect(models).toEqual(["qwen-1.8b-chat", "qwen-turbo"]);
   });
 

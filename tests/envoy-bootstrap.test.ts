@@ -41,7 +41,12 @@ describe("the bootstrap generated from manifests/", () => {
   });
 
   it("maps failStrategy as Istio ≥ 1.25 does (FAIL_CLOSE is the WasmPlugin default)", () => {
-    expect([failurePolicy("FAIL_OPEN"), failurePolicy("FAIL_CLOSE"), failurePolicy("FAIL_RELOAD"), failurePolicy(undefined)]).toEqual(["FAIL_OPEN", "FAIL_CLOSED", "FAIL_RELOAD", "FAIL_CLOSED"]);
+    expect([failurePolicy("FAIL_OPEN"), failurePolicy("FAIL_CLOSE"), failurePolicy("FAIL_RELOAD"), failurePolicy(undefined)]).toEqual([
+      "FAIL_OPEN",
+      "FAIL_CLOSED",
+      "FAIL_RELOAD",
+      "FAIL_CLOSED",
+    ]);
   });
 
   it("has the workload's node metadata and the bootstrap override's stats_tags after Istio's own", () => {
@@ -53,7 +58,12 @@ describe("the bootstrap generated from manifests/", () => {
 
   it("routes each ServiceEntry host to its outbound cluster, TLS-originated as the DestinationRule says", () => {
     const [svc] = outboundServices();
-    expect(svc).toMatchObject({ host: "dashscope.aliyuncs.com", port: 80, targetPort: 443, tls: { mode: "SIMPLE", sni: "dashscope.aliyuncs.com" } });
+    expect(svc).toMatchObject({
+      host: "dashscope.aliyuncs.com",
+      port: 80,
+      targetPort: 443,
+      tls: { mode: "SIMPLE", sni: "dashscope.aliyuncs.com" },
+    });
     const vhost = hcm.route_config.virtual_hosts.find((v: J) => v.domains.includes("dashscope.aliyuncs.com"));
     expect(vhost.routes[0].route).toEqual({ cluster: "outbound|80||dashscope.aliyuncs.com", timeout: "0s" });
     const cluster = b.static_resources.clusters.find((c: J) => c.name === "outbound|80||dashscope.aliyuncs.com");
@@ -69,7 +79,9 @@ describe("the bootstrap generated from manifests/", () => {
     const binary = await ensureEnvoy(version);
     const file = join(mkdtempSync(join(tmpdir(), "bootstrap-")), "b.json");
     writeFileSync(file, JSON.stringify(sidecarBootstrap({ ...opts, upstream: { kind: "plain", address: "127.0.0.1", port: 9 } })));
-    const { stdout, stderr } = await run(binary, ["--mode", "validate", "-c", file, "--log-level", "error"], { env: { ...process.env, DASHSCOPE_API_KEY: "sk-x" } });
+    const { stdout, stderr } = await run(binary, ["--mode", "validate", "-c", file, "--log-level", "error"], {
+      env: { ...process.env, DASHSCOPE_API_KEY: "sk-x" },
+    });
     expect(`${stdout}${stderr}`).toMatch(/configuration '.*' OK/);
   });
 });

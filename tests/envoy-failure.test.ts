@@ -37,11 +37,14 @@ describe("a module that traps (the probe filter trapping in on_request_headers),
     it(`${failStrategy}: the same statuses in Envoy and the TypeScript host`, async () => {
       const wasmFile = await probeWasmFile();
       answer = { status: 200, headers: JSON_HEADERS, pieces: ['{"ok":true}'] };
-      const runs = await withProxies({ upstream: new URL(upstream.url), wasmFile, rootId: "probe", pluginConfig: "request_headers|trap", failStrategy, concurrency: 1 }, async (p) => {
-        const statuses: number[] = [];
-        for (let i = 0; i < 4; i++) statuses.push((await send(p.proxyUrl, { authority: "a.example", path: "/x", body: ["{}"] })).status);
-        return { name: p.name, statuses };
-      });
+      const runs = await withProxies(
+        { upstream: new URL(upstream.url), wasmFile, rootId: "probe", pluginConfig: "request_headers|trap", failStrategy, concurrency: 1 },
+        async (p) => {
+          const statuses: number[] = [];
+          for (let i = 0; i < 4; i++) statuses.push((await send(p.proxyUrl, { authority: "a.example", path: "/x", body: ["{}"] })).status);
+          return { name: p.name, statuses };
+        },
+      );
       // The stream that trapped gets a 503 in both strategies; afterwards FAIL_OPEN drops the
       // filter and FAIL_CLOSE answers 503 for every stream.
       const want = failStrategy === "FAIL_OPEN" ? [503, 200, 200, 200] : [503, 503, 503, 503];
@@ -57,19 +60,41 @@ describe("clients that disconnect mid-stream", () => {
     const runs = await withProxies({ upstream: new URL(upstream.url) }, async (p) => {
       answer = { status: 200, headers: SSE_HEADERS, pieces: events, gapMs: 3 };
       for (let i = 0; i < 4; i++) {
-        const r = await send(p.proxyUrl, { authority: "api.openai.com", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: [openaiRequest("gpt-4o-mini", { stream: true })], abortAfterBytes: 300 });
+        const r = await send(p.proxyUrl, {
+          authority: "api.openai.com",
+          path: "/v1/chat/completions",
+          headers: { "content-type": "application/json" },
+          body: [openaiRequest("gpt-4o-mini", { stream: true })],
+          abortAfterBytes: 300,
+        });
         expect(r.aborted).toBe(true);
       }
       answer = { status: 200, headers: JSON_HEADERS, pieces: [openaiJson("gpt-4o-mini", { prompt: 7, completion: 9 })] };
-      const ok = await send(p.proxyUrl, { authority: "api.openai.com", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: [openaiRequest("gpt-4o-mini")] });
+      const ok = await send(p.proxyUrl, {
+        authority: "api.openai.com",
+        path: "/v1/chat/completions",
+        headers: { "content-type": "application/json" },
+        body: [openaiRequest("gpt-4o-mini")],
+      });
       expect(ok.status, p.name).toBe(200);
       const logs = await accessLogsAfter(p, 5);
-      expect(filterState(logs[4]), p.name).toMatchObject({ request_model: "gpt-4o-mini", request_prompt_tokens: "7", request_completion_tokens: "9" });
+      expect(filterState(logs[4]), p.name).toMatchObject({
+        request_model: "gpt-4o-mini",
+        request_prompt_tokens: "7",
+        request_completion_tokens: "9",
+      });
       // A trap would fail the VM: its error line, and 503s afterwards.
-      expect(p.filterLines().filter((l) => /failed|trap|unreachable|abort/i.test(l)), p.name).toEqual([]);
+      expect(
+        p.filterLines().filter((l) => /failed|trap|unreachable|abort/i.test(l)),
+        p.name,
+      ).toEqual([]);
       return { name: p.name, completed: (await llmproxyLines(p)).filter((l) => l.startsWith("asm_llm_proxy_completion_tokens{")) };
     });
-    for (const r of runs) expect(r.completed.some((l) => l.endsWith(" 9") || / \d+$/.test(l)), r.name).toBe(true);
+    for (const r of runs)
+      expect(
+        r.completed.some((l) => l.endsWith(" 9") || / \d+$/.test(l)),
+        r.name,
+      ).toBe(true);
   });
 });
 
@@ -83,12 +108,21 @@ describe("request bodies above Envoy's 1 MiB buffer limit", () => {
     answer = { status: 200, headers: JSON_HEADERS, pieces: [openaiJson("gpt-4o-mini", { prompt: 700000, completion: 3 })] };
     const body = big(3 << 20, "gpt-4o-mini");
     const runs = await withProxies({ upstream: new URL(upstream.url) }, async (p) => {
-      const r = await send(p.proxyUrl, { authority: "api.openai.com", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: [body.subarray(0, 1 << 20), body.subarray(1 << 20)] });
+      const r = await send(p.proxyUrl, {
+        authority: "api.openai.com",
+        path: "/v1/chat/completions",
+        headers: { "content-type": "application/json" },
+        body: [body.subarray(0, 1 << 20), body.subarray(1 << 20)],
+      });
       const up = upstream.received.at(-1)!;
       const log = (await accessLogsAfter(p, 1))[0];
       return { name: p.name, status: r.status, upstreamBody: sha(up.body), state: filterState(log) };
     });
-    expect(runs[0]).toMatchObject({ status: 200, upstreamBody: sha(body), state: { request_model: "gpt-4o-mini", request_prompt_tokens: "700000" } });
+    expect(runs[0]).toMatchObject({
+      status: 200,
+      upstreamBody: sha(body),
+      state: { request_model: "gpt-4o-mini", request_prompt_tokens: "700000" },
+    });
     for (const r of runs.slice(1)) expect({ ...r, name: "" }, r.name).toEqual({ ...runs[0], name: "" });
   });
 
@@ -103,9 +137,19 @@ describe("request bodies above Envoy's 1 MiB buffer limit", () => {
     const runs = await withProxies({ upstream: new URL(upstream.url), vmEnv: { DASHSCOPE_API_KEY: "sk-test" } }, async (p) => {
       const out = [];
       for (const body of [over, under]) {
-        const r = await send(p.proxyUrl, { authority: "dashscope.aliyuncs.com", path: "/", headers: { "content-type": "application/json", "content-length": String(body.length) }, body: [body] });
+        const r = await send(p.proxyUrl, {
+          authority: "dashscope.aliyuncs.com",
+          path: "/",
+          headers: { "content-type": "application/json", "content-length": String(body.length) },
+          body: [body],
+        });
         const up = upstream.received.at(-1)!;
-        out.push({ status: r.status, path: up.path, model: (JSON.parse(up.body.toString()) as { model?: string }).model, same: up.body.equals(body) });
+        out.push({
+          status: r.status,
+          path: up.path,
+          model: (JSON.parse(up.body.toString()) as { model?: string }).model,
+          same: up.body.equals(body),
+        });
       }
       const skipped = (await llmproxyLines(p)).filter((l) => l.startsWith("asm_llm_proxy_rewrite_skipped"));
       return { name: p.name, out, skipped };

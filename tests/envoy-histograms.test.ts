@@ -13,14 +13,34 @@ import { promtoolCheckMetrics, requirePrometheus } from "./helpers/prometheus";
 
 const { available } = requirePrometheus();
 const STREAM = JSON.stringify({ stream: true, messages: [{ role: "user", content: "Please introduce yourself" }] });
-const RESPONSES = JSON.stringify({ model: "gpt-4.1", stream: true, input: "Please introduce yourself in a few long sentences, with details" });
+const RESPONSES = JSON.stringify({
+  model: "gpt-4.1",
+  stream: true,
+  input: "Please introduce yourself in a few long sentences, with details",
+});
 
 describe.each(ENVOYS)("histograms in Envoy %s", (version) => {
   let s: EnvoySidecar;
   beforeAll(async () => {
-    s = await startEnvoySidecar({ envoyVersion: version, port: 0, adminPort: 0, mockDelayMs: 5, statsFlushMs: 1000, vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY } });
-    for (const [path, body] of [["/", STREAM], ["/", STREAM], ["/v1/responses", RESPONSES]]) {
-      const r = await send(s.proxyUrl, { authority: "dashscope.aliyuncs.com", path, headers: { "content-type": "application/json" }, body: [body] });
+    s = await startEnvoySidecar({
+      envoyVersion: version,
+      port: 0,
+      adminPort: 0,
+      mockDelayMs: 5,
+      statsFlushMs: 1000,
+      vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY },
+    });
+    for (const [path, body] of [
+      ["/", STREAM],
+      ["/", STREAM],
+      ["/v1/responses", RESPONSES],
+    ]) {
+      const r = await send(s.proxyUrl, {
+        authority: "dashscope.aliyuncs.com",
+        path,
+        headers: { "content-type": "application/json" },
+        body: [body],
+      });
       expect(r.status).toBe(200);
     }
   });
@@ -29,7 +49,8 @@ describe.each(ENVOYS)("histograms in Envoy %s", (version) => {
   it("each latency family has the ConfigMap's buckets, the four tags, and counts every stream", async () => {
     let series = await scrape(s.adminUrl);
     const deadline = Date.now() + 10_000;
-    const count = (family: string, model: string) => series.find((x) => x.name === `${family}_count` && x.labels.llmproxy_model === model)?.value ?? 0;
+    const count = (family: string, model: string) =>
+      series.find((x) => x.name === `${family}_count` && x.labels.llmproxy_model === model)?.value ?? 0;
     while (count("asm_llm_proxy_time_to_first_token_ms", "qwen-1.8b-chat") < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
       series = await scrape(s.adminUrl);
@@ -37,8 +58,17 @@ describe.each(ENVOYS)("histograms in Envoy %s", (version) => {
     for (const setting of bootstrapHistogramBuckets()) {
       const family = setting.match.prefix!.replace(/^wasmcustom\./, "");
       const buckets = series.filter((x) => x.name === `${family}_bucket` && x.labels.llmproxy_model === "qwen-1.8b-chat");
-      expect(buckets.map((b) => b.labels.le), family).toEqual([...setting.buckets.map(String), "+Inf"]);
-      expect(Object.keys(buckets[0].labels)).toEqual(["llmproxy_source_workload", "llmproxy_source_workload_namespace", "llmproxy_destination_service", "llmproxy_model", "le"]);
+      expect(
+        buckets.map((b) => b.labels.le),
+        family,
+      ).toEqual([...setting.buckets.map(String), "+Inf"]);
+      expect(Object.keys(buckets[0].labels)).toEqual([
+        "llmproxy_source_workload",
+        "llmproxy_source_workload_namespace",
+        "llmproxy_destination_service",
+        "llmproxy_model",
+        "le",
+      ]);
       expect(count(family, "qwen-1.8b-chat"), family).toBe(2);
       // cumulative buckets, ending at the count
       const values = buckets.map((b) => b.value);
@@ -66,7 +96,9 @@ describe.each(ENVOYS)("histograms in Envoy %s", (version) => {
     expect(check.status, check.output).toBe(3); // 3 = lint findings, no parse error
     // Envoy's own families draw other lint findings (e.g. *_count counters); ours only these.
     const unexpected = check.findings.filter(
-      (f) => f.startsWith("asm_llm_proxy") && !/ counter metrics should have "_total" suffix$| no help text$| metric names should not contain abbreviated units$/.test(f),
+      (f) =>
+        f.startsWith("asm_llm_proxy") &&
+        !/ counter metrics should have "_total" suffix$| no help text$| metric names should not contain abbreviated units$/.test(f),
     );
     expect(check.findings).toContain("asm_llm_proxy_time_to_first_token_ms metric names should not contain abbreviated units");
     expect(unexpected, check.output).toEqual([]);

@@ -32,7 +32,13 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 describe.each(ENVOYS)("Envoy %s loads the module over HTTP (code.remote)", (version) => {
   it("with the right sha256: the seed's request is routed and counted", async () => {
     const before = fetches;
-    const s = await startEnvoySidecar({ envoyVersion: version, port: 0, adminPort: 0, wasmRemote: { url, sha256 }, vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY } });
+    const s = await startEnvoySidecar({
+      envoyVersion: version,
+      port: 0,
+      adminPort: 0,
+      wasmRemote: { url, sha256 },
+      vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY },
+    });
     try {
       expect(fetches).toBeGreaterThan(before);
       const r = await seedCurl(s.proxyUrl, true);
@@ -44,7 +50,13 @@ describe.each(ENVOYS)("Envoy %s loads the module over HTTP (code.remote)", (vers
   });
 
   it("with a wrong sha256: the plugin fails to load and, under the manifest's FAIL_OPEN, requests go out unfiltered", async () => {
-    const s = await startEnvoySidecar({ envoyVersion: version, port: 0, adminPort: 0, wasmRemote: { url, sha256: "0".repeat(64) }, vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY } });
+    const s = await startEnvoySidecar({
+      envoyVersion: version,
+      port: 0,
+      adminPort: 0,
+      wasmRemote: { url, sha256: "0".repeat(64) },
+      vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY },
+    });
     try {
       expect(s.envoy.logs.some((l) => /Plugin default\.asm-llm-proxy failed to load/.test(l))).toBe(true);
       const r = await seedCurl(s.proxyUrl, false);

@@ -13,8 +13,13 @@ let responseModel = "qwen-1.8b-chat";
 const proxies: ProxyUnderTest[] = [];
 
 beforeAll(async () => {
-  upstream = await new ScriptedUpstream(() => ({ status: 200, headers: JSON_HEADERS, pieces: [openaiJson(responseModel, { prompt: 5, completion: 9 })] })).listen();
-  for (const which of [...ENVOYS, "node"]) proxies.push(await startProxy(which, { upstream: new URL(upstream.url), vmEnv: { DASHSCOPE_API_KEY: "sk-from-the-env" } }));
+  upstream = await new ScriptedUpstream(() => ({
+    status: 200,
+    headers: JSON_HEADERS,
+    pieces: [openaiJson(responseModel, { prompt: 5, completion: 9 })],
+  })).listen();
+  for (const which of [...ENVOYS, "node"])
+    proxies.push(await startProxy(which, { upstream: new URL(upstream.url), vmEnv: { DASHSCOPE_API_KEY: "sk-from-the-env" } }));
 });
 
 afterAll(async () => {
@@ -36,10 +41,30 @@ function seen(r: ReceivedRequest) {
 }
 
 const REQUESTS: { name: string; headers: Record<string, string>; path: string; body: Record<string, unknown> }[] = [
-  { name: "the seed's bare request", headers: { "content-type": "application/json", "accept-encoding": "gzip, br" }, path: "/", body: { messages: [{ role: "user", content: "Please introduce yourself" }] } },
-  { name: "subscriber header overrides the model", headers: { "content-type": "application/json", "user-type": "subscriber" }, path: "/", body: { model: "qwen-max", messages: [{ role: "user", content: "hi" }] } },
-  { name: "a stream gets include_usage", headers: { "content-type": "application/json" }, path: "/", body: { stream: true, messages: [{ role: "user", content: "hi" }] } },
-  { name: "an API path keeps its path and its model", headers: { "content-type": "application/json" }, path: "/compatible-mode/v1/chat/completions", body: { model: "qwen-plus", messages: [{ role: "user", content: "hi" }] } },
+  {
+    name: "the seed's bare request",
+    headers: { "content-type": "application/json", "accept-encoding": "gzip, br" },
+    path: "/",
+    body: { messages: [{ role: "user", content: "Please introduce yourself" }] },
+  },
+  {
+    name: "subscriber header overrides the model",
+    headers: { "content-type": "application/json", "user-type": "subscriber" },
+    path: "/",
+    body: { model: "qwen-max", messages: [{ role: "user", content: "hi" }] },
+  },
+  {
+    name: "a stream gets include_usage",
+    headers: { "content-type": "application/json" },
+    path: "/",
+    body: { stream: true, messages: [{ role: "user", content: "hi" }] },
+  },
+  {
+    name: "an API path keeps its path and its model",
+    headers: { "content-type": "application/json" },
+    path: "/compatible-mode/v1/chat/completions",
+    body: { model: "qwen-plus", messages: [{ role: "user", content: "hi" }] },
+  },
 ];
 
 describe("routing to dashscope.aliyuncs.com (manifests/wasmplugin.yaml)", () => {
@@ -48,14 +73,26 @@ describe("routing to dashscope.aliyuncs.com (manifests/wasmplugin.yaml)", () => 
     for (const p of proxies) {
       const out = [];
       for (const r of REQUESTS) {
-        const res = await send(p.proxyUrl, { authority: "dashscope.aliyuncs.com", path: r.path, headers: r.headers, body: [JSON.stringify(r.body)] });
+        const res = await send(p.proxyUrl, {
+          authority: "dashscope.aliyuncs.com",
+          path: r.path,
+          headers: r.headers,
+          body: [JSON.stringify(r.body)],
+        });
         expect(res.status, `${p.name}: ${r.name}`).toBe(200);
         out.push(seen(upstream.received.at(-1)!));
       }
       byProxy.push(out);
     }
     const [bare, subscriber, stream, apiPath] = byProxy[0];
-    expect(bare).toMatchObject({ method: "POST", path: "/compatible-mode/v1/chat/completions", authority: "dashscope.aliyuncs.com", authorization: "Bearer sk-from-the-env", acceptEncoding: undefined, body: { model: "qwen-1.8b-chat" } });
+    expect(bare).toMatchObject({
+      method: "POST",
+      path: "/compatible-mode/v1/chat/completions",
+      authority: "dashscope.aliyuncs.com",
+      authorization: "Bearer sk-from-the-env",
+      acceptEncoding: undefined,
+      body: { model: "qwen-1.8b-chat" },
+    });
     expect(subscriber).toMatchObject({ userType: "subscriber", body: { model: "qwen-turbo" } });
     expect(stream.body).toMatchObject({ model: "qwen-1.8b-chat", stream: true, stream_options: { include_usage: true } });
     expect(apiPath).toMatchObject({ path: "/compatible-mode/v1/chat/completions", body: { model: "qwen-plus" } });
@@ -64,12 +101,27 @@ describe("routing to dashscope.aliyuncs.com (manifests/wasmplugin.yaml)", () => 
 });
 
 describe("label forgery: model names that try to add or change tags", () => {
-  const FORGED = ["evil|llmproxy_model=forged", "a=b|c", "line\nbreak", "m".repeat(300), "qwen_rq_200", "cache.x.y", "模型-中文", "quote\"back\\slash", "tab\there"];
+  const FORGED = [
+    "evil|llmproxy_model=forged",
+    "a=b|c",
+    "line\nbreak",
+    "m".repeat(300),
+    "qwen_rq_200",
+    "cache.x.y",
+    "模型-中文",
+    'quote"back\\slash',
+    "tab\there",
+  ];
   it("publish four tags only, sanitised alike in every proxy", async () => {
     for (const p of proxies) {
       for (const model of FORGED) {
         responseModel = model;
-        const res = await send(p.proxyUrl, { authority: "api.openai.com", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: [JSON.stringify({ model, messages: [] })] });
+        const res = await send(p.proxyUrl, {
+          authority: "api.openai.com",
+          path: "/v1/chat/completions",
+          headers: { "content-type": "application/json" },
+          body: [JSON.stringify({ model, messages: [] })],
+        });
         expect(res.status).toBe(200);
       }
     }
@@ -79,7 +131,12 @@ describe("label forgery: model names that try to add or change tags", () => {
     expect(tokenLines.length).toBeGreaterThan(1);
     for (const line of tokenLines) {
       const labels = [...line.matchAll(/([a-z_]+)="(?:[^"\\]|\\.)*"/g)].map((m) => m[1]);
-      expect(labels, line).toEqual(["llmproxy_source_workload", "llmproxy_source_workload_namespace", "llmproxy_destination_service", "llmproxy_model"]);
+      expect(labels, line).toEqual([
+        "llmproxy_source_workload",
+        "llmproxy_source_workload_namespace",
+        "llmproxy_destination_service",
+        "llmproxy_model",
+      ]);
       expect(line).not.toMatch(/llmproxy_model="forged"|response_code=|cache="/);
     }
     for (const p of proxies.slice(1)) expect(await llmproxyLines(p), p.name).toEqual(reference);
@@ -94,18 +151,31 @@ describe("counters across Envoy's workers", () => {
       const before = (await accessLogsAfter(p, 0)).length;
       const N = 40;
       const results = await Promise.all(
-        Array.from({ length: N }, () => send(p.proxyUrl, { authority: "api.openai.com", path: "/v1/chat/completions", headers: { "content-type": "application/json" }, body: [JSON.stringify({ model, messages: [] })] })),
+        Array.from({ length: N }, () =>
+          send(p.proxyUrl, {
+            authority: "api.openai.com",
+            path: "/v1/chat/completions",
+            headers: { "content-type": "application/json" },
+            body: [JSON.stringify({ model, messages: [] })],
+          }),
+        ),
       );
       expect(results.every((r) => r.status === 200)).toBe(true);
       const logs = await accessLogsAfter(p, before + N);
       expect(logs.slice(before).every((l) => filterState(l).request_completion_tokens === "9")).toBe(true);
       const lines = await llmproxyLines(p);
-      expect(lines.find((l) => l.startsWith("asm_llm_proxy_completion_tokens{") && l.includes(`llmproxy_model="${model}"`)), p.name).toMatch(new RegExp(` ${N * 9}$`));
+      expect(
+        lines.find((l) => l.startsWith("asm_llm_proxy_completion_tokens{") && l.includes(`llmproxy_model="${model}"`)),
+        p.name,
+      ).toMatch(new RegExp(` ${N * 9}$`));
       // Envoy's per-worker listener stats show both workers took connections.
       const stats = (await get(`${p.adminUrl}/stats?filter=worker_[0-9]+\\.downstream_cx_total`)).body;
       const perWorker = [...stats.matchAll(/worker_(\d+)\.downstream_cx_total: (\d+)/g)].map((m) => Number(m[2]));
       expect(perWorker.length, stats).toBe(2);
-      expect(perWorker.every((n) => n > 0), stats).toBe(true);
+      expect(
+        perWorker.every((n) => n > 0),
+        stats,
+      ).toBe(true);
     }
     responseModel = "qwen-1.8b-chat";
   });

@@ -28,8 +28,20 @@ describe.each([...ENVOYS, "node"].map((which, i) => ({ which, i })))("the seed's
     expect((await seedCurl(p.proxyUrl, false)).status).toBe(200);
     expect((await seedCurl(p.proxyUrl, true)).status).toBe(200);
     const logs = await accessLogsAfter(p, 2);
-    expect(logs[0]).toMatchObject({ response_code: 200, authority_for: "dashscope.aliyuncs.com", request_model: "qwen-1.8b-chat", request_prompt_tokens: "3", request_completion_tokens: "72" });
-    expect(logs[1]).toMatchObject({ response_code: 200, authority_for: "dashscope.aliyuncs.com", request_model: "qwen-turbo", request_prompt_tokens: "11", request_completion_tokens: "85" });
+    expect(logs[0]).toMatchObject({
+      response_code: 200,
+      authority_for: "dashscope.aliyuncs.com",
+      request_model: "qwen-1.8b-chat",
+      request_prompt_tokens: "3",
+      request_completion_tokens: "72",
+    });
+    expect(logs[1]).toMatchObject({
+      response_code: 200,
+      authority_for: "dashscope.aliyuncs.com",
+      request_model: "qwen-turbo",
+      request_prompt_tokens: "11",
+      request_completion_tokens: "85",
+    });
     expect(logs[0].upstream_cluster).toBe("outbound|80||dashscope.aliyuncs.com");
     expect(await llmproxyLines(p)).toEqual(SEED_PROMETHEUS_LINES);
   });

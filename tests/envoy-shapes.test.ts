@@ -31,7 +31,12 @@ const proxies: ProxyUnderTest[] = [];
 let current: { c: Case; pieces: Uint8Array[] } | undefined;
 
 beforeAll(async () => {
-  upstream = await new ScriptedUpstream(() => ({ status: current!.c.status, headers: current!.c.responseHeaders, pieces: current!.pieces, gapMs: 2 })).listen();
+  upstream = await new ScriptedUpstream(() => ({
+    status: current!.c.status,
+    headers: current!.c.responseHeaders,
+    pieces: current!.pieces,
+    gapMs: 2,
+  })).listen();
   for (const which of [...ENVOYS, "node"]) proxies.push(await startProxy(which, { upstream: new URL(upstream.url) }));
 });
 
@@ -49,10 +54,22 @@ describe("API shapes through Envoy and the TypeScript host", () => {
       current = { c, pieces: cut(c.response, positions(fractions, c.response.length)).filter((p) => p.length > 0) };
       const results = [];
       for (const p of proxies) {
-        const res = await send(p.proxyUrl, { authority: AUTHORITY[c.api], path: c.path, headers: Object.fromEntries(c.requestHeaders), body: cut(c.request, [c.request.length >> 1]) });
+        const res = await send(p.proxyUrl, {
+          authority: AUTHORITY[c.api],
+          path: c.path,
+          headers: Object.fromEntries(c.requestHeaders),
+          body: cut(c.request, [c.request.length >> 1]),
+        });
         const up = upstream.received.at(-1)!;
         const log = (await accessLogsAfter(p, index + 1))[index];
-        results.push({ name: p.name, status: res.status, body: res.body.toString("latin1"), upstreamPath: up.path, upstreamBody: up.body.toString("latin1"), state: filterState(log) });
+        results.push({
+          name: p.name,
+          status: res.status,
+          body: res.body.toString("latin1"),
+          upstreamPath: up.path,
+          upstreamBody: up.body.toString("latin1"),
+          state: filterState(log),
+        });
       }
       const what = `case ${index} (${c.api}, ${c.responseHeaders[0]?.[1]})`;
       // Observe-only: both directions pass unchanged.
@@ -68,12 +85,27 @@ describe("API shapes through Envoy and the TypeScript host", () => {
         expect(num(results[0].state.request_cached_tokens), what).toBe(exp.tokens.cached);
         expect(num(results[0].state.request_reasoning_tokens), what).toBe(exp.tokens.reasoning);
       }
-      for (const r of results.slice(1)) expect({ ...r, name: "" }, `${what}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
+      for (const r of results.slice(1))
+        expect({ ...r, name: "" }, `${what}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
       apis.add(`${c.api}/${c.responseHeaders[0]?.[1]?.includes("event-stream") ? "sse" : "json"}`);
     }
     // The sample covers every shape, streamed and not.
     expect([...apis].sort()).toEqual(
-      expect.arrayContaining(["anthropic/json", "anthropic/sse", "dashscope/json", "dashscope/sse", "openai/json", "openai/sse", "embeddings/json", "responses/json", "responses/sse", "gemini/json", "gemini/sse", "bedrock-converse/json", "dashscope-apps/json"]),
+      expect.arrayContaining([
+        "anthropic/json",
+        "anthropic/sse",
+        "dashscope/json",
+        "dashscope/sse",
+        "openai/json",
+        "openai/sse",
+        "embeddings/json",
+        "responses/json",
+        "responses/sse",
+        "gemini/json",
+        "gemini/sse",
+        "bedrock-converse/json",
+        "dashscope-apps/json",
+      ]),
     );
     const reference = await llmproxyLines(proxies[0]);
     expect(reference.some((l) => l.startsWith("asm_llm_proxy_prompt_tokens{"))).toBe(true);

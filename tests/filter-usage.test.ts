@@ -3,21 +3,37 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sidecar, Sidecar } from "./helpers/sidecar";
 import {
-  openaiRequest, openaiJson, openaiSse, dashscopeRequest, dashscopeJson, dashscopeSse, splitAt, JSON_HEADERS, SSE_HEADERS,
+  openaiRequest,
+  openaiJson,
+  openaiSse,
+  dashscopeRequest,
+  dashscopeJson,
+  dashscopeSse,
+  splitAt,
+  JSON_HEADERS,
+  SSE_HEADERS,
 } from "./helpers/bodies";
 
 const STATE = "wasm.asm.llmproxy.";
 
 function openaiCall(s: Sidecar, responseBody: string | Uint8Array[], sse: boolean, requestExtra: Record<string, unknown> = {}) {
   return s.call({
-    request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS, body: openaiRequest("gpt-4o-mini", requestExtra) },
+    request: {
+      method: "POST",
+      path: "/v1/chat/completions",
+      authority: "api.openai.com",
+      headers: JSON_HEADERS,
+      body: openaiRequest("gpt-4o-mini", requestExtra),
+    },
     response: { status: 200, headers: sse ? SSE_HEADERS : JSON_HEADERS, body: responseBody },
   });
 }
 
 describe("OpenAI chat completions", () => {
   let s: Sidecar;
-  beforeAll(async () => { s = await sidecar(); });
+  beforeAll(async () => {
+    s = await sidecar();
+  });
 
   it("JSON: model and usage to filter state", () => {
     const r = openaiCall(s, openaiJson("gpt-4o-mini-2024-07-18", { prompt: 19, completion: 10 }), false);
@@ -40,7 +56,10 @@ describe("OpenAI chat completions", () => {
   });
 
   it("SSE: usage from the final chunk before [DONE]; 'usage': null chunks fill nothing", () => {
-    const r = openaiCall(s, openaiSse("gpt-4o-mini", { prompt: 8, completion: 120 }), true, { stream: true, stream_options: { include_usage: true } });
+    const r = openaiCall(s, openaiSse("gpt-4o-mini", { prompt: 8, completion: 120 }), true, {
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(r.filterState[STATE + "request_stream"]).toBe("true");
     expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("8");
     expect(r.filterState[STATE + "request_completion_tokens"]).toBe("120");
@@ -49,7 +68,8 @@ describe("OpenAI chat completions", () => {
 
   it("SSE: a later event's model replaces an earlier one that differs only once decoded", () => {
     // event 1: a, backslash, n, b (escaped backslash); event 2: a, newline, b (escaped newline)
-    const body = 'data: {"model":"a\\\\nb","choices":[]}\n\ndata: {"model":"a\\nb","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n';
+    const body =
+      'data: {"model":"a\\\\nb","choices":[]}\n\ndata: {"model":"a\\nb","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n';
     const r = openaiCall(s, body, true, { stream: true });
     expect(r.filterState[STATE + "response_model"]).toBe("a_b"); // the newline, made safe for a log line
   });
@@ -75,7 +95,11 @@ describe("OpenAI chat completions", () => {
     const bytes = Buffer.from(stream);
     for (let cut = 1; cut < bytes.length; cut++) {
       const r = openaiCall(s, splitAt(bytes, [cut]), true, { stream: true });
-      expect([cut, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "request_completion_tokens"]]).toEqual([cut, "8", "120"]);
+      expect([cut, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "request_completion_tokens"]]).toEqual([
+        cut,
+        "8",
+        "120",
+      ]);
     }
   });
 
@@ -98,7 +122,11 @@ describe("OpenAI chat completions", () => {
       expect([body, r.filterState[STATE + "request_prompt_tokens"]]).toEqual([body, undefined]);
     }
     // while brackets inside strings of a skipped part are only text
-    const ok = openaiCall(t, '{"choices":[{"message":{"content":"]]}}{{[\\"]"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}', false);
+    const ok = openaiCall(
+      t,
+      '{"choices":[{"message":{"content":"]]}}{{[\\"]"}}],"usage":{"prompt_tokens":1,"completion_tokens":2}}',
+      false,
+    );
     expect(ok.filterState[STATE + "request_prompt_tokens"]).toBe("1");
   });
 
@@ -113,7 +141,11 @@ describe("OpenAI chat completions", () => {
       '{"usage":{:"prompt_tokens",5}}',
     ]) {
       const r = openaiCall(t, body, false);
-      expect([body, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "usage_skipped"]]).toEqual([body, undefined, "malformed"]);
+      expect([body, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "usage_skipped"]]).toEqual([
+        body,
+        undefined,
+        "malformed",
+      ]);
     }
     const joined = openaiCall(t, 'data: {"usage":{"prompt_tokens":12\ndata: 34,"completion_tokens":1}}\n\n', true, { stream: true });
     expect(joined.filterState[STATE + "request_prompt_tokens"]).toBeUndefined();
@@ -121,8 +153,18 @@ describe("OpenAI chat completions", () => {
 
   it("embeddings: prompt and total tokens", () => {
     const r = s.call({
-      request: { method: "POST", path: "/v1/embeddings", authority: "api.openai.com", headers: JSON_HEADERS, body: '{"model":"text-embedding-3-small","input":"hello world"}' },
-      response: { status: 200, headers: JSON_HEADERS, body: '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}' },
+      request: {
+        method: "POST",
+        path: "/v1/embeddings",
+        authority: "api.openai.com",
+        headers: JSON_HEADERS,
+        body: '{"model":"text-embedding-3-small","input":"hello world"}',
+      },
+      response: {
+        status: 200,
+        headers: JSON_HEADERS,
+        body: '{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}',
+      },
     });
     expect(r.filterState[STATE + "request_model"]).toBe("text-embedding-3-small");
     expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("2");
@@ -133,7 +175,9 @@ describe("OpenAI chat completions", () => {
 
 describe("DashScope native", () => {
   let s: Sidecar;
-  beforeAll(async () => { s = await sidecar(); });
+  beforeAll(async () => {
+    s = await sidecar();
+  });
   const path = "/api/v1/services/aigc/text-generation/generation";
 
   it("JSON: input_tokens/output_tokens; the model comes from the request only", () => {
@@ -149,7 +193,13 @@ describe("DashScope native", () => {
   });
 
   it('JSON: an empty "code" (a success body) is no provider error', () => {
-    const body = JSON.stringify({ output: { text: "hi" }, usage: { input_tokens: 3, output_tokens: 4 }, code: "", message: "", request_id: "r" });
+    const body = JSON.stringify({
+      output: { text: "hi" },
+      usage: { input_tokens: 3, output_tokens: 4 },
+      code: "",
+      message: "",
+      request_id: "r",
+    });
     const r = s.call({
       request: { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: JSON_HEADERS, body: dashscopeRequest("qwen-plus") },
       response: { status: 200, headers: JSON_HEADERS, body },
@@ -160,10 +210,17 @@ describe("DashScope native", () => {
 
   it("SSE: the usage is a running total; the last event's is taken, never a sum", async () => {
     const t = await sidecar();
-    const call = (body: string | Uint8Array[]) => t.call({
-      request: { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: [...JSON_HEADERS, ["x-dashscope-sse", "enable"]], body: dashscopeRequest("qwen-turbo") },
-      response: { status: 200, headers: [["content-type", "text/event-stream;charset=UTF-8"]], body },
-    });
+    const call = (body: string | Uint8Array[]) =>
+      t.call({
+        request: {
+          method: "POST",
+          path,
+          authority: "dashscope.aliyuncs.com",
+          headers: [...JSON_HEADERS, ["x-dashscope-sse", "enable"]],
+          body: dashscopeRequest("qwen-turbo"),
+        },
+        response: { status: 200, headers: [["content-type", "text/event-stream;charset=UTF-8"]], body },
+      });
     const r = call(dashscopeSse({ prompt: 11, completion: 85 }, 8));
     expect(r.filterState[STATE + "request_stream"]).toBe("true");
     expect(r.filterState[STATE + "request_prompt_tokens"]).toBe("11");
@@ -180,7 +237,11 @@ describe("DashScope native", () => {
         request: { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: JSON_HEADERS, body: dashscopeRequest("qwen-turbo") },
         response: { status: 200, headers: SSE_HEADERS, body: splitAt(bytes, [cut]) },
       });
-      expect([cut, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "request_completion_tokens"]]).toEqual([cut, "11", "85"]);
+      expect([cut, r.filterState[STATE + "request_prompt_tokens"], r.filterState[STATE + "request_completion_tokens"]]).toEqual([
+        cut,
+        "11",
+        "85",
+      ]);
     }
   });
 });
@@ -189,14 +250,33 @@ describe("Anthropic messages", () => {
   it("SSE: input tokens from message_start, output tokens from the last message_delta", async () => {
     const s = await sidecar();
     const events = [
-      ["message_start", { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "claude-sonnet-4-5", content: [], usage: { input_tokens: 25, output_tokens: 1 } } }],
+      [
+        "message_start",
+        {
+          type: "message_start",
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "claude-sonnet-4-5",
+            content: [],
+            usage: { input_tokens: 25, output_tokens: 1 },
+          },
+        },
+      ],
       ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi" } }],
       ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 15 } }],
       ["message_stop", { type: "message_stop" }],
     ] as const;
     const body = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join("");
     const r = s.call({
-      request: { method: "POST", path: "/v1/messages", authority: "api.anthropic.com", headers: JSON_HEADERS, body: '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hi"}]}' },
+      request: {
+        method: "POST",
+        path: "/v1/messages",
+        authority: "api.anthropic.com",
+        headers: JSON_HEADERS,
+        body: '{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hi"}]}',
+      },
       response: { status: 200, headers: SSE_HEADERS, body },
     });
     expect(r.filterState[STATE + "response_model"]).toBe("claude-sonnet-4-5");

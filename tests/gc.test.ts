@@ -18,9 +18,23 @@ describe("garbage collection: memory stays bounded", () => {
   it("one stream of 60,000 events, one per chunk: memory flat over the second half", async () => {
     const s = await sidecar();
     const st = s.vm.newStream();
-    st.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], ["content-type", "application/json"]], false);
+    st.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/v1/chat/completions"],
+        [":authority", "api.openai.com"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     st.sendRequestBody(enc.encode('{"model":"gpt-4o-mini","stream":true}'), true);
-    st.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]], false);
+    st.sendResponseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "text/event-stream"],
+      ],
+      false,
+    );
     let half = 0;
     for (let i = 0; i < 60000; i++) {
       // the model changes every 100 events: each change allocates the decoded model
@@ -40,9 +54,24 @@ describe("garbage collection: memory stays bounded", () => {
       const open = [];
       for (let k = 0; k < 500; k++) {
         const st = s.vm.newStream();
-        st.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", `api${k % 7}.example.com`], ["content-type", "application/json"], ["x-request-id", `r-${round}-${k}`]], false);
+        st.sendRequestHeaders(
+          [
+            [":method", "POST"],
+            [":path", "/v1/chat/completions"],
+            [":authority", `api${k % 7}.example.com`],
+            ["content-type", "application/json"],
+            ["x-request-id", `r-${round}-${k}`],
+          ],
+          false,
+        );
         st.sendRequestBody(enc.encode(`{"model":"model-${k % 50}","stream":true}`), true);
-        st.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]], false);
+        st.sendResponseHeaders(
+          [
+            [":status", "200"],
+            ["content-type", "text/event-stream"],
+          ],
+          false,
+        );
         open.push(st);
       }
       for (let e = 0; e < 5; e++) for (const st of open) st.sendResponseBody(sseEvent(e, "gpt-4o-mini"), false);
@@ -61,8 +90,18 @@ describe("garbage collection: memory stays bounded", () => {
     const s = await sidecar();
     for (let i = 0; i < 2000; i++) {
       const r = s.call({
-        request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: [["content-type", "application/json"]], body: enc.encode('{"model":"gpt-4o-mini"}') },
-        response: { status: 200, headers: [["content-type", "application/json"]], body: enc.encode(`{"model":"gpt-4o-mini","usage":{"prompt_tokens":${i + 1},"completion_tokens":2}}`) },
+        request: {
+          method: "POST",
+          path: "/v1/chat/completions",
+          authority: "api.openai.com",
+          headers: [["content-type", "application/json"]],
+          body: enc.encode('{"model":"gpt-4o-mini"}'),
+        },
+        response: {
+          status: 200,
+          headers: [["content-type", "application/json"]],
+          body: enc.encode(`{"model":"gpt-4o-mini","usage":{"prompt_tokens":${i + 1},"completion_tokens":2}}`),
+        },
       });
       expect(r.filterState[STATE + TOKEN_STATE.prompt]).toBe(String(i + 1));
     }

@@ -8,8 +8,16 @@ function ctx(over: Partial<AccessLogContext> = {}): AccessLogContext {
   return {
     startTimeNs: 1_700_000_000_123_000_000n,
     endTimeNs: 1_700_000_000_168_000_000n,
-    requestHeaders: [[":method", "POST"], [":path", "/v1/chat"], [":authority", "dashscope.aliyuncs.com"], ["x-envoy-original-path", "/orig"]],
-    responseHeaders: [[":status", "200"], ["content-type", "application/json"]],
+    requestHeaders: [
+      [":method", "POST"],
+      [":path", "/v1/chat"],
+      [":authority", "dashscope.aliyuncs.com"],
+      ["x-envoy-original-path", "/orig"],
+    ],
+    responseHeaders: [
+      [":status", "200"],
+      ["content-type", "application/json"],
+    ],
     responseCode: 200,
     responseFlags: "-",
     bytesReceived: 120,
@@ -29,7 +37,7 @@ beforeAll(async () => {
 describe("text format", () => {
   it("substitutes operators, '-' for unset values", () => {
     const line = formatAccessLog(
-      "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER% %FILTER_STATE(wasm.asm.llmproxy.request_prompt_tokens:PLAIN)% %FILTER_STATE(wasm.none:PLAIN)% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n",
+      '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %FILTER_STATE(wasm.asm.llmproxy.request_prompt_tokens:PLAIN)% %FILTER_STATE(wasm.none:PLAIN)% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n',
       ctx(),
     );
     expect(line).toBe(
@@ -65,7 +73,16 @@ describe("JSON format", () => {
       ctx(),
     );
     expect(line.endsWith("\n")).toBe(true);
-    expect(Object.keys(JSON.parse(line))).toEqual(["authority_for", "duration", "missing", "missing_header", "mixed", "request_prompt_tokens", "response_code", "typed"]);
+    expect(Object.keys(JSON.parse(line))).toEqual([
+      "authority_for",
+      "duration",
+      "missing",
+      "missing_header",
+      "mixed",
+      "request_prompt_tokens",
+      "response_code",
+      "typed",
+    ]);
     expect(JSON.parse(line)).toEqual({
       authority_for: "dashscope.aliyuncs.com",
       response_code: 200,
@@ -82,8 +99,22 @@ describe("JSON format", () => {
 describe("from a stream", () => {
   it("uses the final request headers, the response code and the filter state", async () => {
     const vm = await probeVm(["request_headers|hadd:rh:x-added:1 setprop:asm.model:qwen-turbo"]);
-    const r = runExchange(vm, { request: { authority: "api.x", body: "hello" }, response: { status: 201, body: "abc" }, info: { upstreamAddress: "9.9.9.9:443" } });
-    const line = formatAccessLog({ a: "%REQ(X-ADDED)%", c: "%RESPONSE_CODE%", m: "%FILTER_STATE(wasm.asm.model:PLAIN)%", r: "%BYTES_RECEIVED%", s: "%BYTES_SENT%", u: "%UPSTREAM_HOST%" }, r.stream.accessLogContext());
+    const r = runExchange(vm, {
+      request: { authority: "api.x", body: "hello" },
+      response: { status: 201, body: "abc" },
+      info: { upstreamAddress: "9.9.9.9:443" },
+    });
+    const line = formatAccessLog(
+      {
+        a: "%REQ(X-ADDED)%",
+        c: "%RESPONSE_CODE%",
+        m: "%FILTER_STATE(wasm.asm.model:PLAIN)%",
+        r: "%BYTES_RECEIVED%",
+        s: "%BYTES_SENT%",
+        u: "%UPSTREAM_HOST%",
+      },
+      r.stream.accessLogContext(),
+    );
     expect(JSON.parse(line)).toEqual({ a: "1", c: 201, m: "qwen-turbo", r: 5, s: 3, u: "9.9.9.9:443" });
   });
 });

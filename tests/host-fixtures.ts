@@ -10,7 +10,8 @@ import { WasmVm, type VmOptions } from "../host";
 const root = join(import.meta.dirname, "..");
 
 export function buildIfNeeded(): void {
-  if (!existsSync(join(root, "build/noop.wasm"))) execFileSync("node", [join(root, "scripts/build.mjs"), "--if-needed"], { cwd: root, stdio: "inherit" });
+  if (!existsSync(join(root, "build/noop.wasm")))
+    execFileSync("node", [join(root, "scripts/build.mjs"), "--if-needed"], { cwd: root, stdio: "inherit" });
 }
 
 export function noopWasm(): Uint8Array {
@@ -23,7 +24,10 @@ let probeFile: Promise<string> | undefined;
 export function probeWasmFile(): Promise<string> {
   probeFile ??= (async () => {
     const out = join(mkdtempSync(join(tmpdir(), "probe-")), "probe.wasm");
-    const { error, stderr } = await asc(["tests/fixtures/probe.ts", "--config", "asconfig.json", "--target", "release", "--outFile", out], {});
+    const { error, stderr } = await asc(
+      ["tests/fixtures/probe.ts", "--config", "asconfig.json", "--target", "release", "--outFile", out],
+      {},
+    );
     if (error) throw new Error(`probe build failed: ${stderr.toString()}`);
     return out;
   })();
@@ -38,7 +42,12 @@ export async function probeModule(): Promise<WebAssembly.Module> {
 
 /** A started probe VM running `script` (one "callback|actions" line per callback). */
 export async function probeVm(script: string | string[], opts: Partial<VmOptions> = {}): Promise<WasmVm> {
-  const vm = await WasmVm.load({ wasm: await probeModule(), rootId: "probe", pluginConfig: Array.isArray(script) ? script.join("\n") : script, ...opts });
+  const vm = await WasmVm.load({
+    wasm: await probeModule(),
+    rootId: "probe",
+    pluginConfig: Array.isArray(script) ? script.join("\n") : script,
+    ...opts,
+  });
   if (!vm.start()) throw new Error(`probe did not start: ${vm.lastTrap?.message} ${JSON.stringify(vm.logs)}`);
   return vm;
 }
@@ -51,7 +60,9 @@ export function probeLines(vm: WasmVm): string[] {
 /** Result lines for one action (by callback and action text). */
 export function results(vm: WasmVm, cb: string, action: string): string[] {
   const prefix = `${cb} ${action} -> `;
-  return probeLines(vm).filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  return probeLines(vm)
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length));
 }
 
 /** Hook lines "H ..." logged by the probe on every callback. */
@@ -67,4 +78,7 @@ export const REQ: [string, string][] = [
   ["content-type", "application/json"],
   ["x-a", "1"],
 ];
-export const RESP: [string, string][] = [[":status", "200"], ["content-type", "application/json"]];
+export const RESP: [string, string][] = [
+  [":status", "200"],
+  ["content-type", "application/json"],
+];

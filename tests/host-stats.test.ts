@@ -67,11 +67,17 @@ describe("tag extraction (tag_extractor_impl.cc)", () => {
       { tag_name: "b", regex: "(x=(\\d+))" },
     ]);
     const r = p.produceTags("m.x=12.y");
-    expect(r.tags).toEqual([{ name: "a", value: "12" }, { name: "b", value: "12" }]);
+    expect(r.tags).toEqual([
+      { name: "a", value: "12" },
+      { name: "b", value: "12" },
+    ]);
     expect(r.extractedName).toBe("m.y");
   });
   it("one group: group 1 is both removed and the value; no match keeps the text", () => {
-    const p = new TagProducer([{ tag_name: "code", regex: "_(\\d{3})$" }, { tag_name: "none", regex: "(zzz)" }]);
+    const p = new TagProducer([
+      { tag_name: "code", regex: "_(\\d{3})$" },
+      { tag_name: "none", regex: "(zzz)" },
+    ]);
     const r = p.produceTags("rq_200");
     expect(r.tags).toEqual([{ name: "code", value: "200" }]);
     expect(r.extractedName).toBe("rq_");
@@ -99,17 +105,16 @@ describe("prometheus text (prometheus_stats.cc)", () => {
     s.incrementMetric(b1, 1);
     s.incrementMetric(b2, 2);
     expect(prometheusText(s.snapshot())).toBe(
-      "# TYPE a counter\na{} 0\n# TYPE b counter\nb{llmproxy_model=\"m1\"} 2\nb{llmproxy_model=\"m2\"} 1\n",
+      '# TYPE a counter\na{} 0\n# TYPE b counter\nb{llmproxy_model="m1"} 2\nb{llmproxy_model="m2"} 1\n',
     );
-    expect(prometheusText(s.snapshot(), { usedOnly: true })).toBe("# TYPE b counter\nb{llmproxy_model=\"m1\"} 2\nb{llmproxy_model=\"m2\"} 1\n");
+    expect(prometheusText(s.snapshot(), { usedOnly: true })).toBe('# TYPE b counter\nb{llmproxy_model="m1"} 2\nb{llmproxy_model="m2"} 1\n');
   });
   it("sanitizes names, escapes label values, non-custom stats get envoy_", () => {
     const s = new StatsStore({ statsTags: [{ tag_name: "v", regex: "(\\|v=([^|]*))" }] });
     s.recordMetric(s.defineMetric(MetricType.Gauge, 'my.gauge-x|v=a"b\\c\nd'), 5);
     s.getOrCreate("counter", "cluster.foo.rq").value = 3;
     expect(prometheusText(s.snapshot())).toBe(
-      "# TYPE envoy_cluster_foo_rq counter\nenvoy_cluster_foo_rq{} 3\n" +
-        '# TYPE my_gauge_x gauge\nmy_gauge_x{v="a\\"b\\\\c\\nd"} 5\n',
+      "# TYPE envoy_cluster_foo_rq counter\nenvoy_cluster_foo_rq{} 3\n" + '# TYPE my_gauge_x gauge\nmy_gauge_x{v="a\\"b\\\\c\\nd"} 5\n',
     );
     expect(metricName("wasmcustom.1abc")).toBeUndefined();
   });
@@ -133,8 +138,17 @@ describe("prometheus text (prometheus_stats.cc)", () => {
         { match: { safe_regex: { regex: "wasmcustom\\.dur.*" } }, buckets: [7] },
       ],
     });
-    for (const [name, v] of [["ttft|m=a", 500], ["dur", 3], ["other", 3]] as const) s.recordMetric(s.defineMetric(MetricType.Histogram, name), v);
-    const le = (family: string) => prometheusText(s.snapshot()).split("\n").filter((l) => l.startsWith(family + "_bucket")).map((l) => /le="([^"]+)"/.exec(l)![1]);
+    for (const [name, v] of [
+      ["ttft|m=a", 500],
+      ["dur", 3],
+      ["other", 3],
+    ] as const)
+      s.recordMetric(s.defineMetric(MetricType.Histogram, name), v);
+    const le = (family: string) =>
+      prometheusText(s.snapshot())
+        .split("\n")
+        .filter((l) => l.startsWith(family + "_bucket"))
+        .map((l) => /le="([^"]+)"/.exec(l)![1]);
     expect(le("ttft_m_a")).toEqual(["100", "1000", "+Inf"]);
     expect(le("dur")).toEqual(["7", "+Inf"]);
     expect(le("other")).toEqual(["1", "10", "+Inf"]);
@@ -154,6 +168,8 @@ describe("bootstrap stats_tags", () => {
   });
   it("rejects invalid JSON and invalid regexes", () => {
     expect(() => loadBootstrapStatsTags("{")).toThrow(/JSON/);
-    expect(() => loadBootstrapStatsTags(JSON.stringify({ stats_config: { stats_tags: [{ tag_name: "x", regex: "(" }] } }))).toThrow(/compile/);
+    expect(() => loadBootstrapStatsTags(JSON.stringify({ stats_config: { stats_tags: [{ tag_name: "x", regex: "(" }] } }))).toThrow(
+      /compile/,
+    );
   });
 });

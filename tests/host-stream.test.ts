@@ -52,8 +52,13 @@ describe("request header lifecycle (Context::decodeHeaders, getConstMap)", () =>
     s.sendRequestBody("x", true);
     expect(results(vm, "request_body", "hadd:rh:x-late:1")).toEqual([`${R.BadArgument}`]);
     expect(s.upstream.headers).toEqual([
-      [":method", "POST"], [":path", "/v1/chat?x=1"], [":authority", "api.example.com"], [":scheme", "https"],
-      ["x-a", "2"], ["x-b", "3"], ["x-b", "4"],
+      [":method", "POST"],
+      [":path", "/v1/chat?x=1"],
+      [":authority", "api.example.com"],
+      [":scheme", "https"],
+      ["x-a", "2"],
+      ["x-b", "3"],
+      ["x-b", "4"],
     ]);
   });
 
@@ -61,7 +66,12 @@ describe("request header lifecycle (Context::decodeHeaders, getConstMap)", () =>
     const vm = await probeVm(["request_headers|hset:rh::path=/new,:method=GET,:authority=h,x-z=1 hsize:rh"]);
     const s = vm.newStream();
     s.sendRequestHeaders(REQ, true);
-    expect(s.upstream.headers).toEqual([[":path", "/new"], [":method", "GET"], [":authority", "h"], ["x-z", "1"]]);
+    expect(s.upstream.headers).toEqual([
+      [":path", "/new"],
+      [":method", "GET"],
+      [":authority", "h"],
+      ["x-z", "1"],
+    ]);
     expect(results(vm, "request_headers", "hsize:rh")).toEqual(["0 34"]); // byteSize: sum of key and value lengths
   });
 });
@@ -179,7 +189,9 @@ describe("bodies (Context::decodeData, filter manager buffering)", () => {
   });
 
   it("get_buffer_bytes: clamps the length, start past the end is empty, 64-bit overflow is BadArgument", async () => {
-    const vm = await probeVm(["request_body|body:0:2:100 body:0:10:2 body:0:6:0 body:0:1:4294967295 body:0:0:4294967295 body:9:0:1 body:4:0:1"]);
+    const vm = await probeVm([
+      "request_body|body:0:2:100 body:0:10:2 body:0:6:0 body:0:1:4294967295 body:0:0:4294967295 body:9:0:1 body:4:0:1",
+    ]);
     const s = vm.newStream();
     s.sendRequestHeaders(REQ, false);
     s.sendRequestBody("abcdef", true);
@@ -215,7 +227,12 @@ describe("local replies (Context::sendLocalResponse)", () => {
     expect(r.upstreamRequest).toBeNull();
     expect(r.localReply).toMatchObject({ status: 403, body: "denied", details: "policy_denied" });
     expect(r.downstreamResponse.status).toBe(403);
-    expect(r.downstreamResponse.headers).toEqual([[":status", "403"], ["content-length", "6"], ["content-type", "text/plain"], ["x-why", "because"]]);
+    expect(r.downstreamResponse.headers).toEqual([
+      [":status", "403"],
+      ["content-length", "6"],
+      ["content-type", "text/plain"],
+      ["x-why", "because"],
+    ]);
     expect(r.downstreamResponse.bodyText).toBe("denied");
     expect(results(vm, "response_headers", "hget:sh::status")).toEqual(["0 403"]);
     expect(hooks(vm)).toContain("response_body 6 1");
@@ -305,7 +322,11 @@ describe("properties (Context::getProperty)", () => {
 
   it("upstream.address only once the request went upstream; source.address always", async () => {
     const vm = await probeVm(["request_headers|prop:upstream/address prop:source/address", "response_headers|prop:upstream/address"]);
-    runExchange(vm, { request: { authority: "a" }, response: {}, info: { upstreamAddress: "10.0.0.7:443", sourceAddress: "10.1.1.1:5555" } });
+    runExchange(vm, {
+      request: { authority: "a" },
+      response: {},
+      info: { upstreamAddress: "10.0.0.7:443", sourceAddress: "10.1.1.1:5555" },
+    });
     expect(results(vm, "request_headers", "prop:upstream/address")).toEqual([`${R.NotFound}`]);
     expect(results(vm, "request_headers", "prop:source/address")).toEqual(["0 10.1.1.1:5555"]);
     expect(results(vm, "response_headers", "prop:upstream/address")).toEqual(["0 10.0.0.7:443"]);
@@ -332,7 +353,11 @@ describe("metrics through the ABI", () => {
 describe("aborted streams", () => {
   it("finish() before the response: on_log runs, response headers are NotFound there", async () => {
     const vm = await probeVm(["log|hget:sh::status prop:request/headers/x-a"]);
-    const r = runExchange(vm, { request: { authority: "a", headers: [["x-a", "v"]], body: "b" }, response: { status: 200 }, abortAfter: "requestBody" });
+    const r = runExchange(vm, {
+      request: { authority: "a", headers: [["x-a", "v"]], body: "b" },
+      response: { status: 200 },
+      abortAfter: "requestBody",
+    });
     expect(results(vm, "log", "hget:sh::status")).toEqual([`${R.NotFound}`]);
     expect(results(vm, "log", "prop:request/headers/x-a")).toEqual(["0 v"]);
     expect(hooks(vm).slice(-3)).toEqual(["log", "done", "delete"]);

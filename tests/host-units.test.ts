@@ -8,7 +8,11 @@ describe("pairs codec (pairs_util.cc)", () => {
     expect(decodePairs(b)).toEqual([["a", "bc"]]);
   });
   it("round-trips and decodes a short buffer as no pairs", () => {
-    const p: [string, string][] = [[":path", "/"], ["x", ""], ["ü", "ß"]];
+    const p: [string, string][] = [
+      [":path", "/"],
+      ["x", ""],
+      ["ü", "ß"],
+    ];
     expect(decodePairs(encodePairs(p))).toEqual(p);
     expect(decodePairs(new Uint8Array([1, 0]))).toEqual([]);
     expect(decodePairs(Uint8Array.from([5, 0, 0, 0]))).toEqual([]);
@@ -22,12 +26,24 @@ describe("header map (header_map_impl.cc)", () => {
     h.add("content-type", "a");
     h.add("content-type", "b");
     h.add("x-a", "2");
-    expect(h.toArray()).toEqual([[":path", "/"], ["x-a", "1"], ["content-type", "a,b"], ["x-a", "2"]]);
+    expect(h.toArray()).toEqual([
+      [":path", "/"],
+      ["x-a", "1"],
+      ["content-type", "a,b"],
+      ["x-a", "2"],
+    ]);
   });
   it("set removes every entry then appends; byteSize sums keys and values", () => {
-    const h = new HeaderMap([["x-a", "1"], ["y", "2"], ["x-a", "3"]]);
+    const h = new HeaderMap([
+      ["x-a", "1"],
+      ["y", "2"],
+      ["x-a", "3"],
+    ]);
     h.set("X-A", "9");
-    expect(h.toArray()).toEqual([["y", "2"], ["x-a", "9"]]);
+    expect(h.toArray()).toEqual([
+      ["y", "2"],
+      ["x-a", "9"],
+    ]);
     expect(h.byteSize).toBe(1 + 1 + 3 + 1);
   });
 });

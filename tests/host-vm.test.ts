@@ -21,7 +21,10 @@ function tinyModule(importName: string | null, abi: string | false = "proxy_abi_
   const nImported = importName ? 1 : 0;
   const funcs = section(3, [2, 0, 1]);
   const mem = section(5, [1, 0, 1]);
-  const exportsList: number[][] = [[...str("memory"), 2, 0], [...str("malloc"), 0, nImported + 1]];
+  const exportsList: number[][] = [
+    [...str("memory"), 2, 0],
+    [...str("malloc"), 0, nImported + 1],
+  ];
   if (abi) exportsList.push([...str(abi), 0, nImported]);
   const exps = section(7, [exportsList.length, ...exportsList.flat()]);
   const code = section(10, [2, 2, 0, 0x0b, 4, 0, 0x41, 0, 0x0b]);
@@ -40,7 +43,9 @@ describe("loading (cpp-host link / ABI checks)", () => {
   // registerCallbacks): the release module once imported clear_route_cache under 0.2.0 and
   // Envoy refused it, while this host, registering everything, loaded it.
   it("a 0.2.0 module importing an ABI 0.1.0 function (proxy_clear_route_cache) fails to load", async () => {
-    await expect(WasmVm.load({ wasm: tinyModule("proxy_clear_route_cache") })).rejects.toThrow(/missing import: env.proxy_clear_route_cache/);
+    await expect(WasmVm.load({ wasm: tinyModule("proxy_clear_route_cache") })).rejects.toThrow(
+      /missing import: env.proxy_clear_route_cache/,
+    );
     await expect(WasmVm.load({ wasm: tinyModule("proxy_continue_request") })).rejects.toThrow(/missing import/);
     await expect(WasmVm.load({ wasm: tinyModule("proxy_get_log_level") })).rejects.toThrow(/missing import/);
   });
@@ -54,7 +59,9 @@ describe("loading (cpp-host link / ABI checks)", () => {
     const abi = abiVersionOf(module);
     expect(abi).toBe("proxy_abi_version_0_2_0");
     const registered = registeredImports(abi!);
-    const missing = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).filter((n) => !registered.has(n));
+    const missing = WebAssembly.Module.imports(module)
+      .map((i) => `${i.module}.${i.name}`)
+      .filter((n) => !registered.has(n));
     expect(missing).toEqual([]);
   });
   it("a module without a proxy_abi_version export is rejected", async () => {
@@ -79,8 +86,16 @@ describe("lifecycle with the no-op filter", () => {
   it("passes an exchange through unchanged", async () => {
     const vm = await WasmVm.load({ wasm: noopWasm() });
     vm.start();
-    const r = runExchange(vm, { request: { authority: "a.example", path: "/p", body: ["he", "llo"] }, response: { status: 201, body: "ok" } });
-    expect(r.upstreamRequest!.headers).toEqual([[":method", "POST"], [":path", "/p"], [":authority", "a.example"], [":scheme", "http"]]);
+    const r = runExchange(vm, {
+      request: { authority: "a.example", path: "/p", body: ["he", "llo"] },
+      response: { status: 201, body: "ok" },
+    });
+    expect(r.upstreamRequest!.headers).toEqual([
+      [":method", "POST"],
+      [":path", "/p"],
+      [":authority", "a.example"],
+      [":scheme", "http"],
+    ]);
     expect(Buffer.from(r.upstreamRequest!.body).toString()).toBe("hello");
     expect(r.downstreamResponse.status).toBe(201);
     expect(r.downstreamResponse.bodyText).toBe("ok");

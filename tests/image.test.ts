@@ -79,9 +79,15 @@ describe.skipIf(!available)(`npm run image (${message.split("\n").at(-1)})`, () 
   it("prints the WasmPlugin url (tag = package version) and the manifest digest as sha256", () => {
     expect(built.url).toBe(`oci://ghcr.io/asm-llm-proxy/asm-llm-proxy:${VERSION}`);
     expect(built.url).toBe(wasmPluginSpec().url);
-    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as { manifests: (Descriptor & { annotations: Record<string, string> })[] };
+    const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")) as {
+      manifests: (Descriptor & { annotations: Record<string, string> })[];
+    };
     expect(index.manifests).toHaveLength(1);
-    expect(index.manifests[0]).toMatchObject({ mediaType: OCI_MANIFEST, digest: `sha256:${built.sha256}`, annotations: { "org.opencontainers.image.ref.name": VERSION } });
+    expect(index.manifests[0]).toMatchObject({
+      mediaType: OCI_MANIFEST,
+      digest: `sha256:${built.sha256}`,
+      annotations: { "org.opencontainers.image.ref.name": VERSION },
+    });
     expect(sha256(blob(layout, built.sha256))).toBe(built.sha256);
   });
 

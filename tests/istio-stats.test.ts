@@ -5,8 +5,13 @@ import type { AccessLogContext } from "../host";
 
 function ctx(state: Record<string, string>, code = 200): AccessLogContext {
   return {
-    startTimeNs: 0n, endTimeNs: 1n, requestHeaders: [[":authority", "api.example.com"]], responseHeaders: [],
-    responseCode: code, bytesReceived: 0, bytesSent: 0,
+    startTimeNs: 0n,
+    endTimeNs: 1n,
+    requestHeaders: [[":authority", "api.example.com"]],
+    responseHeaders: [],
+    responseCode: code,
+    bytesReceived: 0,
+    bytesSent: 0,
     filterState: new Map(Object.entries(state).map(([k, v]) => [k, { value: Buffer.from(v) }])),
   };
 }
@@ -17,7 +22,9 @@ describe("Istio stats model", () => {
     const istio = new IstioStats(store, { workloadName: "w", namespace: "ns" }, { zeta: "'z'", model: "filter_state['wasm.m']" });
     istio.log(ctx({ "wasm.m": "qwen" }));
     istio.log(ctx({ "wasm.m": "qwen" }));
-    const line = prometheusText(store.snapshot()).split("\n").find((l) => l.startsWith("istio_requests_total{"))!;
+    const line = prometheusText(store.snapshot())
+      .split("\n")
+      .find((l) => l.startsWith("istio_requests_total{"))!;
     expect(line).toMatch(/^istio_requests_total\{reporter="source",source_workload="w",/);
     expect(line).toMatch(/,destination_service="api\.example\.com",/);
     expect(line).toMatch(/,connection_security_policy="unknown",model="qwen",zeta="z"\} 2$/);

@@ -18,7 +18,8 @@ const ISTIO_TAGS: StatsTagConfig[] = [
 const meshStats = () => new StatsStore({ statsTags: [...bootstrapStatsTags(), ...ISTIO_TAGS] });
 
 const LABELS = ["llmproxy_source_workload", "llmproxy_source_workload_namespace", "llmproxy_destination_service", "llmproxy_model"];
-const SERIES = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*")(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*")*)?\})? ([0-9]+)$/;
+const SERIES =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*")(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*")*)?\})? ([0-9]+)$/;
 
 /** Parses the exposition text line by line; returns the series of our token counters. */
 function parse(text: string): { name: string; labels: [string, string][]; value: number }[] {
@@ -27,7 +28,9 @@ function parse(text: string): { name: string; labels: [string, string][]; value:
     if (line === "" || line.startsWith("# TYPE ") || line.startsWith("# HELP ")) continue;
     const m = SERIES.exec(line);
     expect(m, `unparseable Prometheus line: ${JSON.stringify(line)}`).not.toBeNull();
-    const labels = [...(m![2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]] as [string, string]);
+    const labels = [...(m![2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(
+      (x) => [x[1], x[2]] as [string, string],
+    );
     out.push({ name: m![1], labels, value: Number(m![3]) });
   }
   return out.filter((s) => /^asm_llm_proxy_(prompt|completion)_tokens$/.test(s.name));
@@ -36,18 +39,40 @@ function parse(text: string): { name: string; labels: [string, string][]; value:
 function call(s: Sidecar, opts: { requestModel?: string; responseModel?: string; authority?: string }) {
   const req = opts.requestModel !== undefined ? JSON.stringify({ model: opts.requestModel, messages: [] }) : '{"messages":[]}';
   return s.call({
-    request: { method: "POST", path: "/v1/chat/completions", authority: opts.authority ?? "api.openai.com", headers: [["content-type", "application/json"]], body: req },
-    response: { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify({ model: opts.responseModel ?? "resp", usage: { prompt_tokens: 1, completion_tokens: 1 } }) },
+    request: {
+      method: "POST",
+      path: "/v1/chat/completions",
+      authority: opts.authority ?? "api.openai.com",
+      headers: [["content-type", "application/json"]],
+      body: req,
+    },
+    response: {
+      status: 200,
+      headers: [["content-type", "application/json"]],
+      body: JSON.stringify({ model: opts.responseModel ?? "resp", usage: { prompt_tokens: 1, completion_tokens: 1 } }),
+    },
   });
 }
 
 const FORGERIES = [
   "x|llmproxy_source_workload=admin",
   "x|llmproxy_model=forged",
-  "x\"} 1\nasm_llm_proxy_prompt_tokens{llmproxy_model=\"forged\"} 999\n#",
-  "x\\\"y\nz",
-  "x_rq_200", "x_rq_5xx", "a.cache.evil.b", "component.evil.", "wasm_filter.evil.", "x.rbac.allowed", "x.istio_dry_run_allow_", "x.shadow_denied",
-  "x;.tag.evil;.", "=", "|", "", " ", "\u202e\u0000\u00ff",
+  'x"} 1\nasm_llm_proxy_prompt_tokens{llmproxy_model="forged"} 999\n#',
+  'x\\"y\nz',
+  "x_rq_200",
+  "x_rq_5xx",
+  "a.cache.evil.b",
+  "component.evil.",
+  "wasm_filter.evil.",
+  "x.rbac.allowed",
+  "x.istio_dry_run_allow_",
+  "x.shadow_denied",
+  "x;.tag.evil;.",
+  "=",
+  "|",
+  "",
+  " ",
+  "\u202e\u0000\u00ff",
 ];
 
 describe("label values cannot forge labels", () => {
@@ -95,11 +120,34 @@ describe("label values cannot forge labels", () => {
 
   it("any string anywhere: four labels, parseable text (property)", async () => {
     const s = await sidecar({ stats: meshStats(), pluginConfig: { maxModels: 10000, maxDestinations: 10000 } });
-    const part = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom("|", "=", ".", "cache", "component", "wasm_filter", "rbac", "allowed", "_rq_", "200", "5xx", "shadow_", "istio_dry_run_", "\"", "\\", "\n"));
+    const part = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(
+        "|",
+        "=",
+        ".",
+        "cache",
+        "component",
+        "wasm_filter",
+        "rbac",
+        "allowed",
+        "_rq_",
+        "200",
+        "5xx",
+        "shadow_",
+        "istio_dry_run_",
+        '"',
+        "\\",
+        "\n",
+      ),
+    );
     const str = fc.array(part, { maxLength: 8 }).map((a) => a.join(""));
-    fc.assert(fc.property(str, str, str, (rq, rs, host) => {
-      call(s, { requestModel: rq, responseModel: rs, authority: host.replace(/\n/g, "") || "h" });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(str, str, str, (rq, rs, host) => {
+        call(s, { requestModel: rq, responseModel: rs, authority: host.replace(/\n/g, "") || "h" });
+      }),
+      { numRuns: 300 },
+    );
     expectClean(s);
   });
 
@@ -129,13 +177,17 @@ describe("cardinality bound", () => {
   it("modelAllowList: only the listed names become labels", async () => {
     const s = await sidecar({ pluginConfig: { modelAllowList: ["gpt-4o", "qwen-turbo"] } });
     for (const m of ["gpt-4o", "qwen-turbo", "evil", "gpt-4o-x"]) call(s, { requestModel: m });
-    expect(new Set(parse(prometheusText(s.stats.snapshot())).map((x) => x.labels[3][1]))).toEqual(new Set(["gpt-4o", "qwen-turbo", "other"]));
+    expect(new Set(parse(prometheusText(s.stats.snapshot())).map((x) => x.labels[3][1]))).toEqual(
+      new Set(["gpt-4o", "qwen-turbo", "other"]),
+    );
     expect(s.stats.counterValue("asm_llm_proxy_labels_folded|llmproxy_label=model")).toBe(2);
   });
 
   it("Envoy's metric-id map stops growing once every admitted series exists (models x destinations)", async () => {
     const s = await sidecar({ pluginConfig: { maxModels: 30, maxDestinations: 30 } });
-    const pass = () => { for (let d = 0; d < 30; d++) for (let m = 0; m < 30; m++) call(s, { requestModel: `m${m}`, authority: `h${d}.example` }); };
+    const pass = () => {
+      for (let d = 0; d < 30; d++) for (let m = 0; m < 30; m++) call(s, { requestModel: `m${m}`, authority: `h${d}.example` });
+    };
     pass();
     const afterFirst = s.stats.idCount();
     pass();

@@ -10,14 +10,24 @@ import { prometheusText } from "../host";
 import { promtoolCheckMetrics, requirePrometheus } from "./helpers/prometheus";
 
 const STATE = "wasm.asm.llmproxy.";
-const TAGS = 'llmproxy_source_workload="sleep",llmproxy_source_workload_namespace="default",llmproxy_destination_service="api.openai.com",llmproxy_model="gpt-4o-mini"';
+const TAGS =
+  'llmproxy_source_workload="sleep",llmproxy_source_workload_namespace="default",llmproxy_destination_service="api.openai.com",llmproxy_model="gpt-4o-mini"';
 
 function requestHeaders(path = "/v1/chat/completions"): [string, string][] {
-  return [[":method", "POST"], [":path", path], [":authority", "api.openai.com"], [":scheme", "https"], ["content-type", "application/json"]];
+  return [
+    [":method", "POST"],
+    [":path", path],
+    [":authority", "api.openai.com"],
+    [":scheme", "https"],
+    ["content-type", "application/json"],
+  ];
 }
 
 /** One streamed exchange: the response body in `chunks`, each arriving at its time (ms). */
-async function timedStream(chunks: { at: number; bytes: string }[], opts: { contentType?: string; path?: string; request?: string; status?: number } = {}) {
+async function timedStream(
+  chunks: { at: number; bytes: string }[],
+  opts: { contentType?: string; path?: string; request?: string; status?: number } = {},
+) {
   const clock = manualClock();
   const s = await sidecar({ now: clock.now });
   const st = s.vm.newStream();
@@ -26,7 +36,13 @@ async function timedStream(chunks: { at: number; bytes: string }[], opts: { cont
   clock.at(5);
   st.sendRequestBody(opts.request ?? '{"model":"gpt-4o-mini","stream":true,"messages":[]}', true);
   clock.at(300);
-  st.sendResponseHeaders([[":status", String(opts.status ?? 200)], ["content-type", opts.contentType ?? "text/event-stream"]], false);
+  st.sendResponseHeaders(
+    [
+      [":status", String(opts.status ?? 200)],
+      ["content-type", opts.contentType ?? "text/event-stream"],
+    ],
+    false,
+  );
   chunks.forEach((c, i) => {
     clock.at(c.at);
     st.sendResponseBody(c.bytes, i === chunks.length - 1);
@@ -51,7 +67,11 @@ describe("latency of a streamed response", () => {
     expect(fs[STATE + "time_to_first_token_ms"]).toBe(String(first));
     expect(fs[STATE + "request_duration_ms"]).toBe(String(end));
     expect(fs[STATE + "time_per_output_token_ms"]).toBe(String(Math.round((end - first) / (completion - 1))));
-    const samples = (name: string) => s.stats.all("histogram").filter((h) => h.extractedName === `wasmcustom.${name}`).flatMap((h) => h.samples);
+    const samples = (name: string) =>
+      s.stats
+        .all("histogram")
+        .filter((h) => h.extractedName === `wasmcustom.${name}`)
+        .flatMap((h) => h.samples);
     expect(samples("asm_llm_proxy_time_to_first_token_ms")).toEqual([first]);
     expect(samples("asm_llm_proxy_request_duration_ms")).toEqual([end]);
     expect(samples("asm_llm_proxy_time_per_output_token_ms")).toEqual([Math.round((end - first) / (completion - 1))]);
@@ -77,23 +97,37 @@ describe("latency of a streamed response", () => {
       const evs = events(sse);
       const at = evs.findIndex((e) => e.includes(`event: ${firstContent}`));
       expect(at).toBeGreaterThan(0);
-      const { fs } = await timedStream(evs.map((e, i) => ({ at: 1000 + i * 100, bytes: e })), { path, request: '{"model":"m","stream":true}' });
+      const { fs } = await timedStream(
+        evs.map((e, i) => ({ at: 1000 + i * 100, bytes: e })),
+        { path, request: '{"model":"m","stream":true}' },
+      );
       expect([path, fs[STATE + "time_to_first_token_ms"]]).toEqual([path, String(1000 + at * 100)]);
     }
   });
 
   it("Gemini's unframed JSON-array stream: the first bytes are the first token", async () => {
     const arr = geminiArray("gemini-2.0-flash-001", { prompt: 9, completion: 40 }, 3);
-    const { fs } = await timedStream([{ at: 600, bytes: arr.slice(0, 50) }, { at: 1600, bytes: arr.slice(50) }], {
-      contentType: "application/json", path: "/v1beta/models/gemini-2.0-flash-001:streamGenerateContent", request: '{"contents":[]}',
-    });
+    const { fs } = await timedStream(
+      [
+        { at: 600, bytes: arr.slice(0, 50) },
+        { at: 1600, bytes: arr.slice(50) },
+      ],
+      {
+        contentType: "application/json",
+        path: "/v1beta/models/gemini-2.0-flash-001:streamGenerateContent",
+        request: '{"contents":[]}',
+      },
+    );
     expect(fs[STATE + "time_to_first_token_ms"]).toBe("600");
     expect(fs[STATE + "request_duration_ms"]).toBe("1600");
     expect(fs[STATE + "time_per_output_token_ms"]).toBe(String(Math.round(1000 / 39)));
   });
 
   it("an error status or a stream cut off publishes no latency", async () => {
-    const err = await timedStream([{ at: 900, bytes: '{"error":{"message":"rate limited"}}' }], { status: 429, contentType: "application/json" });
+    const err = await timedStream([{ at: 900, bytes: '{"error":{"message":"rate limited"}}' }], {
+      status: 429,
+      contentType: "application/json",
+    });
     expect(Object.keys(err.fs).filter((k) => k.endsWith("_ms"))).toEqual([]);
     expect(err.s.stats.all("histogram")).toEqual([]);
     const clock = manualClock();
@@ -101,7 +135,13 @@ describe("latency of a streamed response", () => {
     const st = s.vm.newStream();
     st.sendRequestHeaders(requestHeaders(), false);
     st.sendRequestBody('{"model":"gpt-4o-mini","stream":true}', true);
-    st.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]], false);
+    st.sendResponseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "text/event-stream"],
+      ],
+      false,
+    );
     clock.at(1000);
     st.sendResponseBody(body[0], false);
     st.finish(); // reset before the end
@@ -112,7 +152,8 @@ describe("latency of a streamed response", () => {
 describe("latency of a JSON response", () => {
   it("duration only: no first token, no per-token time", async () => {
     const { s, fs } = await timedStream([{ at: 1234, bytes: openaiJson("gpt-4o-mini", { prompt: 3, completion: 40 }) }], {
-      contentType: "application/json", request: '{"model":"gpt-4o-mini","messages":[]}',
+      contentType: "application/json",
+      request: '{"model":"gpt-4o-mini","messages":[]}',
     });
     expect(fs[STATE + "request_duration_ms"]).toBe("1234");
     expect(fs[STATE + "time_to_first_token_ms"]).toBeUndefined();
@@ -135,7 +176,10 @@ describe("histograms on /stats/prometheus", () => {
     ]);
     // each family has its own buckets
     const duration = bootstrapHistogramBuckets().find((b) => b.match.prefix === "wasmcustom.asm_llm_proxy_request_duration_ms")!.buckets;
-    expect(s.prometheus(/^asm_llm_proxy_request_duration_ms_bucket/).map((l) => /le="([^"]+)"/.exec(l)![1])).toEqual([...duration.map(String), "+Inf"]);
+    expect(s.prometheus(/^asm_llm_proxy_request_duration_ms_bucket/).map((l) => /le="([^"]+)"/.exec(l)![1])).toEqual([
+      ...duration.map(String),
+      "+Inf",
+    ]);
     expect(prometheusText(s.stats.snapshot())).toContain("# TYPE asm_llm_proxy_time_per_output_token_ms histogram\n");
   });
 
@@ -145,6 +189,10 @@ describe("histograms on /stats/prometheus", () => {
     const { s } = await timedStream(body.map((e, i) => ({ at: 250 + i * 100, bytes: e })));
     const check = promtoolCheckMetrics(prometheusText(s.stats.snapshot()));
     expect(check.status, check.output).toBe(3); // lint findings only (names), no parse error
-    expect(check.findings.filter((f) => !/ no help text$| counter metrics should have "_total" suffix$| metric names should not contain abbreviated units$/.test(f))).toEqual([]);
+    expect(
+      check.findings.filter(
+        (f) => !/ no help text$| counter metrics should have "_total" suffix$| metric names should not contain abbreviated units$/.test(f),
+      ),
+    ).toEqual([]);
   });
 });

@@ -33,7 +33,17 @@ import {
   type K8sObject,
   type ManifestEntry,
 } from "../repo/manifests";
-import { admissionErrors, celCheck, celSites, CEL_RULES, crdVersions, DNS_LABEL, DNS_SUBDOMAIN, isIstio, schemaErrors } from "./helpers/crd-validator";
+import {
+  admissionErrors,
+  celCheck,
+  celSites,
+  CEL_RULES,
+  crdVersions,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  isIstio,
+  schemaErrors,
+} from "./helpers/crd-validator";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -157,7 +167,9 @@ describe("CEL validations (x-kubernetes-validations)", () => {
     expect(reached).toContain("exactly one of wasm or lua must be set");
     const both = clone(te) as any;
     both.spec.lua = { inlineCode: "function envoy_on_request(h) end" };
-    expect(celCheck(both).violations.map((v: any) => v.message ?? v)).toEqual(expect.arrayContaining([expect.stringContaining("exactly one of wasm or lua must be set")]));
+    expect(celCheck(both).violations.map((v: any) => v.message ?? v)).toEqual(
+      expect.arrayContaining([expect.stringContaining("exactly one of wasm or lua must be set")]),
+    );
   });
 
   it("the rules that matter are actually reached by our manifests", () => {
@@ -171,7 +183,12 @@ describe("CEL validations (x-kubernetes-validations)", () => {
     expect(tel).toContain("value must be set when operation is UPSERT");
     expect(tel).toContain("value must not be set when operation is REMOVE");
     const se = reached(serviceEntry());
-    for (const m of ["hostname cannot be wildcard", "port number cannot be duplicated", "port must be between 1-65535", "NONE mode cannot set endpoints"]) {
+    for (const m of [
+      "hostname cannot be wildcard",
+      "port number cannot be duplicated",
+      "port must be between 1-65535",
+      "NONE mode cannot set endpoints",
+    ]) {
       expect(se).toContain(m);
     }
   });
@@ -193,7 +210,14 @@ describe("CEL validations (x-kubernetes-validations)", () => {
         o.spec.url = u;
         return celCheck(o).violations;
       };
-      for (const ok of ["oci://ghcr.io/a/b:1", "https://example.com/x.wasm", "file:///var/local/x.wasm", "ghcr.io/a/b:1", "/var/local/x.wasm"]) expect(url(ok), ok).toEqual([]);
+      for (const ok of [
+        "oci://ghcr.io/a/b:1",
+        "https://example.com/x.wasm",
+        "file:///var/local/x.wasm",
+        "ghcr.io/a/b:1",
+        "/var/local/x.wasm",
+      ])
+        expect(url(ok), ok).toEqual([]);
       for (const bad of ["ftp://example.com/x.wasm", "s3://bucket/x.wasm"]) expect(url(bad).join(), bad).toContain("url must have schema");
     });
 
@@ -269,7 +293,7 @@ describe("CEL validations (x-kubernetes-validations)", () => {
       rejects(o, "Address is required");
       rejects(o, "port name must be valid");
       o = serviceEntry();
-      o.spec.endpoints = [{ address: "unix://relative/" , ports: { http: 80 } }];
+      o.spec.endpoints = [{ address: "unix://relative/", ports: { http: 80 } }];
       rejects(o, "UDS may not include ports");
       rejects(o, "UDS must be an absolute path or abstract socket");
       rejects(o, "UDS may not be a dir");
@@ -287,27 +311,191 @@ describe("CEL validations (x-kubernetes-validations)", () => {
 
 describe("the validator bites: broken copies are rejected", () => {
   const broken: [string, () => K8sObject, RegExp][] = [
-    ["unknown field in WasmPlugin spec", () => Object.assign(wasmPlugin(), { spec: { ...(wasmPlugin() as any).spec, pluginConfg: {} } }), /additionalProperty":"pluginConfg"/],
-    ["failStrategy: FAIL_SOMETIMES", () => { const o: any = wasmPlugin(); o.spec.failStrategy = "FAIL_SOMETIMES"; return o; }, /\/spec\/failStrategy must be equal to one of the allowed values/],
-    ["match mode: SIDEWAYS", () => { const o: any = wasmPlugin(); o.spec.match = [{ mode: "SIDEWAYS" }]; return o; }, /\/spec\/match\/0\/mode must be equal to one of the allowed values/],
-    ["phase: ROUTING", () => { const o: any = wasmPlugin(); o.spec.phase = "ROUTING"; return o; }, /\/spec\/phase must be equal to one of/],
-    ["priority as a string", () => { const o: any = wasmPlugin(); o.spec.priority = "high"; return o; }, /\/spec\/priority must be integer/],
-    ["WasmPlugin without url", () => { const o: any = wasmPlugin(); delete o.spec.url; return o; }, /required property 'url'/],
-    ["vmConfig.env valueFrom: SECRET", () => { const o: any = wasmPlugin(); o.spec.vmConfig.env[0].valueFrom = "SECRET"; return o; }, /valueFrom must be equal to one of/],
-    ["selector and targetRefs (CEL)", () => { const o: any = wasmPlugin(); o.spec.targetRefs = [{ kind: "Service", name: "x" }]; return o; }, /only one of targetRefs or selector can be set/],
-    ["misspelled metadata field", () => { const o: any = wasmPlugin(); o.metadata.namepsace = "default"; return o; }, /additionalProperty":"namepsace"/],
-    ["invalid metadata.name", () => { const o: any = wasmPlugin(); o.metadata.name = "ASM_LLM_PROXY"; return o; }, /\/metadata\/name must match pattern/],
-    ["wrong apiVersion for the kind", () => { const o: any = wasmPlugin(); o.apiVersion = "extensions.istio.io/v1"; return o; }, /no CRD schema for WasmPlugin extensions.istio.io\/v1 /],
-    ["Telemetry metric REQUEST_TOKENS", () => { const o: any = telemetry(); o.spec.metrics[0].overrides[0].match.metric = "REQUEST_TOKENS"; return o; }, /match\/metric must be equal to one of/],
-    ["Telemetry match with both metric and customMetric (oneOf)", () => { const o: any = telemetry(); o.spec.metrics[0].overrides[0].match.customMetric = "x"; return o; }, /must match exactly one schema in oneOf/],
-    ["Telemetry tagOverride operation MERGE", () => { const o: any = telemetry(); o.spec.metrics[0].overrides[0].tagOverrides.model.operation = "MERGE"; return o; }, /operation must be equal to one of/],
-    ["Telemetry accessLogging provider without name", () => { const o: any = telemetry(); o.spec.accessLogging[0].providers = [{}]; return o; }, /required property 'name'/],
-    ["ServiceEntry resolution: MAGIC", () => { const o: any = serviceEntry(); o.spec.resolution = "MAGIC"; return o; }, /\/spec\/resolution must be equal to one of/],
-    ["ServiceEntry location: MESH_SOMEWHERE", () => { const o: any = serviceEntry(); o.spec.location = "MESH_SOMEWHERE"; return o; }, /\/spec\/location must be equal to one of/],
-    ["ServiceEntry port as a string", () => { const o: any = serviceEntry(); o.spec.ports[0].number = "80"; return o; }, /\/spec\/ports\/0\/number must be integer/],
-    ["ServiceEntry wildcard host (CEL)", () => { const o: any = serviceEntry(); o.spec.hosts = ["*"]; return o; }, /hostname cannot be wildcard/],
-    ["DestinationRule tls mode: SOMETIMES", () => { const o: any = destinationRule(); o.spec.trafficPolicy.portLevelSettings[0].tls.mode = "SOMETIMES"; return o; }, /tls\/mode must be equal to one of/],
-    ["DestinationRule tls with unknown field", () => { const o: any = destinationRule(); o.spec.trafficPolicy.portLevelSettings[0].tls.serverName = "x"; return o; }, /additionalProperty":"serverName"/],
+    [
+      "unknown field in WasmPlugin spec",
+      () => Object.assign(wasmPlugin(), { spec: { ...(wasmPlugin() as any).spec, pluginConfg: {} } }),
+      /additionalProperty":"pluginConfg"/,
+    ],
+    [
+      "failStrategy: FAIL_SOMETIMES",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.failStrategy = "FAIL_SOMETIMES";
+        return o;
+      },
+      /\/spec\/failStrategy must be equal to one of the allowed values/,
+    ],
+    [
+      "match mode: SIDEWAYS",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.match = [{ mode: "SIDEWAYS" }];
+        return o;
+      },
+      /\/spec\/match\/0\/mode must be equal to one of the allowed values/,
+    ],
+    [
+      "phase: ROUTING",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.phase = "ROUTING";
+        return o;
+      },
+      /\/spec\/phase must be equal to one of/,
+    ],
+    [
+      "priority as a string",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.priority = "high";
+        return o;
+      },
+      /\/spec\/priority must be integer/,
+    ],
+    [
+      "WasmPlugin without url",
+      () => {
+        const o: any = wasmPlugin();
+        delete o.spec.url;
+        return o;
+      },
+      /required property 'url'/,
+    ],
+    [
+      "vmConfig.env valueFrom: SECRET",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.vmConfig.env[0].valueFrom = "SECRET";
+        return o;
+      },
+      /valueFrom must be equal to one of/,
+    ],
+    [
+      "selector and targetRefs (CEL)",
+      () => {
+        const o: any = wasmPlugin();
+        o.spec.targetRefs = [{ kind: "Service", name: "x" }];
+        return o;
+      },
+      /only one of targetRefs or selector can be set/,
+    ],
+    [
+      "misspelled metadata field",
+      () => {
+        const o: any = wasmPlugin();
+        o.metadata.namepsace = "default";
+        return o;
+      },
+      /additionalProperty":"namepsace"/,
+    ],
+    [
+      "invalid metadata.name",
+      () => {
+        const o: any = wasmPlugin();
+        o.metadata.name = "ASM_LLM_PROXY";
+        return o;
+      },
+      /\/metadata\/name must match pattern/,
+    ],
+    [
+      "wrong apiVersion for the kind",
+      () => {
+        const o: any = wasmPlugin();
+        o.apiVersion = "extensions.istio.io/v1";
+        return o;
+      },
+      /no CRD schema for WasmPlugin extensions.istio.io\/v1 /,
+    ],
+    [
+      "Telemetry metric REQUEST_TOKENS",
+      () => {
+        const o: any = telemetry();
+        o.spec.metrics[0].overrides[0].match.metric = "REQUEST_TOKENS";
+        return o;
+      },
+      /match\/metric must be equal to one of/,
+    ],
+    [
+      "Telemetry match with both metric and customMetric (oneOf)",
+      () => {
+        const o: any = telemetry();
+        o.spec.metrics[0].overrides[0].match.customMetric = "x";
+        return o;
+      },
+      /must match exactly one schema in oneOf/,
+    ],
+    [
+      "Telemetry tagOverride operation MERGE",
+      () => {
+        const o: any = telemetry();
+        o.spec.metrics[0].overrides[0].tagOverrides.model.operation = "MERGE";
+        return o;
+      },
+      /operation must be equal to one of/,
+    ],
+    [
+      "Telemetry accessLogging provider without name",
+      () => {
+        const o: any = telemetry();
+        o.spec.accessLogging[0].providers = [{}];
+        return o;
+      },
+      /required property 'name'/,
+    ],
+    [
+      "ServiceEntry resolution: MAGIC",
+      () => {
+        const o: any = serviceEntry();
+        o.spec.resolution = "MAGIC";
+        return o;
+      },
+      /\/spec\/resolution must be equal to one of/,
+    ],
+    [
+      "ServiceEntry location: MESH_SOMEWHERE",
+      () => {
+        const o: any = serviceEntry();
+        o.spec.location = "MESH_SOMEWHERE";
+        return o;
+      },
+      /\/spec\/location must be equal to one of/,
+    ],
+    [
+      "ServiceEntry port as a string",
+      () => {
+        const o: any = serviceEntry();
+        o.spec.ports[0].number = "80";
+        return o;
+      },
+      /\/spec\/ports\/0\/number must be integer/,
+    ],
+    [
+      "ServiceEntry wildcard host (CEL)",
+      () => {
+        const o: any = serviceEntry();
+        o.spec.hosts = ["*"];
+        return o;
+      },
+      /hostname cannot be wildcard/,
+    ],
+    [
+      "DestinationRule tls mode: SOMETIMES",
+      () => {
+        const o: any = destinationRule();
+        o.spec.trafficPolicy.portLevelSettings[0].tls.mode = "SOMETIMES";
+        return o;
+      },
+      /tls\/mode must be equal to one of/,
+    ],
+    [
+      "DestinationRule tls with unknown field",
+      () => {
+        const o: any = destinationRule();
+        o.spec.trafficPolicy.portLevelSettings[0].tls.serverName = "x";
+        return o;
+      },
+      /additionalProperty":"serverName"/,
+    ],
   ];
   it.each(broken)("%s", (_, make, expected) => {
     expect(admissionErrors(make()).join("\n")).toMatch(expected);
@@ -529,7 +717,12 @@ describe("WasmPlugin", () => {
         },
       ],
       routes: [
-        { name: "subscriber", match: { headers: [{ name: "user-type", exact: "subscriber" }] }, model: "qwen-turbo", modelPolicy: "override" },
+        {
+          name: "subscriber",
+          match: { headers: [{ name: "user-type", exact: "subscriber" }] },
+          model: "qwen-turbo",
+          modelPolicy: "override",
+        },
       ],
     });
   });
@@ -538,7 +731,12 @@ describe("WasmPlugin", () => {
     const headerMatch = {
       type: "object",
       required: ["name"],
-      properties: { name: { type: "string", minLength: 1 }, exact: { type: "string" }, prefix: { type: "string" }, regex: { type: "string" } },
+      properties: {
+        name: { type: "string", minLength: 1 },
+        exact: { type: "string" },
+        prefix: { type: "string" },
+        regex: { type: "string" },
+      },
       additionalProperties: false,
       oneOf: [{ required: ["exact"] }, { required: ["prefix"] }, { required: ["regex"] }],
     };
@@ -571,7 +769,11 @@ describe("WasmPlugin", () => {
             additionalProperties: false,
             properties: {
               name: { type: "string", minLength: 1 },
-              match: { type: "object", additionalProperties: false, properties: { headers: { type: "array", minItems: 1, items: headerMatch } } },
+              match: {
+                type: "object",
+                additionalProperties: false,
+                properties: { headers: { type: "array", minItems: 1, items: headerMatch } },
+              },
               model: { type: "string", minLength: 1 },
               modelPolicy: { enum: ["override", "default"] },
             },

@@ -26,18 +26,41 @@ function bigBody(size: number, sse: boolean): Uint8Array[] {
 }
 
 /** Streams an exchange by hand, recording what every body callback returned. */
-function stream(s: Sidecar, request: Uint8Array[], response: Uint8Array[], opts: { sse?: boolean; authority?: string; path?: string } = {}) {
+function stream(
+  s: Sidecar,
+  request: Uint8Array[],
+  response: Uint8Array[],
+  opts: { sse?: boolean; authority?: string; path?: string } = {},
+) {
   const st = s.vm.newStream();
   const statuses: number[] = [];
-  st.sendRequestHeaders([[":method", "POST"], [":path", opts.path ?? "/v1/chat/completions"], [":authority", opts.authority ?? "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+  st.sendRequestHeaders(
+    [
+      [":method", "POST"],
+      [":path", opts.path ?? "/v1/chat/completions"],
+      [":authority", opts.authority ?? "api.openai.com"],
+      [":scheme", "http"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
   request.forEach((c, i) => statuses.push(st.sendRequestBody(c, i === request.length - 1)));
   if (!st.localReply) {
-    st.sendResponseHeaders([[":status", "200"], ["content-type", opts.sse ? "text/event-stream" : "application/json"]], false);
+    st.sendResponseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", opts.sse ? "text/event-stream" : "application/json"],
+      ],
+      false,
+    );
     response.forEach((c, i) => statuses.push(st.sendResponseBody(c, i === response.length - 1)));
   }
   st.finish();
   const fs: Record<string, string> = {};
-  const map = ((st.filterState as unknown as { map?: Map<string, { value: Uint8Array }> }).map ?? st.filterState) as Map<string, { value: Uint8Array }>;
+  const map = ((st.filterState as unknown as { map?: Map<string, { value: Uint8Array }> }).map ?? st.filterState) as Map<
+    string,
+    { value: Uint8Array }
+  >;
   for (const [k, e] of map) fs[k] = Buffer.from(e.value).toString();
   return { statuses, fs, st };
 }
@@ -73,7 +96,9 @@ describe("bounded buffering and flat memory while streaming", () => {
   });
 
   it("rewrite: held only up to maxRewriteBodyBytes, then passed on unchanged and counted", async () => {
-    const s = await sidecar({ pluginConfig: { providers: [{ name: "p", hosts: ["llm.example"], model: "routed" }], maxRewriteBodyBytes: 4096 } });
+    const s = await sidecar({
+      pluginConfig: { providers: [{ name: "p", hosts: ["llm.example"], model: "routed" }], maxRewriteBodyBytes: 4096 },
+    });
     const body = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "x".repeat(60_000) }] }));
     const chunks = Array.from({ length: Math.ceil(body.length / 1024) }, (_, i) => body.subarray(i * 1024, (i + 1) * 1024));
     const r = stream(s, chunks, [Buffer.from(openaiJson("m", { prompt: 1, completion: 1 }))], { authority: "llm.example" });
@@ -84,7 +109,9 @@ describe("bounded buffering and flat memory while streaming", () => {
   });
 
   it("rewrite: a body over the bound that arrives in one chunk is not rewritten either", async () => {
-    const s = await sidecar({ pluginConfig: { providers: [{ name: "p", hosts: ["llm.example"], model: "routed" }], maxRewriteBodyBytes: 4096 } });
+    const s = await sidecar({
+      pluginConfig: { providers: [{ name: "p", hosts: ["llm.example"], model: "routed" }], maxRewriteBodyBytes: 4096 },
+    });
     const body = Buffer.from(JSON.stringify({ messages: [{ role: "user", content: "x".repeat(60_000) }] }));
     const r = stream(s, [body], [Buffer.from(openaiJson("m", { prompt: 1, completion: 1 }))], { authority: "llm.example" });
     expect(Buffer.from(r.st.upstream.body()).equals(body)).toBe(true);
@@ -101,27 +128,77 @@ describe("no leak across streams", () => {
     const kinds = [
       () => stream(s, smallRequest, json),
       () => stream(s, smallRequest, sse, { sse: true }),
-      () => stream(s, [Buffer.from('{"model":"qwen-turbo","input":{}}')], ds, { sse: true, path: "/api/v1/services/aigc/text-generation/generation" }),
+      () =>
+        stream(s, [Buffer.from('{"model":"qwen-turbo","input":{}}')], ds, {
+          sse: true,
+          path: "/api/v1/services/aigc/text-generation/generation",
+        }),
       () => stream(s, smallRequest, json, { authority: "llm.example" }), // rewrite path
-      () => { // client abort mid-request
+      () => {
+        // client abort mid-request
         const st = s.vm.newStream();
-        st.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "llm.example"], [":scheme", "http"], ["content-type", "application/json"]], false);
+        st.sendRequestHeaders(
+          [
+            [":method", "POST"],
+            [":path", "/v1/chat/completions"],
+            [":authority", "llm.example"],
+            [":scheme", "http"],
+            ["content-type", "application/json"],
+          ],
+          false,
+        );
         st.sendRequestBody('{"model":"x", "messages": [', false);
         st.finish();
       },
-      () => { // upstream reset mid-response
+      () => {
+        // upstream reset mid-response
         const st = s.vm.newStream();
-        st.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+        st.sendRequestHeaders(
+          [
+            [":method", "POST"],
+            [":path", "/v1/chat/completions"],
+            [":authority", "api.openai.com"],
+            [":scheme", "http"],
+            ["content-type", "application/json"],
+          ],
+          false,
+        );
         st.sendRequestBody(smallRequest[0], true);
-        st.sendResponseHeaders([[":status", "200"], ["content-type", "text/event-stream"]], false);
+        st.sendResponseHeaders(
+          [
+            [":status", "200"],
+            ["content-type", "text/event-stream"],
+          ],
+          false,
+        );
         st.sendResponseBody(sse[0].subarray(0, 200), false);
         st.finish();
       },
       () => stream(s, [Buffer.from(`{"model":"m-${Math.random()}"}`)], json), // new model names: the budget folds them
       // the other shapes: a root array read element by element, summed fields, event: lines
-      () => stream(s, [Buffer.from("{}")], [Buffer.from(geminiArray("gemini-2.0-flash", { prompt: 3, completion: 9 }))], { path: "/v1beta/models/gemini-2.0-flash:streamGenerateContent" }),
-      () => stream(s, [Buffer.from("{}")], [Buffer.from(dashscopeAppSse([{ model_id: "qwen-plus", input_tokens: 5, output_tokens: 7 }, { model_id: "qwen-max", input_tokens: 1, output_tokens: 2 }]))], { sse: true, path: "/api/v1/apps/a1/completion" }),
-      () => stream(s, smallRequest, [Buffer.from(responsesSse("gpt-5-mini", { prompt: 4, completion: 6, cached: 2, reasoning: 1 }))], { sse: true, path: "/v1/responses" }),
+      () =>
+        stream(s, [Buffer.from("{}")], [Buffer.from(geminiArray("gemini-2.0-flash", { prompt: 3, completion: 9 }))], {
+          path: "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+        }),
+      () =>
+        stream(
+          s,
+          [Buffer.from("{}")],
+          [
+            Buffer.from(
+              dashscopeAppSse([
+                { model_id: "qwen-plus", input_tokens: 5, output_tokens: 7 },
+                { model_id: "qwen-max", input_tokens: 1, output_tokens: 2 },
+              ]),
+            ),
+          ],
+          { sse: true, path: "/api/v1/apps/a1/completion" },
+        ),
+      () =>
+        stream(s, smallRequest, [Buffer.from(responsesSse("gpt-5-mini", { prompt: 4, completion: 6, cached: 2, reasoning: 1 }))], {
+          sse: true,
+          path: "/v1/responses",
+        }),
     ];
     const N = Number(process.env.MEMORY_STREAMS ?? 20_000);
     let half = 0;

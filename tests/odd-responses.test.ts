@@ -24,10 +24,19 @@ function noNumbers(fs: Record<string, string>) {
   for (const k of Object.values(TOKEN_STATE)) expect(fs[STATE + k], k).toBeUndefined();
 }
 
-async function one(response: { status?: number; headers?: [string, string][]; body?: string | Uint8Array[] }, request: Partial<{ method: string; path: string; headers: [string, string][]; body: string }> = {}) {
+async function one(
+  response: { status?: number; headers?: [string, string][]; body?: string | Uint8Array[] },
+  request: Partial<{ method: string; path: string; headers: [string, string][]; body: string }> = {},
+) {
   const s = await sidecar();
   const r = s.call({
-    request: { method: request.method ?? "POST", path: request.path ?? "/v1/chat/completions", authority: "api.openai.com", headers: request.headers ?? JSON_CT, body: request.body ?? '{"model":"gpt-4o-mini","messages":[]}' },
+    request: {
+      method: request.method ?? "POST",
+      path: request.path ?? "/v1/chat/completions",
+      authority: "api.openai.com",
+      headers: request.headers ?? JSON_CT,
+      body: request.body ?? '{"model":"gpt-4o-mini","messages":[]}',
+    },
     response,
   });
   return { s, r };
@@ -36,7 +45,11 @@ async function one(response: { status?: number; headers?: [string, string][]; bo
 describe("responses that cannot be read publish no numbers and are counted by reason", () => {
   it("content-encoding gzip / br (accept-encoding was not dropped)", async () => {
     for (const enc of ["gzip", "br", "GZIP", "deflate"]) {
-      const { s, r } = await one({ status: 200, headers: [...JSON_CT, ["content-encoding", enc]], body: [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), Buffer.from(USAGE)] });
+      const { s, r } = await one({
+        status: 200,
+        headers: [...JSON_CT, ["content-encoding", enc]],
+        body: [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), Buffer.from(USAGE)],
+      });
       noNumbers(r.filterState);
       expect(r.filterState[STATE + "usage_skipped"]).toBe("compressed");
       expect(reasons(s)).toEqual({ compressed: 1 });
@@ -55,8 +68,14 @@ describe("responses that cannot be read publish no numbers and are counted by re
 
   it("provider error bodies with status 200: OpenAI error object, DashScope code", async () => {
     const bodies: [string, string][] = [
-      ["/v1/chat/completions", '{"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded"},"usage":{"prompt_tokens":1,"completion_tokens":1}}'],
-      ["/api/v1/services/aigc/text-generation/generation", '{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"x","usage":{"input_tokens":1,"output_tokens":1}}'],
+      [
+        "/v1/chat/completions",
+        '{"error":{"message":"Rate limit","type":"requests","code":"rate_limit_exceeded"},"usage":{"prompt_tokens":1,"completion_tokens":1}}',
+      ],
+      [
+        "/api/v1/services/aigc/text-generation/generation",
+        '{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"x","usage":{"input_tokens":1,"output_tokens":1}}',
+      ],
       ["/v1/messages", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'],
     ];
     for (const [path, body] of bodies) {
@@ -65,7 +84,10 @@ describe("responses that cannot be read publish no numbers and are counted by re
       expect(reasons(s)).toEqual({ provider_error: 1 });
     }
     // an SSE stream that turns into an error event
-    const { s } = await one({ status: 200, headers: [["content-type", "text/event-stream"]], body: 'data: {"error":{"message":"boom"}}\n\n' }, { body: '{"model":"m","stream":true}' });
+    const { s } = await one(
+      { status: 200, headers: [["content-type", "text/event-stream"]], body: 'data: {"error":{"message":"boom"}}\n\n' },
+      { body: '{"model":"m","stream":true}' },
+    );
     expect(reasons(s)).toEqual({ provider_error: 1 });
     // "error": null is no error
     const ok = await one({ status: 200, headers: JSON_CT, body: '{"error":null,"usage":{"prompt_tokens":2,"completion_tokens":3}}' });
@@ -108,18 +130,36 @@ describe("streams cut off: on_log without end of stream", () => {
   async function cutOff(at: "request" | "responseHeaders" | "responseBody", response: string, contentType = "text/event-stream") {
     const s = await sidecar();
     const st = s.vm.newStream();
-    st.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    st.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/v1/chat/completions"],
+        [":authority", "api.openai.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     const req = Buffer.from('{"model":"gpt-4o-mini","stream":true,"messages":[]}');
     if (at === "request") {
       st.sendRequestBody(req.subarray(0, 30), false); // the client goes away mid-request
     } else {
       st.sendRequestBody(req, true);
-      st.sendResponseHeaders([[":status", "200"], ["content-type", contentType]], false);
+      st.sendResponseHeaders(
+        [
+          [":status", "200"],
+          ["content-type", contentType],
+        ],
+        false,
+      );
       if (at === "responseBody") st.sendResponseBody(response, false); // the upstream resets
     }
     st.finish();
     const fs: Record<string, string> = {};
-    const map = ((st.filterState as unknown as { map?: Map<string, { value: Uint8Array }> }).map ?? st.filterState) as Map<string, { value: Uint8Array }>;
+    const map = ((st.filterState as unknown as { map?: Map<string, { value: Uint8Array }> }).map ?? st.filterState) as Map<
+      string,
+      { value: Uint8Array }
+    >;
     for (const [k, e] of map) fs[k] = Buffer.from(e.value).toString();
     expect(s.vm.failed).toBe(false);
     return { s, fs };
@@ -135,7 +175,11 @@ describe("streams cut off: on_log without end of stream", () => {
   });
 
   it("reset mid-JSON, right after response headers, and a client abort mid-request", async () => {
-    for (const [at, body, ct] of [["responseBody", USAGE.slice(0, 40), "application/json"], ["responseHeaders", "", "application/json"], ["request", "", "application/json"]] as const) {
+    for (const [at, body, ct] of [
+      ["responseBody", USAGE.slice(0, 40), "application/json"],
+      ["responseHeaders", "", "application/json"],
+      ["request", "", "application/json"],
+    ] as const) {
       const { s, fs } = await cutOff(at, body, ct);
       noNumbers(fs);
       expect(fs[STATE + "usage_skipped"]).toBe("incomplete");

@@ -17,7 +17,12 @@ function modelOf(s: Sidecar, body: string | Uint8Array[]) {
 
 /** A message list of about `bytes` bytes, full of decoys. */
 function decoyMessages(bytes: number): string {
-  const one = JSON.stringify({ role: "user", content: 'say "model": "decoy" and {\\"model\\":\\"x\\"} \u00e9\u4e2d', name: "model", metadata: { model: "nested-decoy" } });
+  const one = JSON.stringify({
+    role: "user",
+    content: 'say "model": "decoy" and {\\"model\\":\\"x\\"} \u00e9\u4e2d',
+    name: "model",
+    metadata: { model: "nested-decoy" },
+  });
   const n = Math.max(1, Math.floor(bytes / (one.length + 1)));
   return "[" + Array(n).fill(one).join(",") + "]";
 }
@@ -31,16 +36,28 @@ function chunks(s: string, size: number): Uint8Array[] {
 
 describe("request model", () => {
   let s: Sidecar;
-  beforeAll(async () => { s = await sidecar(); });
+  beforeAll(async () => {
+    s = await sidecar();
+  });
 
   it("first key", () => expect(modelOf(s, '{"model":"gpt-4o","messages":[]}')).toBe("gpt-4o"));
   it("last key, after nested decoys", () =>
-    expect(modelOf(s, `{"messages":${decoyMessages(2000)},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"model":{"type":"string","enum":["tool-decoy"]}}}}}],"model":"qwen-max"}`)).toBe("qwen-max"));
-  it("pretty-printed with whitespace everywhere", () => expect(modelOf(s, '{\n  "messages" : [ ] ,\r\n\t"model"   :\n  "qwen-plus"\n}\n')).toBe("qwen-plus"));
-  it("escaped characters in the value are decoded", () => expect(modelOf(s, '{"model":"qwen\\u002dturbo\\/v1","messages":[]}')).toBe("qwen-turbo/v1"));
-  it("a key that only looks like model is not it", () => expect(modelOf(s, '{"model_name":"no","models":"no","messages":[]}')).toBeUndefined());
-  it("a key written with escapes is the key it decodes to, as JSON.parse reads it", () => expect(modelOf(s, '{"\\u006dodel":"escaped-key-is-model","messages":[]}')).toBe("escaped-key-is-model"));
-  it("a string value containing the key is not it", () => expect(modelOf(s, '{"prompt":"\\"model\\":\\"evil\\"","model":"good"}')).toBe("good"));
+    expect(
+      modelOf(
+        s,
+        `{"messages":${decoyMessages(2000)},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"model":{"type":"string","enum":["tool-decoy"]}}}}}],"model":"qwen-max"}`,
+      ),
+    ).toBe("qwen-max"));
+  it("pretty-printed with whitespace everywhere", () =>
+    expect(modelOf(s, '{\n  "messages" : [ ] ,\r\n\t"model"   :\n  "qwen-plus"\n}\n')).toBe("qwen-plus"));
+  it("escaped characters in the value are decoded", () =>
+    expect(modelOf(s, '{"model":"qwen\\u002dturbo\\/v1","messages":[]}')).toBe("qwen-turbo/v1"));
+  it("a key that only looks like model is not it", () =>
+    expect(modelOf(s, '{"model_name":"no","models":"no","messages":[]}')).toBeUndefined());
+  it("a key written with escapes is the key it decodes to, as JSON.parse reads it", () =>
+    expect(modelOf(s, '{"\\u006dodel":"escaped-key-is-model","messages":[]}')).toBe("escaped-key-is-model"));
+  it("a string value containing the key is not it", () =>
+    expect(modelOf(s, '{"prompt":"\\"model\\":\\"evil\\"","model":"good"}')).toBe("good"));
   it("duplicate keys: the last wins, as in most parsers", () => expect(modelOf(s, '{"model":"first","model":"second"}')).toBe("second"));
   it("a non-string model is not a model", () => expect(modelOf(s, '{"model":42,"messages":[]}')).toBeUndefined());
   it("a top-level array is not a request", () => expect(modelOf(s, '[{"model":"in-array"}]')).toBeUndefined());
@@ -50,7 +67,16 @@ describe("request model", () => {
     expect(body.length).toBeGreaterThan(1 << 20);
     const parts = chunks(body, 16384);
     const stream = s.vm.newStream();
-    stream.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/v1/chat/completions"],
+        [":authority", "api.openai.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     let forwarded = 0;
     parts.forEach((p, i) => {
       const action = stream.sendRequestBody(p, i === parts.length - 1);
@@ -59,7 +85,13 @@ describe("request model", () => {
       expect(stream.upstream.bodyChunks.reduce((n: number, c: Uint8Array) => n + c.length, 0)).toBe(forwarded);
     });
     expect(text(stream.upstream.body())).toBe(body); // untouched
-    stream.sendResponseHeaders([[":status", "200"], ["content-type", "application/json"]], false);
+    stream.sendResponseHeaders(
+      [
+        [":status", "200"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     stream.sendResponseBody(Buffer.from(openaiJson("qwen-long", { prompt: 300000, completion: 5 })), true);
     stream.finish();
     expect(Buffer.from(stream.filterState.get(STATE)!.value).toString()).toBe("qwen-long");
@@ -67,7 +99,16 @@ describe("request model", () => {
 
   it("a request cut off after its model went upstream still reports that model, and no tokens", () => {
     const stream = s.vm.newStream();
-    stream.sendRequestHeaders([[":method", "POST"], [":path", "/v1/chat/completions"], [":authority", "api.openai.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/v1/chat/completions"],
+        [":authority", "api.openai.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     stream.sendRequestBody(Buffer.from('{"model":"cut-off-model","messages":[{"role":"user","content":"a long'), false);
     stream.finish(); // client abort: on_log without end of stream
     expect(Buffer.from(stream.filterState.get(STATE)!.value).toString()).toBe("cut-off-model");

@@ -7,17 +7,28 @@ import { FilterDataStatus, prometheusText } from "../host";
 
 const KEY = "sk-routing-test";
 const provider = {
-  name: "dashscope", hosts: ["dashscope.aliyuncs.com"], path: "/compatible-mode/v1/chat/completions",
-  apiKeyEnv: "DASHSCOPE_API_KEY", model: "qwen-1.8b-chat",
+  name: "dashscope",
+  hosts: ["dashscope.aliyuncs.com"],
+  path: "/compatible-mode/v1/chat/completions",
+  apiKeyEnv: "DASHSCOPE_API_KEY",
+  model: "qwen-1.8b-chat",
 };
-const routes = [{ name: "subscriber", match: { headers: [{ name: "user-type", exact: "subscriber" }] }, model: "qwen-turbo", modelPolicy: "override" }];
+const routes = [
+  { name: "subscriber", match: { headers: [{ name: "user-type", exact: "subscriber" }] }, model: "qwen-turbo", modelPolicy: "override" },
+];
 
 async function routed(config: object = { providers: [provider], routes }) {
   return sidecar({ pluginConfig: config, env: { DASHSCOPE_API_KEY: KEY } });
 }
 
 function post(body: string | Uint8Array[], headers: [string, string][] = [], path = "/") {
-  return { method: "POST", path, authority: "dashscope.aliyuncs.com", headers: [...JSON_HEADERS, ["accept-encoding", "gzip, br"], ...headers] as [string, string][], body };
+  return {
+    method: "POST",
+    path,
+    authority: "dashscope.aliyuncs.com",
+    headers: [...JSON_HEADERS, ["accept-encoding", "gzip, br"], ...headers] as [string, string][],
+    body,
+  };
 }
 const ok = { status: 200, headers: JSON_HEADERS, body: openaiJson("qwen-turbo", { prompt: 1, completion: 2 }) };
 const sent = (r: { upstreamRequest: { body: Uint8Array } | null }) => JSON.parse(text(r.upstreamRequest!.body));
@@ -37,7 +48,9 @@ describe("model policy", () => {
   });
   it("a default-policy route only fills a missing model", async () => {
     const s = await routed({ providers: [provider], routes: [{ ...routes[0], modelPolicy: "default" }] });
-    expect(sent(s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-max");
+    expect(sent(s.call({ request: post('{"model":"qwen-max","messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe(
+      "qwen-max",
+    );
     expect(sent(s.call({ request: post('{"messages":[]}', [["user-type", "subscriber"]]), response: ok })).model).toBe("qwen-turbo");
   });
   it("an override route also catches a model whose key is written with escapes", async () => {
@@ -72,7 +85,9 @@ describe("model policy", () => {
     const s = await routed();
     const body = '{ "messages" : [ {"role":"user","content":"é \\u00e9 \\"q\\""} ],\n "temperature": 0.70 }';
     const r = s.call({ request: post(body), response: ok });
-    expect(text(r.upstreamRequest!.body)).toBe('{"model":"qwen-1.8b-chat", "messages" : [ {"role":"user","content":"é \\u00e9 \\"q\\""} ],\n "temperature": 0.70 }');
+    expect(text(r.upstreamRequest!.body)).toBe(
+      '{"model":"qwen-1.8b-chat", "messages" : [ {"role":"user","content":"é \\u00e9 \\"q\\""} ],\n "temperature": 0.70 }',
+    );
   });
 });
 
@@ -84,7 +99,10 @@ describe("headers", () => {
     expect(h.get(":path")).toBe("/compatible-mode/v1/chat/completions");
     expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
     expect(h.has("accept-encoding")).toBe(false);
-    const native = s.call({ request: post('{"model":"qwen-plus","input":{}}', [], "/api/v1/services/aigc/text-generation/generation"), response: ok });
+    const native = s.call({
+      request: post('{"model":"qwen-plus","input":{}}', [], "/api/v1/services/aigc/text-generation/generation"),
+      response: ok,
+    });
     expect(new Map(native.upstreamRequest!.headers).get(":path")).toBe("/api/v1/services/aigc/text-generation/generation");
   });
   it("the key can come inline when no environment variable is given, and never reaches filter state", async () => {
@@ -110,7 +128,10 @@ describe("headers", () => {
 describe("stream_options.include_usage", () => {
   it("added to a streaming request that lacks it, so the usage chunk comes back", async () => {
     const s = await routed();
-    const r = s.call({ request: post('{"stream":true,"messages":[]}'), response: { status: 200, headers: SSE_HEADERS, body: openaiSse("qwen-1.8b-chat", { prompt: 3, completion: 9 }) } });
+    const r = s.call({
+      request: post('{"stream":true,"messages":[]}'),
+      response: { status: 200, headers: SSE_HEADERS, body: openaiSse("qwen-1.8b-chat", { prompt: 3, completion: 9 }) },
+    });
     expect(sent(r)).toEqual({ model: "qwen-1.8b-chat", stream_options: { include_usage: true }, stream: true, messages: [] });
     expect(r.filterState["wasm.asm.llmproxy.request_completion_tokens"]).toBe("9");
   });
@@ -118,7 +139,10 @@ describe("stream_options.include_usage", () => {
     const s = await routed();
     const cases: [string, unknown][] = [
       ['{"stream":true,"stream_options":{"include_usage":false},"model":"m"}', { include_usage: true }],
-      ['{"stream":true,"stream_options":{"continuous_usage_stats":true},"model":"m"}', { include_usage: true, continuous_usage_stats: true }],
+      [
+        '{"stream":true,"stream_options":{"continuous_usage_stats":true},"model":"m"}',
+        { include_usage: true, continuous_usage_stats: true },
+      ],
       ['{"stream":true,"stream_options":{ },"model":"m"}', { include_usage: true }],
       ['{"stream":true,"stream_options":null,"model":"m"}', { include_usage: true }],
     ];
@@ -156,7 +180,17 @@ describe("bounded buffering", () => {
   it("buffers while within the bound (StopIterationAndBuffer), then releases the rewritten body", async () => {
     const s = await routed();
     const stream = s.vm.newStream();
-    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"], ["content-length", "15"]], false);
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+        ["content-length", "15"],
+      ],
+      false,
+    );
     expect(new Map(stream.upstream.headers!).has("content-length")).toBe(false);
     expect(stream.sendRequestBody(Buffer.from('{"messa'), false)).toBe(FilterDataStatus.StopIterationAndBuffer);
     expect(stream.upstream.bodyChunks.length).toBe(0);
@@ -170,7 +204,17 @@ describe("bounded buffering", () => {
   it("a Content-Length over the bound: never held, Content-Length kept, counted", async () => {
     const s = await routed({ providers: [provider], maxRewriteBodyBytes: 4096 });
     const stream = s.vm.newStream();
-    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"], ["content-length", "20000"]], false);
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+        ["content-length", "20000"],
+      ],
+      false,
+    );
     expect(new Map(stream.upstream.headers!).get("content-length")).toBe("20000");
     expect(stream.sendRequestBody(Buffer.from('{"messa'), false)).toBe(FilterDataStatus.Continue);
     expect(stream.upstream.bodyChunks.length).toBe(1);
@@ -180,7 +224,16 @@ describe("bounded buffering", () => {
   it("a body ending in trailers is rewritten in the trailers callback", async () => {
     const s = await routed();
     const stream = s.vm.newStream();
-    stream.sendRequestHeaders([[":method", "POST"], [":path", "/"], [":authority", "dashscope.aliyuncs.com"], [":scheme", "http"], ["content-type", "application/json"]], false);
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
     expect(stream.sendRequestBody(Buffer.from('{"messages":[]}'), false)).toBe(FilterDataStatus.StopIterationAndBuffer);
     stream.sendRequestTrailers([["x-trailer", "1"]]);
     expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
@@ -199,12 +252,26 @@ describe("bounded buffering", () => {
 
 describe("other methods and shapes", () => {
   it("only the bare `/` is sent to the provider's path: other endpoints keep theirs", async () => {
-    const s = await sidecar({ pluginConfig: { providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "k" }] } });
+    const s = await sidecar({
+      pluginConfig: { providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "k" }] },
+    });
     for (const path of ["/v1/messages/count_tokens", "/v1/messages/batches", "/v1/models"]) {
-      const r = s.call({ request: { method: "POST", path, authority: "api.anthropic.com", headers: JSON_HEADERS, body: "{}" }, response: ok });
+      const r = s.call({
+        request: { method: "POST", path, authority: "api.anthropic.com", headers: JSON_HEADERS, body: "{}" },
+        response: ok,
+      });
       expect(new Map(r.upstreamRequest!.headers).get(":path")).toBe(path);
     }
-    const bare = s.call({ request: { method: "POST", path: "/?beta=true", authority: "api.anthropic.com", headers: JSON_HEADERS, body: '{"model":"c","messages":[]}' }, response: ok });
+    const bare = s.call({
+      request: {
+        method: "POST",
+        path: "/?beta=true",
+        authority: "api.anthropic.com",
+        headers: JSON_HEADERS,
+        body: '{"model":"c","messages":[]}',
+      },
+      response: ok,
+    });
     expect(new Map(bare.upstreamRequest!.headers).get(":path")).toBe("/v1/messages");
   });
   it("a GET to the provider keeps its path but gets the key", async () => {
@@ -215,24 +282,57 @@ describe("other methods and shapes", () => {
     expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
   });
   it("an Anthropic provider gets x-api-key, not a bearer token", async () => {
-    const s = await sidecar({ pluginConfig: { providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "sk-ant" }] } });
-    const r = s.call({ request: { method: "POST", path: "/", authority: "api.anthropic.com", headers: JSON_HEADERS, body: '{"model":"claude-sonnet-4-5","messages":[]}' }, response: ok });
+    const s = await sidecar({
+      pluginConfig: {
+        providers: [{ name: "claude", hosts: ["api.anthropic.com"], api: "anthropic", path: "/v1/messages", apiKey: "sk-ant" }],
+      },
+    });
+    const r = s.call({
+      request: {
+        method: "POST",
+        path: "/",
+        authority: "api.anthropic.com",
+        headers: JSON_HEADERS,
+        body: '{"model":"claude-sonnet-4-5","messages":[]}',
+      },
+      response: ok,
+    });
     const h = new Map(r.upstreamRequest!.headers);
     expect(h.get(":path")).toBe("/v1/messages");
     expect(h.get("x-api-key")).toBe("sk-ant");
     expect(h.has("authorization")).toBe(false);
   });
   it("each shape's auth header: Gemini x-goog-api-key, OpenAI-style APIs a bearer token, Bedrock (SigV4) nothing", async () => {
-    const s = await sidecar({ pluginConfig: { providers: [
-      { name: "gemini", hosts: ["generativelanguage.googleapis.com"], api: "gemini", apiKey: "AIza-key" },
-      { name: "responses", hosts: ["api.openai.com"], api: "responses", apiKey: "sk-oai" },
-      { name: "bedrock", hosts: ["bedrock-runtime.us-east-1.amazonaws.com"], api: "bedrock-converse", apiKey: "ignored" },
-    ] } });
-    const send = (authority: string, path: string) => new Map(s.call({ request: { method: "POST", path, authority, headers: [...JSON_HEADERS, ["authorization", "AWS4-HMAC-SHA256 Credential=client"]], body: "{}" }, response: ok }).upstreamRequest!.headers);
+    const s = await sidecar({
+      pluginConfig: {
+        providers: [
+          { name: "gemini", hosts: ["generativelanguage.googleapis.com"], api: "gemini", apiKey: "AIza-key" },
+          { name: "responses", hosts: ["api.openai.com"], api: "responses", apiKey: "sk-oai" },
+          { name: "bedrock", hosts: ["bedrock-runtime.us-east-1.amazonaws.com"], api: "bedrock-converse", apiKey: "ignored" },
+        ],
+      },
+    });
+    const send = (authority: string, path: string) =>
+      new Map(
+        s.call({
+          request: {
+            method: "POST",
+            path,
+            authority,
+            headers: [...JSON_HEADERS, ["authorization", "AWS4-HMAC-SHA256 Credential=client"]],
+            body: "{}",
+          },
+          response: ok,
+        }).upstreamRequest!.headers,
+      );
     const g = send("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-flash:generateContent");
     expect([g.get("x-goog-api-key"), g.get("authorization")]).toEqual(["AIza-key", "AWS4-HMAC-SHA256 Credential=client"]);
     expect(send("api.openai.com", "/v1/responses").get("authorization")).toBe("Bearer sk-oai");
     const b = send("bedrock-runtime.us-east-1.amazonaws.com", "/model/amazon.nova-pro-v1%3A0/converse");
-    expect([b.get("authorization"), b.has("x-goog-api-key"), b.has("x-api-key")]).toEqual(["AWS4-HMAC-SHA256 Credential=client", false, false]);
+    expect([b.get("authorization"), b.has("x-goog-api-key"), b.has("x-api-key")]).toEqual([
+      "AWS4-HMAC-SHA256 Credential=client",
+      false,
+      false,
+    ]);
   });
 });

@@ -54,8 +54,13 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
       "asm_llm_proxy:completion_tokens:increase1m",
       "asm_llm_proxy:tokens:increase1m",
     ]);
-    for (const r of rules.filter((r) => r.record)) expect(r.expr, r.record).toMatch(/by \(llmproxy_model, llmproxy_source_workload_namespace, llmproxy_source_workload/);
-    expect(rules.filter((r) => r.alert).map((r) => r.alert)).toEqual(["AsmLlmProxyUsageUnreadable", "AsmLlmProxyLabelsFolded", "AsmLlmProxyWasmFetchFailing"]);
+    for (const r of rules.filter((r) => r.record))
+      expect(r.expr, r.record).toMatch(/by \(llmproxy_model, llmproxy_source_workload_namespace, llmproxy_source_workload/);
+    expect(rules.filter((r) => r.alert).map((r) => r.alert)).toEqual([
+      "AsmLlmProxyUsageUnreadable",
+      "AsmLlmProxyLabelsFolded",
+      "AsmLlmProxyWasmFetchFailing",
+    ]);
   });
 
   it("promtool test rules passes every unit test file", () => {
@@ -67,8 +72,14 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
 
   it.each([
     ["a higher unreadable-usage threshold", (s: string) => s.replace("> 0.2", "> 0.5")],
-    ["error_status counted as unreadable", (s: string) => s.replace('llmproxy_reason!~"error_status|provider_error"', 'llmproxy_reason!~"provider_error"')],
-    ["a recording rule over a 5m window", (s: string) => s.replace("increase(asm_llm_proxy_prompt_tokens[1m])", "increase(asm_llm_proxy_prompt_tokens[5m])")],
+    [
+      "error_status counted as unreadable",
+      (s: string) => s.replace('llmproxy_reason!~"error_status|provider_error"', 'llmproxy_reason!~"provider_error"'),
+    ],
+    [
+      "a recording rule over a 5m window",
+      (s: string) => s.replace("increase(asm_llm_proxy_prompt_tokens[1m])", "increase(asm_llm_proxy_prompt_tokens[5m])"),
+    ],
     ["the fetch alert counting successes", (s: string) => s.replace('{result!="success"}', "")],
   ])("the unit tests fail on %s", (_, edit) => {
     const r = testEdited(edit);

@@ -24,7 +24,8 @@ function provider(usage: Record<string, { prompt: number; completion: number }>)
   return (req: { headers: [string, string][]; body: Uint8Array }) => {
     const h = new Map(req.headers);
     if (h.get(":path") !== "/compatible-mode/v1/chat/completions") return { status: 404, headers: JSON_HEADERS, body: "{}" };
-    if (h.get("authorization") !== `Bearer ${KEY}`) return { status: 401, headers: JSON_HEADERS, body: '{"error":{"code":"invalid_api_key"}}' };
+    if (h.get("authorization") !== `Bearer ${KEY}`)
+      return { status: 401, headers: JSON_HEADERS, body: '{"error":{"code":"invalid_api_key"}}' };
     const model = JSON.parse(text(req.body)).model as string;
     const u = usage[model];
     if (!u) return { status: 400, headers: JSON_HEADERS, body: '{"error":{"message":"model not found"}}' };
@@ -39,7 +40,13 @@ function curl(extraHeaders: [string, string][] = []) {
     path: "/",
     authority: "dashscope.aliyuncs.com",
     scheme: "http",
-    headers: [["content-type", "application/json"], ["user-agent", "curl/8.5.0"], ["accept", "*/*"], ["content-length", String(SEED_BODY.length)], ...extraHeaders] as [string, string][],
+    headers: [
+      ["content-type", "application/json"],
+      ["user-agent", "curl/8.5.0"],
+      ["accept", "*/*"],
+      ["content-length", String(SEED_BODY.length)],
+      ...extraHeaders,
+    ] as [string, string][],
     body: SEED_BODY,
   };
 }
@@ -52,10 +59,16 @@ describe("the seed's scenario", () => {
     expect(h.get(":path")).toBe("/compatible-mode/v1/chat/completions");
     expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
     expect(h.has("content-length")).toBe(false); // the body changed length after the headers left
-    expect(JSON.parse(text(plain.upstreamRequest!.body))).toEqual({ model: "qwen-1.8b-chat", messages: [{ role: "user", content: "Please introduce yourself" }] });
+    expect(JSON.parse(text(plain.upstreamRequest!.body))).toEqual({
+      model: "qwen-1.8b-chat",
+      messages: [{ role: "user", content: "Please introduce yourself" }],
+    });
     expect(plain.downstreamResponse.status).toBe(200);
 
-    const subscriber = s.call({ request: curl([["user-type", "subscriber"]]), response: provider({ "qwen-turbo": { prompt: 11, completion: 85 } }) });
+    const subscriber = s.call({
+      request: curl([["user-type", "subscriber"]]),
+      response: provider({ "qwen-turbo": { prompt: 11, completion: 85 } }),
+    });
     expect(JSON.parse(text(subscriber.upstreamRequest!.body)).model).toBe("qwen-turbo");
     expect(subscriber.downstreamResponse.status).toBe(200);
   });
@@ -86,7 +99,10 @@ describe("the seed's scenario", () => {
     expect(result.filterState["wasm.asm.llmproxy.request_completion_tokens"]).toBe("55");
     expect(result.filterState["wasm.asm.llmproxy.response_model"]).toBe("qwen-1.8b-chat");
 
-    const turbo = s.call({ request: curl([["user-type", "subscriber"]]), response: provider({ "qwen-turbo": { prompt: 11, completion: 85 } }) });
+    const turbo = s.call({
+      request: curl([["user-type", "subscriber"]]),
+      response: provider({ "qwen-turbo": { prompt: 11, completion: 85 } }),
+    });
     expect(turbo.accessLog.request_model).toBe("qwen-turbo");
     expect(String(turbo.accessLog.request_prompt_tokens)).toBe("11");
     expect(String(turbo.accessLog.request_completion_tokens)).toBe("85");
@@ -100,13 +116,17 @@ describe("the seed's scenario", () => {
     const lines = s.prometheus(/^istio_requests_total/);
     expect(lines).toHaveLength(2);
     // The seed elides the middle labels with "..."; these are the ones it shows, in its order.
-    const shown = /^istio_requests_total\{reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/;
+    const shown =
+      /^istio_requests_total\{reporter="source",source_workload="sleep",.*destination_service="dashscope\.aliyuncs\.com",.*request_protocol="http",response_code="200",.*model="([^"]+)"\} 1$/;
     expect(lines.map((l) => shown.exec(l)?.[1])).toEqual(["qwen-1.8b-chat", "qwen-turbo"]);
   });
 
   it("without the filter's state the model dimension is 'unknown', as Istio reports a failed expression", async () => {
     const s = await sidecar({ pluginConfig: wasmPluginConfig(), env: { DASHSCOPE_API_KEY: KEY } });
-    s.call({ request: { method: "GET", path: "/healthz", authority: "dashscope.aliyuncs.com", headers: [] }, response: { status: 200, headers: [], body: "" } });
+    s.call({
+      request: { method: "GET", path: "/healthz", authority: "dashscope.aliyuncs.com", headers: [] },
+      response: { status: 200, headers: [], body: "" },
+    });
     expect(s.prometheus(/^istio_requests_total/)).toEqual([expect.stringMatching(/,model="unknown"\} 1$/)]);
   });
 });

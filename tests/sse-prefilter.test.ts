@@ -95,7 +95,13 @@ function render(events: { data: string; eol: string; before: string; space: bool
 
 function call(s: Sidecar, shape: SseShape, body: Uint8Array[]): Snapshot {
   return snap(s, {
-    request: { method: "POST", path: PATH[shape], authority: "api.example.com", headers: [["content-type", "application/json"]], body: enc.encode(REQUEST[shape]) },
+    request: {
+      method: "POST",
+      path: PATH[shape],
+      authority: "api.example.com",
+      headers: [["content-type", "application/json"]],
+      body: enc.encode(REQUEST[shape]),
+    },
     response: { status: 200, headers: [["content-type", "text/event-stream"]], body },
   });
 }
@@ -104,21 +110,32 @@ const bytes = (b: Uint8Array) => Array.from({ length: b.length }, (_, i) => b.su
 
 describe("SSE prefilter: passing over an event never changes what is published", () => {
   let s: Sidecar;
-  beforeAll(async () => { s = await sidecar(); });
+  beforeAll(async () => {
+    s = await sidecar();
+  });
 
   for (const shape of SSE_SHAPES) {
     it(`${shape}: whole events in one chunk = one byte per chunk = reference`, () => {
-      fc.assert(fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), (evs) => {
-        // a sound first event, so the events after it may be passed over
-        const body = enc.encode(render([{ data: EVENTS[0], eol: "\n", before: "", space: true, twoLines: 9 }, ...evs]));
-        const whole = call(s, shape, [body]);
-        const split = call(s, shape, bytes(body));
-        expect(whole.failed).toBe(false);
-        expect(whole.filterState).toEqual(split.filterState);
-        expect(whole.counters).toEqual(split.counters);
-        const problems = checkAgainstReference(whole, shape, enc.encode(REQUEST[shape]), { status: 200, headers: [["content-type", "text/event-stream"]], body }, PATH[shape]);
-        expect(problems).toEqual([]);
-      }), { numRuns: 400 });
+      fc.assert(
+        fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), (evs) => {
+          // a sound first event, so the events after it may be passed over
+          const body = enc.encode(render([{ data: EVENTS[0], eol: "\n", before: "", space: true, twoLines: 9 }, ...evs]));
+          const whole = call(s, shape, [body]);
+          const split = call(s, shape, bytes(body));
+          expect(whole.failed).toBe(false);
+          expect(whole.filterState).toEqual(split.filterState);
+          expect(whole.counters).toEqual(split.counters);
+          const problems = checkAgainstReference(
+            whole,
+            shape,
+            enc.encode(REQUEST[shape]),
+            { status: 200, headers: [["content-type", "text/event-stream"]], body },
+            PATH[shape],
+          );
+          expect(problems).toEqual([]);
+        }),
+        { numRuns: 400 },
+      );
     });
   }
 
@@ -126,11 +143,13 @@ describe("SSE prefilter: passing over an event never changes what is published",
     for (const shape of SSE_SHAPES) {
       for (const data of EVENTS) {
         for (const eol of LINE_ENDS) {
-          const body = enc.encode(render([
-            { data: EVENTS[0], eol, before: "", space: true, twoLines: 9 },
-            { data, eol, before: "", space: true, twoLines: 9 },
-            { data: EVENTS[0], eol, before: "", space: false, twoLines: 9 },
-          ]));
+          const body = enc.encode(
+            render([
+              { data: EVENTS[0], eol, before: "", space: true, twoLines: 9 },
+              { data, eol, before: "", space: true, twoLines: 9 },
+              { data: EVENTS[0], eol, before: "", space: false, twoLines: 9 },
+            ]),
+          );
           const whole = call(s, shape, [body]);
           const split = call(s, shape, bytes(body));
           expect({ shape, data, eol, state: whole.filterState }).toEqual({ shape, data, eol, state: split.filterState });
@@ -141,7 +160,9 @@ describe("SSE prefilter: passing over an event never changes what is published",
 
   it("a stream of quiet events keeps the first event's model and the last event's usage", () => {
     const quiet = '{"id":"c1","model":"m1","choices":[{"delta":{"content":"hi"}}],"usage":null}';
-    const body = `data: ${quiet}\n\n`.repeat(50) + 'data: {"model":"m1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34}}\n\ndata: [DONE]\n\n';
+    const body =
+      `data: ${quiet}\n\n`.repeat(50) +
+      'data: {"model":"m1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34}}\n\ndata: [DONE]\n\n';
     const r = call(s, "openai", [enc.encode(body)]);
     expect(r.filterState["wasm.asm.llmproxy.response_model"]).toBe("m1");
     expect(r.filterState["wasm.asm.llmproxy.request_prompt_tokens"]).toBe("12");

@@ -30,13 +30,20 @@ function findCycle(graph: Map<string, string[]>): string[] | undefined {
     stack.push(n);
     for (const m of graph.get(n) ?? []) {
       if (state.get(m) === 1) return [...stack.slice(stack.indexOf(m)), m];
-      if (!state.has(m)) { const c = visit(m); if (c) return c; }
+      if (!state.has(m)) {
+        const c = visit(m);
+        if (c) return c;
+      }
     }
     stack.pop();
     state.set(n, 2);
     return undefined;
   };
-  for (const n of graph.keys()) if (!state.has(n)) { const c = visit(n); if (c) return c; }
+  for (const n of graph.keys())
+    if (!state.has(n)) {
+      const c = visit(n);
+      if (c) return c;
+    }
   return undefined;
 }
 
@@ -49,12 +56,22 @@ describe("assembly/ module graph", () => {
   });
 
   it("the cycle finder finds a planted cycle (the check can fail)", () => {
-    expect(findCycle(new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]]]))).toEqual(["a", "b", "c", "a"]);
+    expect(
+      findCycle(
+        new Map([
+          ["a", ["b"]],
+          ["b", ["c"]],
+          ["c", ["a"]],
+        ]),
+      ),
+    ).toEqual(["a", "b", "c", "a"]);
   });
 
   it("lifecycle, sinks and configuration import no shape file: they read descriptors", () => {
     for (const f of ["filter.ts", "config.ts", "telemetry/publish.ts", "response.ts", "usage.ts"]) {
-      const shapeFiles = (graph.get(join(ROOT, f)) ?? []).map((i) => relative(ROOT, i)).filter((i) => i.startsWith("apis/") && !/^apis\/(shape|registry|fields)\.ts$/.test(i));
+      const shapeFiles = (graph.get(join(ROOT, f)) ?? [])
+        .map((i) => relative(ROOT, i))
+        .filter((i) => i.startsWith("apis/") && !/^apis\/(shape|registry|fields)\.ts$/.test(i));
       expect([f, shapeFiles]).toEqual([f, []]);
     }
   });
@@ -72,11 +89,17 @@ describe("every registered API shape has its tests, generator, docs row and mock
     expect(listed.length).toBeGreaterThanOrEqual(8);
     expect([...listed].sort()).toEqual(Object.keys(SHAPE_INFO).sort());
     const doc = readFileSync(join(repoRoot, "docs", "api-shapes.md"), "utf8");
-    const generated = new Set(Object.values(byApi).flatMap((arb) => (fc.sample(arb as never, { numRuns: 40, seed: 7 }) as { shape: string }[]).map((c) => c.shape)));
+    const generated = new Set(
+      Object.values(byApi).flatMap((arb) => (fc.sample(arb as never, { numRuns: 40, seed: 7 }) as { shape: string }[]).map((c) => c.shape)),
+    );
     // a path the mock answers for each shape (openai and dashscope native are its original paths)
     const mockPaths: Record<string, string> = {
-      responses: "/v1/responses", anthropic: "/v1/messages", gemini: "/v1beta/models/g:generateContent", "bedrock-converse": "/model/m/converse",
-      "bedrock-invoke": "/model/m/invoke", "dashscope-apps": "/api/v1/apps/a/completion",
+      responses: "/v1/responses",
+      anthropic: "/v1/messages",
+      gemini: "/v1beta/models/g:generateContent",
+      "bedrock-converse": "/model/m/converse",
+      "bedrock-invoke": "/model/m/invoke",
+      "dashscope-apps": "/api/v1/apps/a/completion",
     };
     for (const name of listed) {
       expect([name, doc.includes(`| \`${name}\``)]).toEqual([name, true]);

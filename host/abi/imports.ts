@@ -32,7 +32,6 @@ export interface ImportsVm {
   copyToPointerSize(bytes: Uint8Array, ptrPtr: number, sizePtr: number): boolean;
 }
 
-
 /** Thrown by wasi proc_exit. Envoy logs "proc_exit" and the AssemblyScript abort path then hits
  * `unreachable`; either way the VM fails. */
 export class ProcExit extends Error {
@@ -58,10 +57,17 @@ const U64_MAX = (1n << 64n) - 1n;
 
 const ALLOWED_WHILE_RESTRICTED = new Set([
   "env.proxy_log",
-  ...["fd_write", "args_sizes_get", "args_get", "environ_sizes_get", "environ_get", "fd_prestat_get", "fd_prestat_dir_name", "clock_time_get", "random_get"].flatMap((n) => [
-    `wasi_unstable.${n}`,
-    `wasi_snapshot_preview1.${n}`,
-  ]),
+  ...[
+    "fd_write",
+    "args_sizes_get",
+    "args_get",
+    "environ_sizes_get",
+    "environ_get",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "clock_time_get",
+    "random_get",
+  ].flatMap((n) => [`wasi_unstable.${n}`, `wasi_snapshot_preview1.${n}`]),
 ]);
 
 type Fn = (...args: never[]) => number | void;
@@ -128,7 +134,16 @@ function streamControlFunctions(vm: ImportsVm): Record<string, Fn> {
     proxy_continue_response() {
       return ctx().continueStream(StreamType.Response);
     },
-    proxy_send_local_response(code: number, dPtr: number, dSize: number, bPtr: number, bSize: number, hPtr: number, hSize: number, grpc: number) {
+    proxy_send_local_response(
+      code: number,
+      dPtr: number,
+      dSize: number,
+      bPtr: number,
+      bSize: number,
+      hPtr: number,
+      hSize: number,
+      grpc: number,
+    ) {
       const details = mem().string(dPtr, dSize);
       const body = mem().string(bPtr, bSize);
       const headers = mem().copy(hPtr, hSize);
@@ -187,7 +202,8 @@ function headerMapFunctions(vm: ImportsVm): Record<string, Fn> {
   return {
     proxy_add_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       if (word(type) > BigInt(HeaderMapType.MAX)) return R.BadArgument;
-      const key = mem().string(kPtr, kSize), value = mem().string(vPtr, vSize);
+      const key = mem().string(kPtr, kSize),
+        value = mem().string(vPtr, vSize);
       if (key === null || value === null) return R.InvalidMemoryAccess;
       const map = ctx().getMap(type);
       if (!map) return R.BadArgument;
@@ -223,7 +239,8 @@ function headerMapFunctions(vm: ImportsVm): Record<string, Fn> {
     },
     proxy_replace_header_map_value(type: number, kPtr: number, kSize: number, vPtr: number, vSize: number) {
       if (word(type) > BigInt(HeaderMapType.MAX)) return R.BadArgument;
-      const key = mem().string(kPtr, kSize), value = mem().string(vPtr, vSize);
+      const key = mem().string(kPtr, kSize),
+        value = mem().string(vPtr, vSize);
       if (key === null || value === null) return R.InvalidMemoryAccess;
       const map = ctx().getMap(type);
       if (!map) return R.BadArgument;
@@ -285,7 +302,8 @@ function bufferFunctions(vm: ImportsVm): Record<string, Fn> {
       if (!buf) return R.NotFound;
       const data = mem().copy(dPtr, dSize);
       if (!data) return R.InvalidMemoryAccess;
-      const s = word(start), l = word(length);
+      const s = word(start),
+        l = word(length);
       // copyFrom compares size_t values; clamp the 64-bit words into JS numbers safely.
       const toNum = (w: bigint) => (w > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(w));
       return buf.copyFrom(toNum(s), toNum(l), data);
@@ -298,7 +316,18 @@ function outboundCallFunctions(vm: ImportsVm): Record<string, Fn> {
   const mem = () => vm.mem;
   const R = WasmResult;
   return {
-    proxy_http_call(_uPtr: number, _uSize: number, _hPtr: number, _hSize: number, _bPtr: number, _bSize: number, _tPtr: number, _tSize: number, _timeout: number, tokenPtr: number) {
+    proxy_http_call(
+      _uPtr: number,
+      _uSize: number,
+      _hPtr: number,
+      _hSize: number,
+      _bPtr: number,
+      _bSize: number,
+      _tPtr: number,
+      _tSize: number,
+      _timeout: number,
+      tokenPtr: number,
+    ) {
       // No cluster exists in this host: Context::httpCall → getThreadLocalCluster == nullptr.
       if (!mem().setU32(tokenPtr, 0)) return R.InvalidMemoryAccess;
       return R.BadArgument;
@@ -410,7 +439,8 @@ function wasiFunctions(vm: ImportsVm): Record<string, Fn> {
       const parts: Uint8Array[] = [];
       let total = 0;
       for (let i = 0; i < iovsLen >>> 0; i++) {
-        const buf = mem().getU32(iovs + i * 8), len = mem().getU32(iovs + i * 8 + 4);
+        const buf = mem().getU32(iovs + i * 8),
+          len = mem().getU32(iovs + i * 8 + 4);
         if (buf === null || len === null) return WasiErrno.FAULT;
         if (len) {
           const slice = mem().copy(buf, len);
@@ -451,7 +481,8 @@ function wasiFunctions(vm: ImportsVm): Record<string, Fn> {
       return WasiErrno.NOSYS;
     },
     environ_get(environPtr: number, environBuf: number) {
-      let p = environPtr >>> 0, b = environBuf >>> 0;
+      let p = environPtr >>> 0,
+        b = environBuf >>> 0;
       for (const [k, v] of Object.entries(vm.env)) {
         if (!mem().setU32(p, b)) return WasiErrno.FAULT;
         const data = enc.encode(`${k}=${v}\0`);
@@ -524,14 +555,41 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 // functions of the module's own ABI only, two emscripten helpers, and the WASI list under both
 // WASI module names. Anything else is a missing import, and Envoy refuses the module.
 const COMMON_ENV = [
-  "log", "get_status", "set_property", "get_property", "send_local_response",
-  "get_shared_data", "set_shared_data", "register_shared_queue", "resolve_shared_queue",
-  "dequeue_shared_queue", "enqueue_shared_queue", "get_header_map_value", "add_header_map_value",
-  "replace_header_map_value", "remove_header_map_value", "get_header_map_pairs",
-  "set_header_map_pairs", "get_header_map_size", "get_buffer_status", "get_buffer_bytes",
-  "set_buffer_bytes", "http_call", "grpc_call", "grpc_stream", "grpc_close", "grpc_cancel",
-  "grpc_send", "set_tick_period_milliseconds", "get_current_time_nanoseconds", "define_metric",
-  "increment_metric", "record_metric", "get_metric", "set_effective_context", "done",
+  "log",
+  "get_status",
+  "set_property",
+  "get_property",
+  "send_local_response",
+  "get_shared_data",
+  "set_shared_data",
+  "register_shared_queue",
+  "resolve_shared_queue",
+  "dequeue_shared_queue",
+  "enqueue_shared_queue",
+  "get_header_map_value",
+  "add_header_map_value",
+  "replace_header_map_value",
+  "remove_header_map_value",
+  "get_header_map_pairs",
+  "set_header_map_pairs",
+  "get_header_map_size",
+  "get_buffer_status",
+  "get_buffer_bytes",
+  "set_buffer_bytes",
+  "http_call",
+  "grpc_call",
+  "grpc_stream",
+  "grpc_close",
+  "grpc_cancel",
+  "grpc_send",
+  "set_tick_period_milliseconds",
+  "get_current_time_nanoseconds",
+  "define_metric",
+  "increment_metric",
+  "record_metric",
+  "get_metric",
+  "set_effective_context",
+  "done",
   "call_foreign_function",
 ].map((n) => `proxy_${n}`);
 const ABI_SPECIFIC_ENV: Record<string, string[]> = {
@@ -541,9 +599,21 @@ const ABI_SPECIFIC_ENV: Record<string, string[]> = {
 };
 const EMSCRIPTEN_ENV = ["pthread_equal", "emscripten_notify_memory_growth"];
 const WASI = [
-  "fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "environ_get", "environ_sizes_get",
-  "args_get", "args_sizes_get", "clock_time_get", "random_get", "proc_exit", "path_open",
-  "fd_prestat_get", "fd_prestat_dir_name",
+  "fd_write",
+  "fd_read",
+  "fd_seek",
+  "fd_close",
+  "fd_fdstat_get",
+  "environ_get",
+  "environ_sizes_get",
+  "args_get",
+  "args_sizes_get",
+  "clock_time_get",
+  "random_get",
+  "proc_exit",
+  "path_open",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
 ];
 
 /** The ABI a module declares by its `proxy_abi_version_*` export, as cpp-host's

@@ -51,7 +51,8 @@ export function decodePairs(buf: Uint8Array): Pair[] {
   const out: Pair[] = [];
   let p = 4 + n * 8;
   for (let i = 0; i < n; i++) {
-    const kl = sizes[2 * i], vl = sizes[2 * i + 1];
+    const kl = sizes[2 * i],
+      vl = sizes[2 * i + 1];
     if (p + kl + 1 + vl + 1 > buf.length) break; // cpp-host would read past the buffer; we stop.
     const k = dec.decode(buf.subarray(p, p + kl));
     p += kl + 1;

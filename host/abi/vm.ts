@@ -51,7 +51,10 @@ class RootContext extends HostContext {
   /** temp_plugin_: the plugin configuration is readable during on_vm_start/on_configure. */
   pluginConfigReadable = false;
 
-  constructor(private readonly vm: WasmVm, readonly id: number) {
+  constructor(
+    private readonly vm: WasmVm,
+    readonly id: number,
+  ) {
     super();
   }
 
@@ -224,7 +227,8 @@ export class WasmVm {
 
   private callIn(ctx: HostContext, fn: (...a: number[]) => number | void, ...args: number[]): number | undefined {
     if (this.failed) return undefined;
-    const prevCtx = this.current, prevEff = this.effectiveId;
+    const prevCtx = this.current,
+      prevEff = this.effectiveId;
     this.current = ctx;
     this.effectiveId = 0;
     this.depth++;

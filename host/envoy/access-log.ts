@@ -65,11 +65,31 @@ export function parseFormat(format: string): Piece[] {
 }
 
 const KNOWN = new Set([
-  "START_TIME", "DURATION", "RESPONSE_CODE", "RESPONSE_CODE_DETAILS", "RESPONSE_FLAGS", "REQ", "RESP", "TRAILER",
-  "UPSTREAM_HOST", "UPSTREAM_CLUSTER", "UPSTREAM_LOCAL_ADDRESS", "BYTES_RECEIVED", "BYTES_SENT", "PROTOCOL",
-  "FILTER_STATE", "REQUESTED_SERVER_NAME", "DOWNSTREAM_REMOTE_ADDRESS", "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
-  "DOWNSTREAM_LOCAL_ADDRESS", "UPSTREAM_TRANSPORT_FAILURE_REASON", "ROUTE_NAME", "REQUEST_DURATION",
-  "RESPONSE_DURATION", "UPSTREAM_REQUEST_ATTEMPT_COUNT", "CONNECTION_TERMINATION_DETAILS",
+  "START_TIME",
+  "DURATION",
+  "RESPONSE_CODE",
+  "RESPONSE_CODE_DETAILS",
+  "RESPONSE_FLAGS",
+  "REQ",
+  "RESP",
+  "TRAILER",
+  "UPSTREAM_HOST",
+  "UPSTREAM_CLUSTER",
+  "UPSTREAM_LOCAL_ADDRESS",
+  "BYTES_RECEIVED",
+  "BYTES_SENT",
+  "PROTOCOL",
+  "FILTER_STATE",
+  "REQUESTED_SERVER_NAME",
+  "DOWNSTREAM_REMOTE_ADDRESS",
+  "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT",
+  "DOWNSTREAM_LOCAL_ADDRESS",
+  "UPSTREAM_TRANSPORT_FAILURE_REASON",
+  "ROUTE_NAME",
+  "REQUEST_DURATION",
+  "RESPONSE_DURATION",
+  "UPSTREAM_REQUEST_ATTEMPT_COUNT",
+  "CONNECTION_TERMINATION_DETAILS",
 ]);
 
 function header(list: [string, string][] | undefined, spec: string | undefined): Val {
@@ -96,19 +116,32 @@ function startTime(ns: bigint, fmt: string | undefined): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   return fmt.replace(/%(E3S|E6S|E9S|[YmdHMSsfz%])/g, (_, c: string) => {
     switch (c) {
-      case "Y": return String(d.getUTCFullYear());
-      case "m": return p(d.getUTCMonth() + 1);
-      case "d": return p(d.getUTCDate());
-      case "H": return p(d.getUTCHours());
-      case "M": return p(d.getUTCMinutes());
-      case "S": return p(d.getUTCSeconds());
-      case "E3S": return `${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`;
-      case "E6S": return `${p(d.getUTCSeconds())}.${String((ns / 1000n) % 1_000_000n).padStart(6, "0")}`;
-      case "E9S": return `${p(d.getUTCSeconds())}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
-      case "s": return String(ns / 1_000_000_000n);
-      case "f": return String(ns % 1_000_000_000n).padStart(9, "0");
-      case "z": return "+0000";
-      default: return "%";
+      case "Y":
+        return String(d.getUTCFullYear());
+      case "m":
+        return p(d.getUTCMonth() + 1);
+      case "d":
+        return p(d.getUTCDate());
+      case "H":
+        return p(d.getUTCHours());
+      case "M":
+        return p(d.getUTCMinutes());
+      case "S":
+        return p(d.getUTCSeconds());
+      case "E3S":
+        return `${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`;
+      case "E6S":
+        return `${p(d.getUTCSeconds())}.${String((ns / 1000n) % 1_000_000n).padStart(6, "0")}`;
+      case "E9S":
+        return `${p(d.getUTCSeconds())}.${String(ns % 1_000_000_000n).padStart(9, "0")}`;
+      case "s":
+        return String(ns / 1_000_000_000n);
+      case "f":
+        return String(ns % 1_000_000_000n).padStart(9, "0");
+      case "z":
+        return "+0000";
+      default:
+        return "%";
     }
   });
 }

@@ -58,7 +58,8 @@ export function decodeDeclareProperty(buf: Uint8Array): ({ name: string } & CelS
   let p = 0;
   const out = { name: "", readOnly: false, type: 0, lifeSpan: 0, schema: undefined as Uint8Array | undefined };
   const varint = (): number | undefined => {
-    let r = 0, shift = 0;
+    let r = 0,
+      shift = 0;
     while (p < buf.length) {
       const b = buf[p++];
       r += (b & 0x7f) * 2 ** shift;
@@ -70,7 +71,8 @@ export function decodeDeclareProperty(buf: Uint8Array): ({ name: string } & CelS
   while (p < buf.length) {
     const tag = varint();
     if (tag === undefined) return undefined;
-    const field = Math.floor(tag / 8), wire = tag & 7;
+    const field = Math.floor(tag / 8),
+      wire = tag & 7;
     if (wire === 0) {
       const v = varint();
       if (v === undefined) return undefined;

@@ -45,7 +45,8 @@ export function formattedTags(tags: readonly Tag[]): string {
 
 /** StatNameLessThan: compares the '.'-separated tokens in order, bytewise. */
 export function statNameCompare(a: string, b: string): number {
-  const ta = a.split("."), tb = b.split(".");
+  const ta = a.split("."),
+    tb = b.split(".");
   const n = Math.min(ta.length, tb.length);
   for (let i = 0; i < n; i++) {
     if (ta[i] !== tb[i]) return ta[i] < tb[i] ? -1 : 1;
@@ -114,7 +115,10 @@ export function plainText(snapshot: StatsSnapshot, opts: { usedOnly?: boolean; f
   for (const s of numeric) out += `${s.name}: ${s.value}\n`;
   const hist = ofKind("histogram").sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const s of hist) {
-    out += s.samples.length === 0 ? `${s.name}: No recorded values\n` : `${s.name}: count=${s.samples.length} sum=${s.samples.reduce((a, x) => a + x, 0)}\n`;
+    out +=
+      s.samples.length === 0
+        ? `${s.name}: No recorded values\n`
+        : `${s.name}: count=${s.samples.length} sum=${s.samples.reduce((a, x) => a + x, 0)}\n`;
   }
   return out;
 }

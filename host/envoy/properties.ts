@@ -87,10 +87,11 @@ function mapOf(fields: Record<string, () => V | undefined>): V {
   return {
     t: "map",
     get: (k) => (Object.prototype.hasOwnProperty.call(fields, k) ? fields[k]() : undefined),
-    entries: () => Object.entries(fields).flatMap(([k, f]) => {
-      const v = f();
-      return v ? [[k, v] as [string, V]] : [];
-    }),
+    entries: () =>
+      Object.entries(fields).flatMap(([k, f]) => {
+        const v = f();
+        return v ? [[k, v] as [string, V]] : [];
+      }),
   };
 }
 
@@ -101,7 +102,11 @@ function fromMetadata(m: MetadataValue): V {
   if (typeof m === "boolean") return { t: "bool", v: m };
   if (Array.isArray(m)) return { t: "list", items: m.map(fromMetadata) };
   const obj = m;
-  return { t: "map", get: (k) => (k in obj ? fromMetadata(obj[k]) : undefined), entries: () => Object.entries(obj).map(([k, v]) => [k, fromMetadata(v)]) };
+  return {
+    t: "map",
+    get: (k) => (k in obj ? fromMetadata(obj[k]) : undefined),
+    entries: () => Object.entries(obj).map(([k, v]) => [k, fromMetadata(v)]),
+  };
 }
 
 function headersMap(h: HeaderMap | null): V {

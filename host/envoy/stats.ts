@@ -13,8 +13,7 @@ export const CUSTOM_STAT_NAMESPACE = "wasmcustom";
 
 /** Envoy's default histogram buckets (source/common/stats/histogram_impl.h). */
 export const DEFAULT_HISTOGRAM_BUCKETS = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
-  1800000, 3600000,
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
 ];
 
 export type StatKind = "counter" | "gauge" | "histogram";

@@ -78,7 +78,8 @@ export interface LocalReply {
 
 /** cpp-host convertVmCallResultToFilterHeadersStatus. */
 function convertHeaders(r: number): number {
-  if (r > FilterHeadersStatus.StopAllIterationAndWatermark || r === FilterHeadersStatus.StopIteration) return FilterHeadersStatus.StopAllIterationAndWatermark;
+  if (r > FilterHeadersStatus.StopAllIterationAndWatermark || r === FilterHeadersStatus.StopIteration)
+    return FilterHeadersStatus.StopAllIterationAndWatermark;
   return r;
 }
 /** cpp-host convertVmCallResultToFilterDataStatus. */
@@ -132,7 +133,11 @@ export class HttpStream extends HostContext implements StreamPropertySource {
   private code?: number;
   private codeDetails?: string;
 
-  constructor(private readonly vm: StreamVm, readonly id: number, info: StreamInfo) {
+  constructor(
+    private readonly vm: StreamVm,
+    readonly id: number,
+    info: StreamInfo,
+  ) {
     super();
     this.info = { ...info };
     this.startNs = info.startTimeNs ?? vm.now();
@@ -515,7 +520,8 @@ export class HttpStream extends HostContext implements StreamPropertySource {
     const fn = dir === "request" ? "proxy_on_request_body" : "proxy_on_response_body";
     const { raw, stop } = this.call(fn, size, endOfStream ? 1 : 0);
     d.buffering = false;
-    if (stop || this.resetReason || (dir === "request" && this.decodingAborted) || (dir === "response" && this.responseReplaced)) return raw ?? NOT_CALLED;
+    if (stop || this.resetReason || (dir === "request" && this.decodingAborted) || (dir === "response" && this.responseReplaced))
+      return raw ?? NOT_CALLED;
     const status = convertData(raw ?? 0);
     switch (status) {
       case FilterDataStatus.Continue:
@@ -579,7 +585,8 @@ export class HttpStream extends HostContext implements StreamPropertySource {
     d.trailersLive = true;
     const fn = dir === "request" ? "proxy_on_request_trailers" : "proxy_on_response_trailers";
     const { raw, stop } = this.call(fn, trailers.size);
-    if (stop || this.resetReason || (dir === "request" && this.decodingAborted) || (dir === "response" && this.responseReplaced)) return raw ?? NOT_CALLED;
+    if (stop || this.resetReason || (dir === "request" && this.decodingAborted) || (dir === "response" && this.responseReplaced))
+      return raw ?? NOT_CALLED;
     d.trailersPending = trailers;
     if ((raw ?? 0) === FilterTrailersStatus.Continue) {
       d.trailersLive = false;
@@ -650,5 +657,3 @@ export class HttpStream extends HostContext implements StreamPropertySource {
 function toBytes(x: Uint8Array | string): Uint8Array {
   return typeof x === "string" ? enc.encode(x) : x;
 }
-
-

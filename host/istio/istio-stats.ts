@@ -48,10 +48,16 @@ export class IstioStats {
   private readonly dimensions: [string, Expr][];
 
   /** `dimensions`: Telemetry tagOverrides for REQUEST_COUNT (tag → CEL), non-standard tags only. */
-  constructor(private readonly store: StatsStore, private readonly node: IstioNode, dimensions: Record<string, string> = {}) {
+  constructor(
+    private readonly store: StatsStore,
+    private readonly node: IstioNode,
+    dimensions: Record<string, string> = {},
+  ) {
     store.registerStatNamespace(ISTIO_STAT_NAMESPACE);
     // "Make order of tags deterministic": added dimensions are sorted by name.
-    this.dimensions = Object.keys(dimensions).sort().map((k) => [k, compileCel(dimensions[k])]);
+    this.dimensions = Object.keys(dimensions)
+      .sort()
+      .map((k) => [k, compileCel(dimensions[k])]);
   }
 
   /** The access-log handler: one `istio_requests_total` increment for a finished stream. */

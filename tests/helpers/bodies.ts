@@ -1,6 +1,10 @@
 // Real-looking provider bodies, built the way the providers send them.
 
-export interface Tokens { prompt: number; completion: number; total?: number }
+export interface Tokens {
+  prompt: number;
+  completion: number;
+  total?: number;
+}
 
 export function openaiRequest(model: string | undefined, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ ...(model ? { model } : {}), messages: [{ role: "user", content: "Please introduce yourself" }], ...extra });
@@ -8,8 +12,17 @@ export function openaiRequest(model: string | undefined, extra: Record<string, u
 
 export function openaiJson(model: string, t: Tokens): string {
   return JSON.stringify({
-    id: "chatcmpl-9f2c", object: "chat.completion", created: 1732550000, model,
-    choices: [{ index: 0, message: { role: "assistant", content: "I am a large language model created by Alibaba Cloud. I am called Qwen." }, finish_reason: "stop" }],
+    id: "chatcmpl-9f2c",
+    object: "chat.completion",
+    created: 1732550000,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: "I am a large language model created by Alibaba Cloud. I am called Qwen." },
+        finish_reason: "stop",
+      },
+    ],
     usage: { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.total ?? t.prompt + t.completion },
     system_fingerprint: null,
   });
@@ -22,20 +35,38 @@ export function openaiSse(model: string, t: Tokens, opts: { includeUsage?: boole
   const words = opts.words ?? 12;
   const base = { id: "chatcmpl-9f2c", object: "chat.completion.chunk", created: 1732550000, model };
   const events: string[] = [];
-  events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], usage: null }));
+  events.push(
+    JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], usage: null }),
+  );
   for (let i = 0; i < words; i++) {
-    events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` word${i} "quoted" \\ {"model":"fake"}` }, finish_reason: null }], usage: null }));
+    events.push(
+      JSON.stringify({
+        ...base,
+        choices: [{ index: 0, delta: { content: ` word${i} "quoted" \\ {"model":"fake"}` }, finish_reason: null }],
+        usage: null,
+      }),
+    );
   }
   events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: null }));
   if (opts.includeUsage !== false) {
-    events.push(JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.total ?? t.prompt + t.completion } }));
+    events.push(
+      JSON.stringify({
+        ...base,
+        choices: [],
+        usage: { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.total ?? t.prompt + t.completion },
+      }),
+    );
   }
   events.push("[DONE]");
   return events.map((e) => `data: ${e}${nl}${nl}`).join("");
 }
 
 export function dashscopeRequest(model: string): string {
-  return JSON.stringify({ model, input: { messages: [{ role: "user", content: "Please introduce yourself" }] }, parameters: { result_format: "message" } });
+  return JSON.stringify({
+    model,
+    input: { messages: [{ role: "user", content: "Please introduce yourself" }] },
+    parameters: { result_format: "message" },
+  });
 }
 
 export function dashscopeJson(t: Tokens): string {
@@ -80,7 +111,14 @@ export const SSE_HEADERS: [string, string][] = [["content-type", "text/event-str
 
 // ---- the other API shapes (docs/api-shapes.md), written from the providers' documented formats
 
-export interface FullTokens { prompt: number; completion: number; total?: number; cached?: number; reasoning?: number; cacheWrite?: number }
+export interface FullTokens {
+  prompt: number;
+  completion: number;
+  total?: number;
+  cached?: number;
+  reasoning?: number;
+  cacheWrite?: number;
+}
 
 const sseOf = (events: { event?: string; data: string }[], nl = "\n") =>
   events.map((e) => (e.event ? `event: ${e.event}${nl}` : "") + `data: ${e.data}${nl}${nl}`).join("");
@@ -88,34 +126,116 @@ const sseOf = (events: { event?: string; data: string }[], nl = "\n") =>
 /** OpenAI Responses API, JSON (POST /v1/responses). */
 export function responsesJson(model: string, t: FullTokens): string {
   return JSON.stringify({
-    id: "resp_67ccd2bed1ec8190", object: "response", created_at: 1741476542, status: "completed", error: null, incomplete_details: null,
-    instructions: null, max_output_tokens: null, model,
-    output: [{ type: "message", id: "msg_67ccd2bf", status: "completed", role: "assistant", content: [{ type: "output_text", text: "In a peaceful grove beneath a silver moon...", annotations: [] }] }],
-    parallel_tool_calls: true, previous_response_id: null, reasoning: { effort: null, summary: null }, store: true, temperature: 1.0,
-    text: { format: { type: "text" } }, tool_choice: "auto", tools: [], top_p: 1.0, truncation: "disabled",
-    usage: { input_tokens: t.prompt, input_tokens_details: { cached_tokens: t.cached ?? 0 }, output_tokens: t.completion, output_tokens_details: { reasoning_tokens: t.reasoning ?? 0 }, total_tokens: t.total ?? t.prompt + t.completion },
-    user: null, metadata: {},
+    id: "resp_67ccd2bed1ec8190",
+    object: "response",
+    created_at: 1741476542,
+    status: "completed",
+    error: null,
+    incomplete_details: null,
+    instructions: null,
+    max_output_tokens: null,
+    model,
+    output: [
+      {
+        type: "message",
+        id: "msg_67ccd2bf",
+        status: "completed",
+        role: "assistant",
+        content: [{ type: "output_text", text: "In a peaceful grove beneath a silver moon...", annotations: [] }],
+      },
+    ],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: true,
+    temperature: 1.0,
+    text: { format: { type: "text" } },
+    tool_choice: "auto",
+    tools: [],
+    top_p: 1.0,
+    truncation: "disabled",
+    usage: {
+      input_tokens: t.prompt,
+      input_tokens_details: { cached_tokens: t.cached ?? 0 },
+      output_tokens: t.completion,
+      output_tokens_details: { reasoning_tokens: t.reasoning ?? 0 },
+      total_tokens: t.total ?? t.prompt + t.completion,
+    },
+    user: null,
+    metadata: {},
   });
 }
 
 /** Responses API stream: `event:` + `data:` pairs; usage only in response.completed. */
 export function responsesSse(model: string, t: FullTokens, opts: { words?: number; error?: boolean } = {}): string {
-  const response = (status: string, usage: unknown) => ({ id: "resp_1", object: "response", created_at: 1741476542, status, error: null, model, output: [], usage });
+  const response = (status: string, usage: unknown) => ({
+    id: "resp_1",
+    object: "response",
+    created_at: 1741476542,
+    status,
+    error: null,
+    model,
+    output: [],
+    usage,
+  });
   const events: { event: string; data: string }[] = [
-    { event: "response.created", data: JSON.stringify({ type: "response.created", sequence_number: 0, response: response("in_progress", null) }) },
-    { event: "response.in_progress", data: JSON.stringify({ type: "response.in_progress", sequence_number: 1, response: response("in_progress", null) }) },
-    { event: "response.output_item.added", data: JSON.stringify({ type: "response.output_item.added", sequence_number: 2, output_index: 0, item: { id: "msg_1", status: "in_progress", type: "message", role: "assistant", content: [] } }) },
+    {
+      event: "response.created",
+      data: JSON.stringify({ type: "response.created", sequence_number: 0, response: response("in_progress", null) }),
+    },
+    {
+      event: "response.in_progress",
+      data: JSON.stringify({ type: "response.in_progress", sequence_number: 1, response: response("in_progress", null) }),
+    },
+    {
+      event: "response.output_item.added",
+      data: JSON.stringify({
+        type: "response.output_item.added",
+        sequence_number: 2,
+        output_index: 0,
+        item: { id: "msg_1", status: "in_progress", type: "message", role: "assistant", content: [] },
+      }),
+    },
   ];
   for (let i = 0; i < (opts.words ?? 4); i++) {
-    events.push({ event: "response.output_text.delta", data: JSON.stringify({ type: "response.output_text.delta", sequence_number: 3 + i, item_id: "msg_1", output_index: 0, content_index: 0, delta: ` word${i} {"usage":{"input_tokens":1}}` }) });
+    events.push({
+      event: "response.output_text.delta",
+      data: JSON.stringify({
+        type: "response.output_text.delta",
+        sequence_number: 3 + i,
+        item_id: "msg_1",
+        output_index: 0,
+        content_index: 0,
+        delta: ` word${i} {"usage":{"input_tokens":1}}`,
+      }),
+    });
   }
   if (opts.error) {
-    events.push({ event: "error", data: JSON.stringify({ type: "error", sequence_number: 99, code: "server_error", message: "The server had an error while processing your request.", param: null }) });
+    events.push({
+      event: "error",
+      data: JSON.stringify({
+        type: "error",
+        sequence_number: 99,
+        code: "server_error",
+        message: "The server had an error while processing your request.",
+        param: null,
+      }),
+    });
   } else {
-    events.push({ event: "response.completed", data: JSON.stringify({
-      type: "response.completed", sequence_number: 99,
-      response: response("completed", { input_tokens: t.prompt, input_tokens_details: { cached_tokens: t.cached ?? 0 }, output_tokens: t.completion, output_tokens_details: { reasoning_tokens: t.reasoning ?? 0 }, total_tokens: t.total ?? t.prompt + t.completion }),
-    }) });
+    events.push({
+      event: "response.completed",
+      data: JSON.stringify({
+        type: "response.completed",
+        sequence_number: 99,
+        response: response("completed", {
+          input_tokens: t.prompt,
+          input_tokens_details: { cached_tokens: t.cached ?? 0 },
+          output_tokens: t.completion,
+          output_tokens_details: { reasoning_tokens: t.reasoning ?? 0 },
+          total_tokens: t.total ?? t.prompt + t.completion,
+        }),
+      }),
+    });
   }
   return sseOf(events);
 }
@@ -123,7 +243,9 @@ export function responsesSse(model: string, t: FullTokens, opts: { words?: numbe
 function geminiChunk(modelVersion: string, text: string, usage: Record<string, unknown>, finish: boolean): Record<string, unknown> {
   return {
     candidates: [{ content: { parts: [{ text }], role: "model" }, ...(finish ? { finishReason: "STOP" } : {}), index: 0 }],
-    usageMetadata: usage, modelVersion, responseId: "mKdCaYv0Jp2p1dkP",
+    usageMetadata: usage,
+    modelVersion,
+    responseId: "mKdCaYv0Jp2p1dkP",
   };
 }
 
@@ -132,7 +254,9 @@ function geminiUsage(t: FullTokens, final: boolean, step = 1): Record<string, nu
   const completion = final ? t.completion : step;
   const thoughts = t.reasoning ?? 0;
   return {
-    promptTokenCount: t.prompt, candidatesTokenCount: completion, totalTokenCount: t.total ?? t.prompt + completion + thoughts,
+    promptTokenCount: t.prompt,
+    candidatesTokenCount: completion,
+    totalTokenCount: t.total ?? t.prompt + completion + thoughts,
     ...(t.cached !== undefined ? { cachedContentTokenCount: t.cached } : {}),
     ...(thoughts ? { thoughtsTokenCount: thoughts } : {}),
   };
@@ -140,7 +264,14 @@ function geminiUsage(t: FullTokens, final: boolean, step = 1): Record<string, nu
 
 /** Gemini generateContent JSON. */
 export function geminiJson(modelVersion: string, t: FullTokens): string {
-  return JSON.stringify(geminiChunk(modelVersion, "AI learns patterns from data.", { ...geminiUsage(t, true), promptTokensDetails: [{ modality: "TEXT", tokenCount: t.prompt }] }, true));
+  return JSON.stringify(
+    geminiChunk(
+      modelVersion,
+      "AI learns patterns from data.",
+      { ...geminiUsage(t, true), promptTokensDetails: [{ modality: "TEXT", tokenCount: t.prompt }] },
+      true,
+    ),
+  );
 }
 
 /** Gemini streamGenerateContent?alt=sse: CRLF line ends, no [DONE], usage per chunk (cumulative). */
@@ -158,15 +289,23 @@ export function geminiSse(modelVersion: string, t: FullTokens, chunks = 3): stri
 /** Gemini streamGenerateContent without alt=sse: one JSON array, elements separated by ",\r\n". */
 export function geminiArray(modelVersion: string, t: FullTokens, chunks = 3): string {
   const parts: string[] = [];
-  for (let i = 1; i <= chunks; i++) parts.push(JSON.stringify(geminiChunk(modelVersion, `part ${i}`, geminiUsage(t, i === chunks, i), i === chunks), null, 2));
+  for (let i = 1; i <= chunks; i++)
+    parts.push(JSON.stringify(geminiChunk(modelVersion, `part ${i}`, geminiUsage(t, i === chunks, i), i === chunks), null, 2));
   return "[" + parts.join("\n,\r\n") + "]";
 }
 
 /** Bedrock Converse JSON. */
 export function bedrockConverseJson(t: FullTokens): string {
   return JSON.stringify({
-    output: { message: { role: "assistant", content: [{ text: "Hello! How can I help?" }] } }, stopReason: "end_turn",
-    usage: { inputTokens: t.prompt, outputTokens: t.completion, totalTokens: t.total ?? t.prompt + t.completion + (t.cached ?? 0) + (t.cacheWrite ?? 0), cacheReadInputTokens: t.cached ?? 0, cacheWriteInputTokens: t.cacheWrite ?? 0 },
+    output: { message: { role: "assistant", content: [{ text: "Hello! How can I help?" }] } },
+    stopReason: "end_turn",
+    usage: {
+      inputTokens: t.prompt,
+      outputTokens: t.completion,
+      totalTokens: t.total ?? t.prompt + t.completion + (t.cached ?? 0) + (t.cacheWrite ?? 0),
+      cacheReadInputTokens: t.cached ?? 0,
+      cacheWriteInputTokens: t.cacheWrite ?? 0,
+    },
     metrics: { latencyMs: 1275 },
   });
 }
@@ -174,25 +313,72 @@ export function bedrockConverseJson(t: FullTokens): string {
 /** Anthropic Messages JSON (also Bedrock InvokeModel's body for Claude). */
 export function anthropicJson(model: string, t: FullTokens): string {
   return JSON.stringify({
-    id: "msg_bdrk_01", type: "message", role: "assistant", model, content: [{ type: "text", text: "Hi there." }], stop_reason: "end_turn", stop_sequence: null,
-    usage: { input_tokens: t.prompt, cache_creation_input_tokens: t.cacheWrite ?? 0, cache_read_input_tokens: t.cached ?? 0, output_tokens: t.completion },
+    id: "msg_bdrk_01",
+    type: "message",
+    role: "assistant",
+    model,
+    content: [{ type: "text", text: "Hi there." }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: {
+      input_tokens: t.prompt,
+      cache_creation_input_tokens: t.cacheWrite ?? 0,
+      cache_read_input_tokens: t.cached ?? 0,
+      output_tokens: t.completion,
+    },
   });
 }
 
 /** Anthropic stream: message_start with input usage, message_delta with the running output count. */
 export function anthropicSse(model: string, t: FullTokens): string {
   return sseOf([
-    { event: "message_start", data: JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model, content: [], stop_reason: null, usage: { input_tokens: t.prompt, cache_creation_input_tokens: t.cacheWrite ?? 0, cache_read_input_tokens: t.cached ?? 0, output_tokens: 1 } } }) },
-    { event: "content_block_start", data: JSON.stringify({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }) },
+    {
+      event: "message_start",
+      data: JSON.stringify({
+        type: "message_start",
+        message: {
+          id: "msg_1",
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          usage: {
+            input_tokens: t.prompt,
+            cache_creation_input_tokens: t.cacheWrite ?? 0,
+            cache_read_input_tokens: t.cached ?? 0,
+            output_tokens: 1,
+          },
+        },
+      }),
+    },
+    {
+      event: "content_block_start",
+      data: JSON.stringify({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    },
     { event: "ping", data: JSON.stringify({ type: "ping" }) },
-    { event: "content_block_delta", data: JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }) },
+    {
+      event: "content_block_delta",
+      data: JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }),
+    },
     { event: "content_block_stop", data: JSON.stringify({ type: "content_block_stop", index: 0 }) },
-    { event: "message_delta", data: JSON.stringify({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: t.completion } }) },
+    {
+      event: "message_delta",
+      data: JSON.stringify({
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: t.completion },
+      }),
+    },
     { event: "message_stop", data: JSON.stringify({ type: "message_stop" }) },
   ]);
 }
 
-export interface AppModelUsage { model_id: string; input_tokens: number; output_tokens: number }
+export interface AppModelUsage {
+  model_id: string;
+  input_tokens: number;
+  output_tokens: number;
+}
 
 /** DashScope application completion JSON: usage per model the app called. */
 export function dashscopeAppJson(models: AppModelUsage[]): string {
@@ -217,17 +403,39 @@ export function dashscopeAppSse(models: AppModelUsage[], events = 3): string {
 
 /** An OpenAI chat.completion.chunk stream in one of the variations seen from compatible backends. */
 export function openaiVariantSse(
-  model: string, t: FullTokens,
-  variant: "usage-on-finish" | "usage-after-finish-with-choices" | "usage-in-choices" | "x-groq" | "null-details" | "azure-empty-model" | "openrouter-comments" | "deepseek-cache",
+  model: string,
+  t: FullTokens,
+  variant:
+    | "usage-on-finish"
+    | "usage-after-finish-with-choices"
+    | "usage-in-choices"
+    | "x-groq"
+    | "null-details"
+    | "azure-empty-model"
+    | "openrouter-comments"
+    | "deepseek-cache",
 ): string {
   const base = { id: "chatcmpl-9f2c", object: "chat.completion.chunk", created: 1732550000, model };
-  const usage: Record<string, unknown> = { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.total ?? t.prompt + t.completion };
+  const usage: Record<string, unknown> = {
+    prompt_tokens: t.prompt,
+    completion_tokens: t.completion,
+    total_tokens: t.total ?? t.prompt + t.completion,
+  };
   if (t.cached !== undefined) usage.prompt_tokens_details = { cached_tokens: t.cached };
   if (t.reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: t.reasoning };
   const delta = (content: string) => JSON.stringify({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
   const lines: string[] = [];
   if (variant === "azure-empty-model") {
-    lines.push(JSON.stringify({ choices: [], created: 0, id: "", model: "", object: "", prompt_filter_results: [{ prompt_index: 0, content_filter_results: { hate: { filtered: false, severity: "safe" } } }] }));
+    lines.push(
+      JSON.stringify({
+        choices: [],
+        created: 0,
+        id: "",
+        model: "",
+        object: "",
+        prompt_filter_results: [{ prompt_index: 0, content_filter_results: { hate: { filtered: false, severity: "safe" } } }],
+      }),
+    );
   }
   lines.push(delta("Hello"), delta(" world"));
   switch (variant) {
@@ -242,13 +450,38 @@ export function openaiVariantSse(
       lines.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop", usage }] }));
       break;
     case "x-groq":
-      lines.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], x_groq: { id: "req_01j", usage: { queue_time: 0.021, prompt_tokens: t.prompt, prompt_time: 0.003, completion_tokens: t.completion, completion_time: 0.114, total_tokens: t.total ?? t.prompt + t.completion, total_time: 0.117 } } }));
+      lines.push(
+        JSON.stringify({
+          ...base,
+          choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }],
+          x_groq: {
+            id: "req_01j",
+            usage: {
+              queue_time: 0.021,
+              prompt_tokens: t.prompt,
+              prompt_time: 0.003,
+              completion_tokens: t.completion,
+              completion_time: 0.114,
+              total_tokens: t.total ?? t.prompt + t.completion,
+              total_time: 0.117,
+            },
+          },
+        }),
+      );
       break;
     case "null-details":
-      lines.push(JSON.stringify({ ...base, choices: [], usage: { ...usage, prompt_tokens_details: null, completion_tokens_details: null } }));
+      lines.push(
+        JSON.stringify({ ...base, choices: [], usage: { ...usage, prompt_tokens_details: null, completion_tokens_details: null } }),
+      );
       break;
     case "deepseek-cache":
-      lines.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: "" }, finish_reason: "stop" }], usage: { ...usage, prompt_cache_hit_tokens: t.cached ?? 0, prompt_cache_miss_tokens: t.prompt - (t.cached ?? 0) } }));
+      lines.push(
+        JSON.stringify({
+          ...base,
+          choices: [{ index: 0, delta: { content: "" }, finish_reason: "stop" }],
+          usage: { ...usage, prompt_cache_hit_tokens: t.cached ?? 0, prompt_cache_miss_tokens: t.prompt - (t.cached ?? 0) },
+        }),
+      );
       break;
     default:
       lines.push(JSON.stringify({ ...base, choices: [], usage }));

@@ -71,7 +71,8 @@ function closeObjects(s: unknown): unknown {
     else if (k === "x-kubernetes-validations" || k === "enum" || k === "required") out[k] = v;
     else out[k] = closeObjects(v);
   }
-  if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"]) out.additionalProperties = false;
+  if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"])
+    out.additionalProperties = false;
   return out;
 }
 
@@ -124,7 +125,7 @@ function goDurationNs(s: string): number {
   if (s === "0") return 0;
   const m = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|ms|s|m|h))+)$/.exec(s);
   if (!m) return NaN;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   let total = 0;
   for (const [, num, u] of m[2].matchAll(/(\d+\.?\d*|\.\d+)(ns|us|µs|ms|s|m|h)/g)) total += parseFloat(num) * unit[u];
   return m[1] === "-" ? -total : total;
@@ -148,7 +149,7 @@ const ALLOWED_WASM_SCHEMES = ["", "http", "https", "oci", "file"];
 /** Every CEL rule of the kinds/versions we use, as a JS predicate over `self`. */
 export const CEL_RULES: Record<string, (self: any) => boolean> = {
   // WasmPlugin, Telemetry (spec)
-  '(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1': (s) =>
+  "(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1": (s) =>
     +has(s, "selector") + +has(s, "targetRef") + +has(s, "targetRefs") <= 1,
   // TrafficExtension (spec)
   "(has(self.selector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1": (s) => +has(s, "selector") + +has(s, "targetRefs") <= 1,
@@ -174,7 +175,8 @@ export const CEL_RULES: Record<string, (self: any) => boolean> = {
       return celUrlScheme("http://" + s) === "http";
     },
   // WasmPlugin.vmConfig.env[]
-  '(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)': (s) => (has(s, "valueFrom") ? s.valueFrom : "") !== "HOST" || !has(s, "value"),
+  '(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)': (s) =>
+    (has(s, "valueFrom") ? s.valueFrom : "") !== "HOST" || !has(s, "value"),
   // durations (Telemetry.metrics[].reportingInterval, DestinationRule traffic policies)
   "duration(self) >= duration('1ms')": (s) => goDurationNs(String(s)) >= 1e6,
   // Telemetry.metrics[].overrides[].tagOverrides{*}
@@ -183,13 +185,18 @@ export const CEL_RULES: Record<string, (self: any) => boolean> = {
   '((has(self.operation) ? self.operation : "") == "REMOVE") ? !has(self.value) : true': (s) =>
     (has(s, "operation") ? s.operation : "") === "REMOVE" ? !has(s, "value") : true,
   // ServiceEntry (spec)
-  "(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1": (s) => +has(s, "workloadSelector") + +has(s, "endpoints") <= 1,
-  '!((has(self.addresses) ? self.addresses : []).exists(k, k.contains("/")) && !((has(self.resolution) ? self.resolution : "NONE") in ["STATIC", "NONE"]))': (s) =>
-    !((has(s, "addresses") ? s.addresses : []).some((k: string) => k.includes("/")) && !["STATIC", "NONE"].includes(has(s, "resolution") ? s.resolution : "NONE")),
+  "(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1": (s) =>
+    +has(s, "workloadSelector") + +has(s, "endpoints") <= 1,
+  '!((has(self.addresses) ? self.addresses : []).exists(k, k.contains("/")) && !((has(self.resolution) ? self.resolution : "NONE") in ["STATIC", "NONE"]))':
+    (s) =>
+      !(
+        (has(s, "addresses") ? s.addresses : []).some((k: string) => k.includes("/")) &&
+        !["STATIC", "NONE"].includes(has(s, "resolution") ? s.resolution : "NONE")
+      ),
   '((has(self.resolution) ? self.resolution : "NONE") == "NONE") ? !has(self.endpoints) : true': (s) =>
     (has(s, "resolution") ? s.resolution : "NONE") === "NONE" ? !has(s, "endpoints") : true,
-  '((has(self.resolution) ? self.resolution : "") == "DNS_ROUND_ROBIN") ? ((has(self.endpoints) ? self.endpoints : []).size() <= 1) : true': (s) =>
-    (has(s, "resolution") ? s.resolution : "") === "DNS_ROUND_ROBIN" ? (has(s, "endpoints") ? s.endpoints : []).length <= 1 : true,
+  '((has(self.resolution) ? self.resolution : "") == "DNS_ROUND_ROBIN") ? ((has(self.endpoints) ? self.endpoints : []).size() <= 1) : true':
+    (s) => ((has(s, "resolution") ? s.resolution : "") === "DNS_ROUND_ROBIN" ? (has(s, "endpoints") ? s.endpoints : []).length <= 1 : true),
   // ServiceEntry.endpoints[]
   "has(self.address) || has(self.network)": (s) => has(s, "address") || has(s, "network"),
   '(has(self.address) ? self.address : "").startsWith("unix://") ? !has(self.ports) : true': (s) =>
@@ -204,7 +211,8 @@ export const CEL_RULES: Record<string, (self: any) => boolean> = {
   // ServiceEntry.hosts[]
   'self != "*"': (s) => s !== "*",
   // ServiceEntry.ports
-  "self.all(l1, self.exists_one(l2, l1.number == l2.number))": (s) => s.every((a: any) => s.filter((b: any) => a.number === b.number).length === 1),
+  "self.all(l1, self.exists_one(l2, l1.number == l2.number))": (s) =>
+    s.every((a: any) => s.filter((b: any) => a.number === b.number).length === 1),
 };
 
 export interface CelSite {
@@ -219,7 +227,8 @@ export function celSites(schema: Schema, path = ""): CelSite[] {
   for (const v of schema["x-kubernetes-validations"] ?? []) out.push({ path: path || ".", message: v.message, rule: norm(v.rule) });
   for (const [k, p] of Object.entries(schema.properties ?? {})) out.push(...celSites(p as Schema, `${path}.${k}`));
   if (schema.items) out.push(...celSites(schema.items, `${path}[]`));
-  if (schema.additionalProperties && typeof schema.additionalProperties === "object") out.push(...celSites(schema.additionalProperties, `${path}{*}`));
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object")
+    out.push(...celSites(schema.additionalProperties, `${path}{*}`));
   for (const k of ["oneOf", "anyOf", "allOf"]) for (const b of schema[k] ?? []) out.push(...celSites(b, `${path}<${k}>`));
   return out;
 }

@@ -39,10 +39,24 @@ export async function startProxy(which: string, cfg: ProxyConfig): Promise<Proxy
   if (which === "node") {
     const { concurrency: _oneVm, ...rest } = cfg;
     const s = await startLocal({ ...rest, hostEnv: {} });
-    return { name: "node", proxyUrl: s.proxy.url, adminUrl: s.admin.url, accessLogs: () => s.accessLogs, filterLines: () => s.filterLines, close: s.close };
+    return {
+      name: "node",
+      proxyUrl: s.proxy.url,
+      adminUrl: s.admin.url,
+      accessLogs: () => s.accessLogs,
+      filterLines: () => s.filterLines,
+      close: s.close,
+    };
   }
   const s = await startEnvoySidecar({ ...cfg, envoyVersion: which, port: 0, adminPort: 0 });
-  return { name: `envoy ${s.envoy.version}`, proxyUrl: s.proxyUrl, adminUrl: s.adminUrl, accessLogs: s.accessLogs, filterLines: s.filterLines, close: s.close };
+  return {
+    name: `envoy ${s.envoy.version}`,
+    proxyUrl: s.proxyUrl,
+    adminUrl: s.adminUrl,
+    accessLogs: s.accessLogs,
+    filterLines: s.filterLines,
+    close: s.close,
+  };
 }
 
 export interface SendOptions {
@@ -68,7 +82,14 @@ export function send(proxyUrl: string, o: SendOptions): Promise<Received> {
   const proxy = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: proxy.hostname, port: proxy.port, method: o.method ?? "POST", path: `http://${o.authority}${o.path}`, headers: { host: o.authority, ...(o.headers ?? {}) }, agent: false },
+      {
+        host: proxy.hostname,
+        port: proxy.port,
+        method: o.method ?? "POST",
+        path: `http://${o.authority}${o.path}`,
+        headers: { host: o.authority, ...(o.headers ?? {}) },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let n = 0;
@@ -111,7 +132,12 @@ const TIMINGS = new Set(FILTER_STATE_FIELDS.filter((k) => k.endsWith("_ms")));
 
 /** What the filter told the access log about one request (timings reduced to set / unset). */
 export function filterState(line: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(FILTER_STATE_FIELDS.map((k) => [k, TIMINGS.has(k) ? (line[k] === null || line[k] === undefined || line[k] === "-" ? "unset" : "set") : line[k]]));
+  return Object.fromEntries(
+    FILTER_STATE_FIELDS.map((k) => [
+      k,
+      TIMINGS.has(k) ? (line[k] === null || line[k] === undefined || line[k] === "-" ? "unset" : "set") : line[k],
+    ]),
+  );
 }
 
 const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;

@@ -3,7 +3,16 @@ import fc from "fast-check";
 import type { Shape } from "./reference";
 import { PATHS } from "./harness";
 import {
-  responsesJson, responsesSse, geminiJson, geminiSse, geminiArray, bedrockConverseJson, anthropicJson, dashscopeAppJson, dashscopeAppSse, openaiVariantSse,
+  responsesJson,
+  responsesSse,
+  geminiJson,
+  geminiSse,
+  geminiArray,
+  bedrockConverseJson,
+  anthropicJson,
+  dashscopeAppJson,
+  dashscopeAppSse,
+  openaiVariantSse,
 } from "./bodies";
 
 export interface Case {
@@ -28,41 +37,99 @@ const count = fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 2_000_000_000 }), fc.
 const tokens = fc.record({ prompt: count, completion: count });
 const nl = fc.constantFrom("\n", "\r\n", "\r");
 
-const words = fc.array(fc.oneof(fc.string({ maxLength: 24 }), fc.constantFrom('say "hi" \\ {"usage":{"prompt_tokens":1}}', "\u00e9\u4e2d\ud83d\ude00", "line\r\nbreak\ttab")), { maxLength: 6 });
+const words = fc.array(
+  fc.oneof(
+    fc.string({ maxLength: 24 }),
+    fc.constantFrom('say "hi" \\ {"usage":{"prompt_tokens":1}}', "\u00e9\u4e2d\ud83d\ude00", "line\r\nbreak\ttab"),
+  ),
+  { maxLength: 6 },
+);
 
 function sse(events: { event?: string; data: string }[], eol: string, comments: boolean): string {
-  return events.map((e, i) => (comments && i % 3 === 0 ? `: keep-alive${eol}` : "") + (e.event ? `event: ${e.event}${eol}` : "") + `data: ${e.data}${eol}${eol}`).join("");
+  return events
+    .map(
+      (e, i) =>
+        (comments && i % 3 === 0 ? `: keep-alive${eol}` : "") + (e.event ? `event: ${e.event}${eol}` : "") + `data: ${e.data}${eol}${eol}`,
+    )
+    .join("");
 }
 
-const openaiCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), includeUsage: fc.boolean(), words, eol: nl, comments: fc.boolean(), hasModel: fc.boolean() })
+const openaiCase = fc
+  .record({
+    model: modelName,
+    t: tokens,
+    stream: fc.boolean(),
+    includeUsage: fc.boolean(),
+    words,
+    eol: nl,
+    comments: fc.boolean(),
+    hasModel: fc.boolean(),
+  })
   .map(({ model, t, stream, includeUsage, words, eol, comments, hasModel }): Case => {
-    const req = { ...(hasModel ? { model } : {}), messages: [{ role: "user", content: words.join(" ") }], ...(stream ? { stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) } : {}) };
+    const req = {
+      ...(hasModel ? { model } : {}),
+      messages: [{ role: "user", content: words.join(" ") }],
+      ...(stream ? { stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
+    };
     const base = { id: "chatcmpl-1", object: "chat.completion.chunk", created: 1, model };
-    const usage = { prompt_tokens: t.prompt, completion_tokens: t.completion, total_tokens: t.prompt + t.completion, prompt_tokens_details: { cached_tokens: Math.min(t.prompt, 3) } };
+    const usage = {
+      prompt_tokens: t.prompt,
+      completion_tokens: t.completion,
+      total_tokens: t.prompt + t.completion,
+      prompt_tokens_details: { cached_tokens: Math.min(t.prompt, 3) },
+    };
     let body: string;
     if (stream) {
-      const events = words.map((w) => ({ data: JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], usage: null }) }));
+      const events = words.map((w) => ({
+        data: JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], usage: null }),
+      }));
       if (includeUsage) events.push({ data: JSON.stringify({ ...base, choices: [], usage }) });
       events.push({ data: "[DONE]" });
       body = sse(events, eol, comments);
     } else {
-      body = JSON.stringify({ ...base, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: words.join(" ") }, finish_reason: "stop" }], usage });
+      body = JSON.stringify({
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: words.join(" ") }, finish_reason: "stop" }],
+        usage,
+      });
     }
     return {
-      api: "openai", shape: "openai", path: PATHS.openai.path, request: enc.encode(JSON.stringify(req)), requestHeaders: [["content-type", "application/json"]],
-      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]], response: enc.encode(body),
+      api: "openai",
+      shape: "openai",
+      path: PATHS.openai.path,
+      request: enc.encode(JSON.stringify(req)),
+      requestHeaders: [["content-type", "application/json"]],
+      status: 200,
+      responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]],
+      response: enc.encode(body),
     };
   });
 
-const embeddingsCase = fc.record({ model: modelName, prompt: count, dims: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 8 }) })
-  .map(({ model, prompt, dims }): Case => ({
-    api: "embeddings", shape: "openai", path: PATHS.embeddings.path,
-    request: enc.encode(JSON.stringify({ model, input: ["hello", "world"] })), requestHeaders: [["content-type", "application/json"]],
-    status: 200, responseHeaders: [["content-type", "application/json"]],
-    response: enc.encode(JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: dims }], model, usage: { prompt_tokens: prompt, total_tokens: prompt } })),
-  }));
+const embeddingsCase = fc
+  .record({ model: modelName, prompt: count, dims: fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 8 }) })
+  .map(
+    ({ model, prompt, dims }): Case => ({
+      api: "embeddings",
+      shape: "openai",
+      path: PATHS.embeddings.path,
+      request: enc.encode(JSON.stringify({ model, input: ["hello", "world"] })),
+      requestHeaders: [["content-type", "application/json"]],
+      status: 200,
+      responseHeaders: [["content-type", "application/json"]],
+      response: enc.encode(
+        JSON.stringify({
+          object: "list",
+          data: [{ object: "embedding", index: 0, embedding: dims }],
+          model,
+          usage: { prompt_tokens: prompt, total_tokens: prompt },
+        }),
+      ),
+    }),
+  );
 
-const dashscopeCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), events: fc.integer({ min: 1, max: 6 }), eol: nl })
+const dashscopeCase = fc
+  .record({ model: modelName, t: tokens, stream: fc.boolean(), events: fc.integer({ min: 1, max: 6 }), eol: nl })
   .map(({ model, t, stream, events, eol }): Case => {
     const req = { model, input: { messages: [{ role: "user", content: "hi" }] }, parameters: { result_format: "message" } };
     let body: string;
@@ -70,89 +137,224 @@ const dashscopeCase = fc.record({ model: modelName, t: tokens, stream: fc.boolea
       body = "";
       for (let i = 1; i <= events; i++) {
         const c = Math.round((t.completion * i) / events);
-        const data = { output: { choices: [{ message: { content: `part ${i}`, role: "assistant" }, finish_reason: i === events ? "stop" : "null" }] }, usage: { total_tokens: t.prompt + c, input_tokens: t.prompt, output_tokens: c }, request_id: "r" };
+        const data = {
+          output: { choices: [{ message: { content: `part ${i}`, role: "assistant" }, finish_reason: i === events ? "stop" : "null" }] },
+          usage: { total_tokens: t.prompt + c, input_tokens: t.prompt, output_tokens: c },
+          request_id: "r",
+        };
         body += `id:${i}${eol}event:result${eol}:HTTP_STATUS/200${eol}data:${JSON.stringify(data)}${eol}${eol}`;
       }
     } else {
-      body = JSON.stringify({ output: { choices: [{ finish_reason: "stop", message: { role: "assistant", content: "I am Qwen." } }] }, usage: { total_tokens: t.prompt + t.completion, output_tokens: t.completion, input_tokens: t.prompt }, request_id: "r" });
+      body = JSON.stringify({
+        output: { choices: [{ finish_reason: "stop", message: { role: "assistant", content: "I am Qwen." } }] },
+        usage: { total_tokens: t.prompt + t.completion, output_tokens: t.completion, input_tokens: t.prompt },
+        request_id: "r",
+      });
     }
     return {
-      api: "dashscope", shape: "dashscope", path: PATHS.dashscope.path, request: enc.encode(JSON.stringify(req)),
+      api: "dashscope",
+      shape: "dashscope",
+      path: PATHS.dashscope.path,
+      request: enc.encode(JSON.stringify(req)),
       requestHeaders: [["content-type", "application/json"], ...(stream ? [["x-dashscope-sse", "enable"] as [string, string]] : [])],
-      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream;charset=UTF-8" : "application/json"]], response: enc.encode(body),
+      status: 200,
+      responseHeaders: [["content-type", stream ? "text/event-stream;charset=UTF-8" : "application/json"]],
+      response: enc.encode(body),
     };
   });
 
-const anthropicCase = fc.record({ model: modelName, t: tokens, stream: fc.boolean(), words, eol: nl, comments: fc.boolean() })
+const anthropicCase = fc
+  .record({ model: modelName, t: tokens, stream: fc.boolean(), words, eol: nl, comments: fc.boolean() })
   .map(({ model, t, stream, words, eol, comments }): Case => {
     const req = { model, max_tokens: 64, ...(stream ? { stream: true } : {}), messages: [{ role: "user", content: "Hi" }] };
     let body: string;
     if (stream) {
       const events: { event: string; data: string }[] = [
-        { event: "message_start", data: JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model, content: [], usage: { input_tokens: t.prompt, output_tokens: 1 } } }) },
-        ...words.map((w) => ({ event: "content_block_delta", data: JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } }) })),
-        { event: "message_delta", data: JSON.stringify({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: t.completion } }) },
+        {
+          event: "message_start",
+          data: JSON.stringify({
+            type: "message_start",
+            message: {
+              id: "msg_1",
+              type: "message",
+              role: "assistant",
+              model,
+              content: [],
+              usage: { input_tokens: t.prompt, output_tokens: 1 },
+            },
+          }),
+        },
+        ...words.map((w) => ({
+          event: "content_block_delta",
+          data: JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: w } }),
+        })),
+        {
+          event: "message_delta",
+          data: JSON.stringify({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: t.completion } }),
+        },
         { event: "message_stop", data: JSON.stringify({ type: "message_stop" }) },
       ];
       body = sse(events, eol, comments);
     } else {
-      body = JSON.stringify({ id: "msg_1", type: "message", role: "assistant", model, content: [{ type: "text", text: words.join(" ") }], stop_reason: "end_turn", usage: { input_tokens: t.prompt, output_tokens: t.completion } });
+      body = JSON.stringify({
+        id: "msg_1",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [{ type: "text", text: words.join(" ") }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: t.prompt, output_tokens: t.completion },
+      });
     }
     return {
-      api: "anthropic", shape: "anthropic", path: PATHS.anthropic.path, request: enc.encode(JSON.stringify(req)), requestHeaders: [["content-type", "application/json"]],
-      status: 200, responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]], response: enc.encode(body),
+      api: "anthropic",
+      shape: "anthropic",
+      path: PATHS.anthropic.path,
+      request: enc.encode(JSON.stringify(req)),
+      requestHeaders: [["content-type", "application/json"]],
+      status: 200,
+      responseHeaders: [["content-type", stream ? "text/event-stream" : "application/json"]],
+      response: enc.encode(body),
     };
   });
 
-const fullTokens = fc.record({ prompt: count, completion: count, cached: fc.option(count, { nil: undefined }), reasoning: fc.option(count, { nil: undefined }), cacheWrite: fc.option(count, { nil: undefined }) });
+const fullTokens = fc.record({
+  prompt: count,
+  completion: count,
+  cached: fc.option(count, { nil: undefined }),
+  reasoning: fc.option(count, { nil: undefined }),
+  cacheWrite: fc.option(count, { nil: undefined }),
+});
 const JSON_CT: [string, string][] = [["content-type", "application/json"]];
 const SSE_CT: [string, string][] = [["content-type", "text/event-stream"]];
 const jsonReq = (o: unknown) => enc.encode(JSON.stringify(o));
 
-const responsesCase = fc.record({ model: modelName, t: fullTokens, stream: fc.boolean(), words: fc.integer({ min: 0, max: 4 }), error: fc.boolean() })
-  .map(({ model, t, stream, words, error }): Case => ({
-    api: "responses", shape: "responses", path: PATHS.responses.path, request: jsonReq({ model, input: "hi", ...(stream ? { stream: true } : {}) }), requestHeaders: JSON_CT,
-    status: 200, responseHeaders: stream ? SSE_CT : JSON_CT, response: enc.encode(stream ? responsesSse(model, t, { words, error }) : responsesJson(model, t)),
-  }));
+const responsesCase = fc
+  .record({ model: modelName, t: fullTokens, stream: fc.boolean(), words: fc.integer({ min: 0, max: 4 }), error: fc.boolean() })
+  .map(
+    ({ model, t, stream, words, error }): Case => ({
+      api: "responses",
+      shape: "responses",
+      path: PATHS.responses.path,
+      request: jsonReq({ model, input: "hi", ...(stream ? { stream: true } : {}) }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(stream ? responsesSse(model, t, { words, error }) : responsesJson(model, t)),
+    }),
+  );
 
-const geminiCase = fc.record({ model: fc.constantFrom("gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-2.5-pro"), version: modelName, t: fullTokens, form: fc.constantFrom("json", "sse", "array"), chunks: fc.integer({ min: 1, max: 4 }), vertex: fc.boolean() })
+const geminiCase = fc
+  .record({
+    model: fc.constantFrom("gemini-2.5-flash", "gemini-2.0-flash-001", "gemini-2.5-pro"),
+    version: modelName,
+    t: fullTokens,
+    form: fc.constantFrom("json", "sse", "array"),
+    chunks: fc.integer({ min: 1, max: 4 }),
+    vertex: fc.boolean(),
+  })
   .map(({ model, version, t, form, chunks, vertex }): Case => {
     const method = form === "json" ? "generateContent" : "streamGenerateContent";
     const base = vertex ? `/v1/projects/p/locations/us-central1/publishers/google/models/${model}` : `/v1beta/models/${model}`;
     return {
-      api: "gemini", shape: "gemini", path: `${base}:${method}${form === "sse" ? "?alt=sse" : ""}`, request: jsonReq({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }), requestHeaders: JSON_CT,
-      status: 200, responseHeaders: form === "sse" ? SSE_CT : JSON_CT,
-      response: enc.encode(form === "json" ? geminiJson(version, t) : form === "sse" ? geminiSse(version, t, chunks) : geminiArray(version, t, chunks)),
+      api: "gemini",
+      shape: "gemini",
+      path: `${base}:${method}${form === "sse" ? "?alt=sse" : ""}`,
+      request: jsonReq({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: form === "sse" ? SSE_CT : JSON_CT,
+      response: enc.encode(
+        form === "json" ? geminiJson(version, t) : form === "sse" ? geminiSse(version, t, chunks) : geminiArray(version, t, chunks),
+      ),
     };
   });
 
-const bedrockCase = fc.record({ model: fc.constantFrom("anthropic.claude-3-5-sonnet-20240620-v1%3A0", "amazon.nova-pro-v1:0", "meta.llama3-70b-instruct-v1%3A0"), t: fullTokens, invoke: fc.boolean(), version: modelName })
-  .map(({ model, t, invoke, version }): Case => ({
-    api: invoke ? "bedrock-invoke" : "bedrock-converse", shape: invoke ? "bedrock-invoke" : "bedrock-converse", path: `/model/${model}/${invoke ? "invoke" : "converse"}`,
-    request: jsonReq(invoke ? { anthropic_version: "bedrock-2023-05-31", max_tokens: 64, messages: [] } : { messages: [] }), requestHeaders: JSON_CT,
-    status: 200, responseHeaders: JSON_CT, response: enc.encode(invoke ? anthropicJson(version, t) : bedrockConverseJson(t)),
-  }));
+const bedrockCase = fc
+  .record({
+    model: fc.constantFrom("anthropic.claude-3-5-sonnet-20240620-v1%3A0", "amazon.nova-pro-v1:0", "meta.llama3-70b-instruct-v1%3A0"),
+    t: fullTokens,
+    invoke: fc.boolean(),
+    version: modelName,
+  })
+  .map(
+    ({ model, t, invoke, version }): Case => ({
+      api: invoke ? "bedrock-invoke" : "bedrock-converse",
+      shape: invoke ? "bedrock-invoke" : "bedrock-converse",
+      path: `/model/${model}/${invoke ? "invoke" : "converse"}`,
+      request: jsonReq(invoke ? { anthropic_version: "bedrock-2023-05-31", max_tokens: 64, messages: [] } : { messages: [] }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: JSON_CT,
+      response: enc.encode(invoke ? anthropicJson(version, t) : bedrockConverseJson(t)),
+    }),
+  );
 
 const appModels = fc.array(fc.record({ model_id: modelName, input_tokens: count, output_tokens: count }), { minLength: 1, maxLength: 3 });
-const dashscopeAppsCase = fc.record({ models: appModels, stream: fc.boolean(), events: fc.integer({ min: 1, max: 4 }) })
-  .map(({ models, stream, events }): Case => ({
-    api: "dashscope-apps", shape: "dashscope-apps", path: PATHS["dashscope-apps"].path, request: jsonReq({ input: { prompt: "hi" }, parameters: {} }),
+const dashscopeAppsCase = fc.record({ models: appModels, stream: fc.boolean(), events: fc.integer({ min: 1, max: 4 }) }).map(
+  ({ models, stream, events }): Case => ({
+    api: "dashscope-apps",
+    shape: "dashscope-apps",
+    path: PATHS["dashscope-apps"].path,
+    request: jsonReq({ input: { prompt: "hi" }, parameters: {} }),
     requestHeaders: [...JSON_CT, ...(stream ? [["x-dashscope-sse", "enable"] as [string, string]] : [])],
-    status: 200, responseHeaders: stream ? SSE_CT : JSON_CT, response: enc.encode(stream ? dashscopeAppSse(models, events) : dashscopeAppJson(models)),
-  }));
+    status: 200,
+    responseHeaders: stream ? SSE_CT : JSON_CT,
+    response: enc.encode(stream ? dashscopeAppSse(models, events) : dashscopeAppJson(models)),
+  }),
+);
 
-const openaiVariantCase = fc.record({
-  model: modelName, t: fullTokens,
-  variant: fc.constantFrom("usage-on-finish", "usage-after-finish-with-choices", "usage-in-choices", "x-groq", "null-details", "azure-empty-model", "openrouter-comments", "deepseek-cache" as const),
-}).map(({ model, t, variant }): Case => ({
-  api: "openai", shape: "openai", path: "/openai/deployments/d/chat/completions?api-version=2024-10-21", request: jsonReq({ model, messages: [], stream: true }), requestHeaders: JSON_CT,
-  status: 200, responseHeaders: SSE_CT, response: enc.encode(openaiVariantSse(model, { ...t, cached: variant === "deepseek-cache" ? Math.min(t.cached ?? 0, t.prompt) : t.cached }, variant)),
-}));
+const openaiVariantCase = fc
+  .record({
+    model: modelName,
+    t: fullTokens,
+    variant: fc.constantFrom(
+      "usage-on-finish",
+      "usage-after-finish-with-choices",
+      "usage-in-choices",
+      "x-groq",
+      "null-details",
+      "azure-empty-model",
+      "openrouter-comments",
+      "deepseek-cache" as const,
+    ),
+  })
+  .map(
+    ({ model, t, variant }): Case => ({
+      api: "openai",
+      shape: "openai",
+      path: "/openai/deployments/d/chat/completions?api-version=2024-10-21",
+      request: jsonReq({ model, messages: [], stream: true }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: SSE_CT,
+      response: enc.encode(
+        openaiVariantSse(model, { ...t, cached: variant === "deepseek-cache" ? Math.min(t.cached ?? 0, t.prompt) : t.cached }, variant),
+      ),
+    }),
+  );
 
-export const anyCase: fc.Arbitrary<Case> = fc.oneof(openaiCase, embeddingsCase, dashscopeCase, anthropicCase, responsesCase, geminiCase, bedrockCase, dashscopeAppsCase, openaiVariantCase);
+export const anyCase: fc.Arbitrary<Case> = fc.oneof(
+  openaiCase,
+  embeddingsCase,
+  dashscopeCase,
+  anthropicCase,
+  responsesCase,
+  geminiCase,
+  bedrockCase,
+  dashscopeAppsCase,
+  openaiVariantCase,
+);
 export const byApi = {
-  openai: openaiCase, embeddings: embeddingsCase, dashscope: dashscopeCase, anthropic: anthropicCase,
-  responses: responsesCase, gemini: geminiCase, bedrock: bedrockCase, "dashscope-apps": dashscopeAppsCase, "openai-variants": openaiVariantCase,
+  openai: openaiCase,
+  embeddings: embeddingsCase,
+  dashscope: dashscopeCase,
+  anthropic: anthropicCase,
+  responses: responsesCase,
+  gemini: geminiCase,
+  bedrock: bedrockCase,
+  "dashscope-apps": dashscopeAppsCase,
+  "openai-variants": openaiVariantCase,
 };
 
 /** Cut positions as fractions, mapped onto a body of any length. */

@@ -5,7 +5,14 @@ import type { Exchange } from "../../host";
 import { expected, appearsUnder, sumAppearsUnder, sumsField, TOKEN_KEYS, type Shape, type Expected } from "./reference";
 
 export const STATE = "wasm.asm.llmproxy.";
-export const TOKEN_STATE = { prompt: "request_prompt_tokens", completion: "request_completion_tokens", total: "request_total_tokens", cached: "request_cached_tokens", cacheWrite: "request_cache_write_tokens", reasoning: "request_reasoning_tokens" } as const;
+export const TOKEN_STATE = {
+  prompt: "request_prompt_tokens",
+  completion: "request_completion_tokens",
+  total: "request_total_tokens",
+  cached: "request_cached_tokens",
+  cacheWrite: "request_cache_write_tokens",
+  reasoning: "request_reasoning_tokens",
+} as const;
 
 export const PATHS: Record<string, { path: string; shape: Shape }> = {
   openai: { path: "/v1/chat/completions", shape: "openai" },
@@ -58,7 +65,10 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
   const n = chunks.reduce((a, c) => a + c.length, 0);
   const out = new Uint8Array(n);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
   return out;
 }
 
@@ -67,14 +77,21 @@ export function cut(b: Uint8Array, cuts: number[]): Uint8Array[] {
   const sorted = [...cuts].map((c) => Math.max(0, Math.min(b.length, c))).sort((x, y) => x - y);
   const out: Uint8Array[] = [];
   let at = 0;
-  for (const c of sorted) { out.push(b.subarray(at, c)); at = c; }
+  for (const c of sorted) {
+    out.push(b.subarray(at, c));
+    at = c;
+  }
   out.push(b.subarray(at));
   return out;
 }
 
 /** Checks a snapshot against the reference model; returns the problems found (empty = fine). */
 export function checkAgainstReference(
-  snapshot: Snapshot, shape: Shape, request: Uint8Array, response: { status: number; headers: [string, string][]; body: Uint8Array }, path = "",
+  snapshot: Snapshot,
+  shape: Shape,
+  request: Uint8Array,
+  response: { status: number; headers: [string, string][]; body: Uint8Array },
+  path = "",
 ): string[] {
   const problems: string[] = [];
   if (snapshot.failed) return [`VM failed: ${snapshot.trap}`];
@@ -84,12 +101,15 @@ export function checkAgainstReference(
     const got = fs[STATE + TOKEN_STATE[k]];
     const want = exp.tokens[k];
     if (exp.exact) {
-      if ((got === undefined) !== (want === undefined) || (got !== undefined && Number(got) !== want)) problems.push(`${k}: got ${got}, want ${want}`);
+      if ((got === undefined) !== (want === undefined) || (got !== undefined && Number(got) !== want))
+        problems.push(`${k}: got ${got}, want ${want}`);
     } else if (got !== undefined) {
       // lenient reading of broken input: the number must be one the input carried
       const n = Number(got);
-      const p = Number(fs[STATE + TOKEN_STATE.prompt]), c = Number(fs[STATE + TOKEN_STATE.completion]);
-      const carried = appearsUnder(response.body, TOKEN_KEYS[k], n) || (sumsField(shape, k) && sumAppearsUnder(response.body, TOKEN_KEYS[k], n));
+      const p = Number(fs[STATE + TOKEN_STATE.prompt]),
+        c = Number(fs[STATE + TOKEN_STATE.completion]);
+      const carried =
+        appearsUnder(response.body, TOKEN_KEYS[k], n) || (sumsField(shape, k) && sumAppearsUnder(response.body, TOKEN_KEYS[k], n));
       const ok = /^(0|[1-9][0-9]{0,14})$/.test(got) && (carried || (k === "total" && n === p + c));
       if (!ok) problems.push(`${k}: published ${got}, which the input does not carry`);
     }
@@ -107,7 +127,8 @@ export function checkAgainstReference(
     const m = /asm_llm_proxy_(prompt|completion|cached|reasoning)_tokens\|/.exec(name);
     if (!m) continue;
     const k = m[1] as "prompt" | "completion" | "cached" | "reasoning";
-    if (String(delta) !== fs[STATE + TOKEN_STATE[k]]) problems.push(`counter ${name} +${delta} but filter state ${fs[STATE + TOKEN_STATE[k]]}`);
+    if (String(delta) !== fs[STATE + TOKEN_STATE[k]])
+      problems.push(`counter ${name} +${delta} but filter state ${fs[STATE + TOKEN_STATE[k]]}`);
   }
   return problems;
 }

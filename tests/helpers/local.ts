@@ -32,7 +32,8 @@ export async function startLocal(cfg: SidecarConfig = {}): Promise<LocalSidecar>
     async waitForAccessLogs(n: number, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (accessLogs.length < n) {
-        if (Date.now() > deadline) throw new Error(`expected ${n} access-log lines, got ${accessLogs.length}: ${JSON.stringify(accessLogs)}`);
+        if (Date.now() > deadline)
+          throw new Error(`expected ${n} access-log lines, got ${accessLogs.length}: ${JSON.stringify(accessLogs)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
       return accessLogs;
@@ -119,7 +120,11 @@ export function seedCurl(proxyUrl: string, subscriber: boolean): Promise<{ statu
         port: proxy.port,
         method: "POST",
         path: "http://dashscope.aliyuncs.com/",
-        headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json", ...(subscriber ? { "user-type": "subscriber" } : {}) },
+        headers: {
+          host: "dashscope.aliyuncs.com",
+          "content-type": "application/json",
+          ...(subscriber ? { "user-type": "subscriber" } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -49,7 +49,12 @@ export class LoopbackServer {
   ) {}
 
   /** Starts `command(address)` and waits until GET `readyPath` answers 2xx. */
-  static async start(name: string, dir: string, command: (address: string) => [string, string[]], readyPath: string): Promise<LoopbackServer> {
+  static async start(
+    name: string,
+    dir: string,
+    command: (address: string) => [string, string[]],
+    readyPath: string,
+  ): Promise<LoopbackServer> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const address = `127.0.0.1:${await freePort()}`;

@@ -58,7 +58,10 @@ export class PrometheusServer {
     const server = await LoopbackServer.start(
       "prometheus",
       dir,
-      (address) => [PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=${address}`, "--log.level=warn"]],
+      (address) => [
+        PROMETHEUS,
+        [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=${address}`, "--log.level=warn"],
+      ],
       "/-/ready",
     );
     return new PrometheusServer(server);
@@ -86,7 +89,9 @@ export class PrometheusServer {
 
   /** An instant PromQL query (vector results). */
   async query(promql: string): Promise<PromSample[]> {
-    const data = await this.api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(promql)}`);
+    const data = await this.api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      `query?query=${encodeURIComponent(promql)}`,
+    );
     if (data.resultType !== "vector") throw new Error(`expected a vector for ${promql}, got ${data.resultType}`);
     return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   }
@@ -112,6 +117,12 @@ export class PrometheusServer {
 export function promtoolCheckMetrics(exposition: string): { status: number | null; findings: string[]; output: string } {
   const r = spawnSync(PROMTOOL, ["check", "metrics"], { input: exposition, encoding: "utf8", timeout: 30_000 });
   const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
-  return { status: r.status, findings: output.split("\n").map((l) => l.trim()).filter((l) => l !== ""), output };
+  return {
+    status: r.status,
+    findings: output
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== ""),
+    output,
+  };
 }
-

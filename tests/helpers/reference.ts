@@ -13,51 +13,98 @@
 // reading; the filter's scanner is more lenient there, so tests then only check that every
 // number published appears in the input under its key (never invented, never wrapped).
 
-export type Shape = "openai" | "responses" | "dashscope" | "dashscope-apps" | "anthropic" | "gemini" | "bedrock-converse" | "bedrock-invoke";
+export type Shape =
+  | "openai"
+  | "responses"
+  | "dashscope"
+  | "dashscope-apps"
+  | "anthropic"
+  | "gemini"
+  | "bedrock-converse"
+  | "bedrock-invoke";
 
 // A path segment "[]" is every element of an array there (a leading "[]" the elements of a root
 // array); "sum" fields add their occurrences within one document (DashScope apps' usage.models[]).
 const ANTHROPIC_RESPONSE: [string, Field][] = [
-  ["model", "model"], ["message.model", "model"], ["usage.input_tokens", "prompt"], ["message.usage.input_tokens", "prompt"],
-  ["usage.output_tokens", "completion"], ["message.usage.output_tokens", "completion"],
-  ["usage.cache_read_input_tokens", "cached"], ["message.usage.cache_read_input_tokens", "cached"],
-  ["usage.cache_creation_input_tokens", "cacheWrite"], ["message.usage.cache_creation_input_tokens", "cacheWrite"], ["error", "error"],
+  ["model", "model"],
+  ["message.model", "model"],
+  ["usage.input_tokens", "prompt"],
+  ["message.usage.input_tokens", "prompt"],
+  ["usage.output_tokens", "completion"],
+  ["message.usage.output_tokens", "completion"],
+  ["usage.cache_read_input_tokens", "cached"],
+  ["message.usage.cache_read_input_tokens", "cached"],
+  ["usage.cache_creation_input_tokens", "cacheWrite"],
+  ["message.usage.cache_creation_input_tokens", "cacheWrite"],
+  ["error", "error"],
 ];
 const GEMINI_DOC: [string, Field][] = [
-  ["modelVersion", "model"], ["usageMetadata.promptTokenCount", "prompt"], ["usageMetadata.candidatesTokenCount", "completion"],
-  ["usageMetadata.totalTokenCount", "total"], ["usageMetadata.cachedContentTokenCount", "cached"],
-  ["usageMetadata.thoughtsTokenCount", "reasoning"], ["error", "error"],
+  ["modelVersion", "model"],
+  ["usageMetadata.promptTokenCount", "prompt"],
+  ["usageMetadata.candidatesTokenCount", "completion"],
+  ["usageMetadata.totalTokenCount", "total"],
+  ["usageMetadata.cachedContentTokenCount", "cached"],
+  ["usageMetadata.thoughtsTokenCount", "reasoning"],
+  ["error", "error"],
 ];
 const FIELDS: Record<Shape, [string, Field][]> = {
   openai: [
     ["model", "model"],
-    ["x_groq.usage.prompt_tokens", "prompt"], ["x_groq.usage.completion_tokens", "completion"], ["x_groq.usage.total_tokens", "total"],
-    ["choices.[].usage.prompt_tokens", "prompt"], ["choices.[].usage.completion_tokens", "completion"], ["choices.[].usage.total_tokens", "total"],
-    ["usage.prompt_tokens", "prompt"], ["usage.completion_tokens", "completion"],
-    ["usage.total_tokens", "total"], ["usage.prompt_cache_hit_tokens", "cached"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
-    ["usage.completion_tokens_details.reasoning_tokens", "reasoning"], ["error", "error"],
+    ["x_groq.usage.prompt_tokens", "prompt"],
+    ["x_groq.usage.completion_tokens", "completion"],
+    ["x_groq.usage.total_tokens", "total"],
+    ["choices.[].usage.prompt_tokens", "prompt"],
+    ["choices.[].usage.completion_tokens", "completion"],
+    ["choices.[].usage.total_tokens", "total"],
+    ["usage.prompt_tokens", "prompt"],
+    ["usage.completion_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.prompt_cache_hit_tokens", "cached"],
+    ["usage.prompt_tokens_details.cached_tokens", "cached"],
+    ["usage.completion_tokens_details.reasoning_tokens", "reasoning"],
+    ["error", "error"],
   ],
   responses: [
-    ["model", "model"], ["response.model", "model"],
-    ["usage.input_tokens", "prompt"], ["usage.output_tokens", "completion"], ["usage.total_tokens", "total"],
-    ["usage.input_tokens_details.cached_tokens", "cached"], ["usage.output_tokens_details.reasoning_tokens", "reasoning"],
-    ["response.usage.input_tokens", "prompt"], ["response.usage.output_tokens", "completion"], ["response.usage.total_tokens", "total"],
-    ["response.usage.input_tokens_details.cached_tokens", "cached"], ["response.usage.output_tokens_details.reasoning_tokens", "reasoning"],
-    ["error", "error"], ["response.error", "error"], ["code", "error"],
+    ["model", "model"],
+    ["response.model", "model"],
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.input_tokens_details.cached_tokens", "cached"],
+    ["usage.output_tokens_details.reasoning_tokens", "reasoning"],
+    ["response.usage.input_tokens", "prompt"],
+    ["response.usage.output_tokens", "completion"],
+    ["response.usage.total_tokens", "total"],
+    ["response.usage.input_tokens_details.cached_tokens", "cached"],
+    ["response.usage.output_tokens_details.reasoning_tokens", "reasoning"],
+    ["error", "error"],
+    ["response.error", "error"],
+    ["code", "error"],
   ],
   dashscope: [
-    ["usage.input_tokens", "prompt"], ["usage.output_tokens", "completion"], ["usage.total_tokens", "total"],
-    ["usage.cached_tokens", "cached"], ["usage.prompt_tokens_details.cached_tokens", "cached"],
-    ["usage.output_tokens_details.reasoning_tokens", "reasoning"], ["code", "error"],
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.cached_tokens", "cached"],
+    ["usage.prompt_tokens_details.cached_tokens", "cached"],
+    ["usage.output_tokens_details.reasoning_tokens", "reasoning"],
+    ["code", "error"],
   ],
   "dashscope-apps": [
-    ["usage.models.[].model_id", "model"], ["usage.models.[].input_tokens", "prompt", "sum"], ["usage.models.[].output_tokens", "completion", "sum"], ["code", "error"],
+    ["usage.models.[].model_id", "model"],
+    ["usage.models.[].input_tokens", "prompt", "sum"],
+    ["usage.models.[].output_tokens", "completion", "sum"],
+    ["code", "error"],
   ] as [string, Field][],
   anthropic: ANTHROPIC_RESPONSE,
   gemini: [...GEMINI_DOC, ...GEMINI_DOC.map(([p, f]) => ["[]." + p, f] as [string, Field])],
   "bedrock-converse": [
-    ["usage.inputTokens", "prompt"], ["usage.outputTokens", "completion"], ["usage.totalTokens", "total"],
-    ["usage.cacheReadInputTokens", "cached"], ["usage.cacheWriteInputTokens", "cacheWrite"], ["message", "error"],
+    ["usage.inputTokens", "prompt"],
+    ["usage.outputTokens", "completion"],
+    ["usage.totalTokens", "total"],
+    ["usage.cacheReadInputTokens", "cached"],
+    ["usage.cacheWriteInputTokens", "cacheWrite"],
+    ["message", "error"],
   ],
   "bedrock-invoke": ANTHROPIC_RESPONSE,
 };
@@ -89,7 +136,10 @@ export function pathModel(shape: Shape, path: string): Uint8Array | undefined {
   const out: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const h = i + 2 < bytes.length ? /^[0-9a-fA-F]{2}$/.test(String.fromCharCode(bytes[i + 1], bytes[i + 2])) : false;
-    if (bytes[i] === 0x25 && h) { out.push(parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16)); i += 2; } else out.push(bytes[i]);
+    if (bytes[i] === 0x25 && h) {
+      out.push(parseInt(String.fromCharCode(bytes[i + 1], bytes[i + 2]), 16));
+      i += 2;
+    } else out.push(bytes[i]);
   }
   return Uint8Array.from(out);
 }
@@ -110,7 +160,9 @@ const KEEP_DEPTH = 6;
 export function parseJson(b: Uint8Array): JVal | undefined {
   let i = 0;
   const n = b.length;
-  const ws = () => { while (i < n && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++; };
+  const ws = () => {
+    while (i < n && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+  };
   // stack frames: containers being built
   type Frame = { obj: boolean; val: JVal | null; key: string | null; count: number };
   const stack: Frame[] = [];
@@ -120,13 +172,21 @@ export function parseJson(b: Uint8Array): JVal | undefined {
     const out: number[] = [];
     while (i < n) {
       const c = b[i];
-      if (c === 0x22) { const raw = i - start; i++; return { bytes: Uint8Array.from(out), raw }; }
+      if (c === 0x22) {
+        const raw = i - start;
+        i++;
+        return { bytes: Uint8Array.from(out), raw };
+      }
       if (c < 0x20) return undefined;
       if (c === 0x5c) {
         if (i + 1 >= n) return undefined;
         const e = b[i + 1];
         const simple: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
-        if (e in simple) { out.push(simple[e]); i += 2; continue; }
+        if (e in simple) {
+          out.push(simple[e]);
+          i += 2;
+          continue;
+        }
         if (e !== 0x75) return undefined;
         const hex = (at: number) => {
           if (at + 4 > n) return -1;
@@ -138,7 +198,10 @@ export function parseJson(b: Uint8Array): JVal | undefined {
         i += 6;
         if (cp >= 0xd800 && cp < 0xdc00 && b[i] === 0x5c && b[i + 1] === 0x75) {
           const lo = hex(i + 2);
-          if (lo >= 0xdc00 && lo < 0xe000) { cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00); i += 6; }
+          if (lo >= 0xdc00 && lo < 0xe000) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 6;
+          }
         }
         out.push(...utf8(cp));
         continue;
@@ -151,7 +214,11 @@ export function parseJson(b: Uint8Array): JVal | undefined {
   const deep = () => stack.length >= KEEP_DEPTH;
   const place = (v: JVal | null): boolean => {
     // attach a finished value to the current container (or make it the root)
-    if (stack.length === 0) { if (root !== undefined) return false; root = v ?? { t: "arr", at: 0, items: [] }; return true; }
+    if (stack.length === 0) {
+      if (root !== undefined) return false;
+      root = v ?? { t: "arr", at: 0, items: [] };
+      return true;
+    }
     const f = stack[stack.length - 1];
     if (f.obj) {
       if (f.val && f.key !== null && v) (f.val as { entries: [string, JVal][] }).entries.push([f.key, v]);
@@ -176,10 +243,21 @@ export function parseJson(b: Uint8Array): JVal | undefined {
         const val: JVal | null = deep() ? null : obj ? { t: "obj", at, entries: [] } : { t: "arr", at, items: [] };
         i++;
         ws();
-        if (i < n && b[i] === (obj ? 0x7d : 0x5d)) { i++; if (!place(val)) return undefined; expectValue = false; }
-        else {
+        if (i < n && b[i] === (obj ? 0x7d : 0x5d)) {
+          i++;
+          if (!place(val)) return undefined;
+          expectValue = false;
+        } else {
           stack.push({ obj, val, key: null, count: 0 });
-          if (obj) { if (b[i] !== 0x22) return undefined; const k = str(); if (!k) return undefined; stack[stack.length - 1].key = dec(k.bytes); ws(); if (b[i] !== 0x3a) return undefined; i++; }
+          if (obj) {
+            if (b[i] !== 0x22) return undefined;
+            const k = str();
+            if (!k) return undefined;
+            stack[stack.length - 1].key = dec(k.bytes);
+            ws();
+            if (b[i] !== 0x3a) return undefined;
+            i++;
+          }
           continue;
         }
       } else if (c === 0x22) {
@@ -200,14 +278,25 @@ export function parseJson(b: Uint8Array): JVal | undefined {
         expectValue = false;
       }
     } else {
-      if (stack.length === 0) { ws(); return i === n ? root : undefined; }
+      if (stack.length === 0) {
+        ws();
+        return i === n ? root : undefined;
+      }
       if (i >= n) return undefined;
       const f = stack[stack.length - 1];
       const c = b[i];
       if (c === 0x2c) {
         i++;
         ws();
-        if (f.obj) { if (b[i] !== 0x22) return undefined; const k = str(); if (!k) return undefined; f.key = dec(k.bytes); ws(); if (b[i] !== 0x3a) return undefined; i++; }
+        if (f.obj) {
+          if (b[i] !== 0x22) return undefined;
+          const k = str();
+          if (!k) return undefined;
+          f.key = dec(k.bytes);
+          ws();
+          if (b[i] !== 0x3a) return undefined;
+          i++;
+        }
         expectValue = true;
       } else if (c === (f.obj ? 0x7d : 0x5d)) {
         i++;
@@ -245,8 +334,12 @@ function allAtPath(root: JVal, path: string): JVal[] {
   for (const k of path.split(".")) {
     const next: JVal[] = [];
     for (const v of vs) {
-      if (k === "[]") { if (v.t === "arr") next.push(...v.items); }
-      else if (v.t === "obj") { const m = member(v, k); if (m) next.push(m); }
+      if (k === "[]") {
+        if (v.t === "arr") next.push(...v.items);
+      } else if (v.t === "obj") {
+        const m = member(v, k);
+        if (m) next.push(m);
+      }
     }
     vs = next;
   }
@@ -262,7 +355,16 @@ export function countOf(v: JVal | undefined): number {
 const CAPTURE = 512;
 
 /** One document's fields, per shape. */
-export interface DocFields { model?: Uint8Array; prompt: number; completion: number; total: number; cached: number; cacheWrite: number; reasoning: number; error: boolean }
+export interface DocFields {
+  model?: Uint8Array;
+  prompt: number;
+  completion: number;
+  total: number;
+  cached: number;
+  cacheWrite: number;
+  reasoning: number;
+  error: boolean;
+}
 
 const MAX_COUNT = 999_999_999;
 
@@ -276,7 +378,10 @@ export function docFields(root: JVal, shape: Shape): DocFields {
     if (found.length === 0) continue;
     if (summed) {
       let sum = 0;
-      for (const v of found) { const n = countOf(v); sum = sum < 0 || n < 0 || sum + n > MAX_COUNT ? -1 : sum + n; }
+      for (const v of found) {
+        const n = countOf(v);
+        sum = sum < 0 || n < 0 || sum + n > MAX_COUNT ? -1 : sum + n;
+      }
       sums.set(field, sum);
       continue;
     }
@@ -388,7 +493,10 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     if (events.length === 0) return { ...out, skip: "no_usage" };
     for (const e of events) {
       const root = parseJson(e.data);
-      if (!root) { out.exact = false; continue; }
+      if (!root) {
+        out.exact = false;
+        continue;
+      }
       if (root.t === "obj") docs.push(root);
     }
   }
@@ -428,7 +536,9 @@ export function appearsUnder(body: Uint8Array, keys: string[], value: number): b
 export function sumAppearsUnder(body: Uint8Array, keys: string[], value: number): boolean {
   const text = Buffer.from(body).toString("latin1");
   return keys.some((k) => {
-    const vals = [...text.matchAll(new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*([0-9]+)(?![0-9])`, "g"))].map((m) => Number(m[1]));
+    const vals = [...text.matchAll(new RegExp(`"${k}"[\\s\\x00-\\x20]*:?[\\s\\x00-\\x20]*([0-9]+)(?![0-9])`, "g"))].map((m) =>
+      Number(m[1]),
+    );
     for (let i = 0; i < vals.length; i++) {
       let sum = 0;
       for (let j = i; j < vals.length; j++) if ((sum += vals[j]) === value) return true;

@@ -11,7 +11,11 @@ export const REGISTRY = process.env.DOCKER_REGISTRY_BIN ?? "/usr/bin/docker-regi
 
 /** scripts/oci-tools.sh (umoci, skopeo, docker-registry): available, or skip (fail in CI). */
 export function requireOciTools(): { available: boolean; message: string } {
-  return requireTools("oci-tools.sh", "OCI tools are", "Run as root (apt-get install umoci skopeo docker-registry) to run the image tests.");
+  return requireTools(
+    "oci-tools.sh",
+    "OCI tools are",
+    "Run as root (apt-get install umoci skopeo docker-registry) to run the image tests.",
+  );
 }
 
 export class LocalRegistry {
@@ -33,7 +37,20 @@ export class LocalRegistry {
       dir,
       (address) => {
         const config = join(dir, "config.yml");
-        writeFileSync(config, ["version: 0.1", "log:", "  level: warn", "storage:", "  filesystem:", `    rootdirectory: ${join(dir, "data")}`, "http:", `  addr: ${address}`, ""].join("\n"));
+        writeFileSync(
+          config,
+          [
+            "version: 0.1",
+            "log:",
+            "  level: warn",
+            "storage:",
+            "  filesystem:",
+            `    rootdirectory: ${join(dir, "data")}`,
+            "http:",
+            `  addr: ${address}`,
+            "",
+          ].join("\n"),
+        );
         return [REGISTRY, ["serve", config]];
       },
       "/v2/",

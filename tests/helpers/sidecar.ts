@@ -6,7 +6,14 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { WasmVm, StatsStore, runExchange, formatAccessLog, IstioStats, prometheusText } from "../../host";
 import type { Exchange, ExchangeResult } from "../../host";
-import { accessLogFormat, bootstrapHistogramBuckets, bootstrapStatsTags, demoWorkload, repoRoot, telemetryTagOverrides } from "../../repo/manifests";
+import {
+  accessLogFormat,
+  bootstrapHistogramBuckets,
+  bootstrapStatsTags,
+  demoWorkload,
+  repoRoot,
+  telemetryTagOverrides,
+} from "../../repo/manifests";
 
 let module: WebAssembly.Module | undefined;
 
@@ -38,8 +45,12 @@ export function manualClock(startMs = 1_764_000_000_000): { now: () => bigint; a
   let t = BigInt(startMs) * 1_000_000n;
   return {
     now: () => t,
-    at(ms: number) { t = BigInt(startMs + ms) * 1_000_000n; },
-    advance(ms: number) { t += BigInt(Math.round(ms * 1_000_000)); },
+    at(ms: number) {
+      t = BigInt(startMs + ms) * 1_000_000n;
+    },
+    advance(ms: number) {
+      t += BigInt(Math.round(ms * 1_000_000));
+    },
   };
 }
 
@@ -84,12 +95,16 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   if (!started) throw new Error("on_configure rejected the configuration: " + logs.join(" | "));
   const format = accessLogFormat();
   // Istio's stats filter on the same sidecar, with the Telemetry manifest's tagOverrides.
-  const istio = new IstioStats(stats, {
-    workloadName: opts.workload ?? "sleep",
-    namespace: opts.namespace ?? "default",
-    labels: injectedLabels(demoWorkload().labels),
-    clusterId: "Kubernetes",
-  }, telemetryTagOverrides());
+  const istio = new IstioStats(
+    stats,
+    {
+      workloadName: opts.workload ?? "sleep",
+      namespace: opts.namespace ?? "default",
+      labels: injectedLabels(demoWorkload().labels),
+      clusterId: "Kubernetes",
+    },
+    telemetryTagOverrides(),
+  );
   return {
     vm,
     stats,
@@ -102,7 +117,9 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
       return Object.assign(result, { accessLog: JSON.parse(line) as Record<string, unknown> });
     },
     prometheus(filter = /llmproxy/) {
-      return prometheusText(stats.snapshot()).split("\n").filter((l: string) => filter.test(l) && !l.startsWith("#"));
+      return prometheusText(stats.snapshot())
+        .split("\n")
+        .filter((l: string) => filter.test(l) && !l.startsWith("#"));
     },
   };
 }
