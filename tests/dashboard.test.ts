@@ -5,7 +5,7 @@
 // returns data. The panel list comes from the dashboard file itself.
 // Without root / apt the tests are skipped loudly, except in CI (CI=true), where they fail.
 import { readFileSync } from "node:fs";
-import { request } from "node:http";
+import { send } from "./helpers/http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, wasmPluginConfig } from "../repo/manifests";
@@ -97,26 +97,11 @@ describe("dashboard file", () => {
   });
 });
 
-/** A POST through the local proxy in absolute form, as curl -x sends it. */
-function postViaProxy(proxyUrl: string, body: string, path = "/"): Promise<number> {
-  const proxy = new URL(proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: proxy.hostname,
-        port: proxy.port,
-        method: "POST",
-        path: `http://dashscope.aliyuncs.com${path}`,
-        headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json" },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+/** A POST to dashscope.aliyuncs.com through the local proxy, as curl -x sends it. */
+async function postViaProxy(proxyUrl: string, body: string, path = "/"): Promise<number> {
+  return (
+    await send(proxyUrl, { authority: "dashscope.aliyuncs.com", path, headers: { "content-type": "application/json" }, body: [body] })
+  ).status;
 }
 
 describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.message.split("\n").at(-1)})`, () => {

@@ -2,35 +2,23 @@
 // through the local sidecar (as to http://dashscope.aliyuncs.com, whose provider injects the
 // key) and the counters on the admin listener show the mock's own token numbers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { request } from "node:http";
+import { send } from "./helpers/http";
 import { scrape, startLocal, type LocalSidecar } from "./helpers/local";
 import { promptTokens, reply } from "../local/mock-llm";
 
-function post(
+async function post(
   proxyUrl: string,
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
-  const proxy = new URL(proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: proxy.hostname,
-        port: proxy.port,
-        method: "POST",
-        path: `http://dashscope.aliyuncs.com${path}`,
-        headers: { host: "dashscope.aliyuncs.com", "content-type": "application/json", ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      },
-    );
-    req.on("error", reject);
-    req.end(JSON.stringify(body));
+  const r = await send(proxyUrl, {
+    authority: "dashscope.aliyuncs.com",
+    path,
+    headers: { "content-type": "application/json", ...headers },
+    body: [JSON.stringify(body)],
   });
+  return { status: r.status, body: r.body.toString("utf8") };
 }
 
 const TEXT = "Explain how AI works in a few words";

@@ -1,12 +1,13 @@
 // The proxies the Envoy tests drive: real Envoy at each pinned version and the TypeScript host's
 // local sidecar, started alike (same manifests, same upstream), behind one interface, so every
 // scenario runs through all of them and their answers can be compared (differential testing).
-import { request } from "node:http";
 import { startEnvoySidecar } from "../../local/envoy-sidecar";
 import { TESTED_ENVOY_VERSIONS } from "../../envoy/versions";
 import type { FailStrategy } from "../../envoy/bootstrap";
 import { accessLogFormat } from "../../repo/manifests";
 import { startLocal, scrape, type Series } from "./local";
+
+export { send, type Received, type SendOptions } from "./http";
 
 export const ENVOYS = TESTED_ENVOY_VERSIONS;
 
@@ -57,58 +58,6 @@ export async function startProxy(which: string, cfg: ProxyConfig): Promise<Proxy
     filterLines: s.filterLines,
     close: s.close,
   };
-}
-
-export interface SendOptions {
-  method?: string;
-  authority: string;
-  path: string;
-  headers?: Record<string, string>;
-  /** The request body, written in these pieces. */
-  body?: (string | Uint8Array)[];
-  /** Close the connection once this many response body bytes arrived. */
-  abortAfterBytes?: number;
-}
-
-export interface Received {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  aborted: boolean;
-}
-
-/** One request through a proxy in absolute form, as `curl -x` sends it. */
-export function send(proxyUrl: string, o: SendOptions): Promise<Received> {
-  const proxy = new URL(proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: proxy.hostname,
-        port: proxy.port,
-        method: o.method ?? "POST",
-        path: `http://${o.authority}${o.path}`,
-        headers: { host: o.authority, ...(o.headers ?? {}) },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let n = 0;
-        res.on("data", (c: Buffer) => {
-          chunks.push(c);
-          n += c.length;
-          if (o.abortAfterBytes !== undefined && n >= o.abortAfterBytes) {
-            req.destroy();
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: true });
-          }
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: false }));
-        res.on("error", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), aborted: true }));
-      },
-    );
-    req.on("error", reject);
-    for (const piece of o.body ?? []) req.write(piece);
-    req.end();
-  });
 }
 
 /** Waits until a proxy wrote `n` access-log lines; returns them. */
