@@ -95,6 +95,8 @@ export function getBuffer(type: Buffer, start: u32, length: u32): ArrayBuffer {
 // no managed allocation (and no garbage collection) per chunk; a larger chunk falls back to a
 // managed buffer, kept alive until the next read.
 const SCRATCH_BYTES: i32 = 64 * 1024;
+/** The most a body read asks for at once: what the scratch block holds, so reads never allocate. */
+export const READ_WINDOW: i32 = SCRATCH_BYTES;
 let scratch: usize = 0;
 let overflow: ArrayBuffer | null = null;
 

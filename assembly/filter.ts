@@ -8,7 +8,7 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, getBuffer, readBuffer, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -170,9 +170,13 @@ export class LlmStream extends Context {
   }
 
   private scanChunk(scanner: JsonScanner, length: i32): void {
-    if (length <= 0) return;
-    const chunk = readBuffer(Buffer.RequestBody, 0, <u32>length);
-    scanner.feed(chunk.ptr, chunk.length);
+    // In windows the size of the scratch block: a chunk of any size (Envoy hands over up to its
+    // buffer limit at once) is read without growing linear memory; the scanner takes any split.
+    for (let at = 0; at < length; at += READ_WINDOW) {
+      const chunk = readBuffer(Buffer.RequestBody, <u32>at, <u32>min(READ_WINDOW, length - at));
+      if (chunk.length == 0) break;
+      scanner.feed(chunk.ptr, chunk.length);
+    }
   }
 
   private rewriteBuffered(scanner: JsonScanner, length: i32): void {
@@ -243,8 +247,11 @@ export class LlmStream extends Context {
 
   onResponseBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
     if (this.api === null || this.responseEnded) return FilterDataStatusValues.Continue;
-    if (body_buffer_length > 0 && (this.parser !== null || this.sniff)) {
-      const chunk = readBuffer(Buffer.ResponseBody, 0, <u32>body_buffer_length);
+    const length = <i32>body_buffer_length;
+    // In windows, as scanChunk does for requests.
+    for (let at = 0; at < length && (this.parser !== null || this.sniff); at += READ_WINDOW) {
+      const chunk = readBuffer(Buffer.ResponseBody, <u32>at, <u32>min(READ_WINDOW, length - at));
+      if (chunk.length == 0) break;
       if (this.sniff) this.sniffKind(chunk.ptr, chunk.length);
       const parser = this.parser;
       if (parser !== null) {

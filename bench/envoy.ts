@@ -183,18 +183,21 @@ async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: numb
     { maxBuffer: 1 << 20 },
   );
   const after = cpuTicks(pid);
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
-  if (!/ 50%\s+[\d.]+(us|ms|s|m|h)\n/.test(stdout)) process.stderr.write(`wrk printed no latency distribution:\n${stdout}\n`);
+  const r = parseWrk(stdout);
+  if (!Number.isFinite(r.p50Ms)) process.stderr.write(`wrk printed no latency distribution:\n${stdout}\n`);
+  return { ...r, cpuUsPerRequest: r.requests > 0 ? (((after - before) / CLK_TCK) * 1e6) / r.requests : NaN, rssMiB: rssKiB(pid) / 1024 };
+}
+
+/** What a `wrk --latency` run printed: requests, errors (non-2xx and socket errors), p50/p99. */
+export function parseWrk(stdout: string): { requests: number; errors: number; p50Ms: number; p99Ms: number } {
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, x) => a + Number(x), 0) : 0);
   return {
-    requests,
-    cpuUsPerRequest: requests > 0 ? (((after - before) / CLK_TCK) * 1e6) / requests : NaN,
-    p50Ms: ms(/50%\s+(\S+)/.exec(stdout)?.[1] ?? ""),
-    p99Ms: ms(/99%\s+(\S+)/.exec(stdout)?.[1] ?? ""),
-    rssMiB: rssKiB(pid) / 1024,
-    errors,
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0),
+    errors: non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, x) => a + Number(x), 0) : 0),
+    // anchored: the thread-stats line ("... 95.50%") would match a bare /50%/
+    p50Ms: ms(/^\s+50%\s+(\S+)$/m.exec(stdout)?.[1] ?? ""),
+    p99Ms: ms(/^\s+99%\s+(\S+)$/m.exec(stdout)?.[1] ?? ""),
   };
 }
 

@@ -1,9 +1,8 @@
-// The garbage collection policy of the release build (assembly/exports.ts): AssemblyScript's
-// "minimal" runtime never collects by itself, so the module collects at the end of an outermost
-// call (every 256 calls, or when memory grew). These tests check that memory stops growing in
-// the shapes where garbage piles up fastest: one very long stream (no on_delete for a long
-// time), many streams open at once, and streams that allocate on every callback (distinct
-// models, header values).
+// Memory stays bounded in the shapes where garbage piles up fastest: one very long stream (no
+// on_delete for a long time), many streams open at once, and streams that allocate on every
+// callback (distinct models, header values). (Written for a build on AssemblyScript's "minimal"
+// runtime, which collected only at the end of calls; the release build is back on the
+// incremental collector, assembly/exports.ts, and must pass the same.)
 import { describe, expect, it } from "vitest";
 import { sidecar } from "./helpers/sidecar";
 import { STATE, TOKEN_STATE } from "./helpers/harness";
