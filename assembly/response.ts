@@ -93,7 +93,9 @@ export class ResponseParser extends SseHandler {
    *  could change nothing is passed over: no field key, or only `null`s and the model already
    *  kept (json/prefilter.ts). */
   quiet(ptr: usize, len: i32): bool {
-    return this.sound && quietEvent(this.scanner.trie, ptr, len, Field.Model, this.usage.responseModel);
+    // Once generated content was seen, the fields that only mark it no longer matter.
+    const ignored = this.sawContent || this.usage.firstTokenNs != 0 ? (<u32>1) << <u32>Field.Content : 0;
+    return this.sound && quietEvent(this.scanner.trie, ptr, len, Field.Model, this.usage.responseModel, ignored);
   }
 
   onQuietEvent(): void {

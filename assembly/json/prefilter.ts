@@ -16,14 +16,20 @@
 // - a root key whose value is `null` changes nothing: every field's merge ignores null
 //   (usage.ts: counts, model and error all treat null as no value). A key whose value is a
 //   string byte-equal to `known` (the model already kept, no escapes) changes nothing either.
+// - any other value of a root key changes nothing when no field the caller still needs lies
+//   below that key (`ignored`: the content that marks the first token, once it was seen), as
+//   for Anthropic's `delta` and the Responses API's `delta`. (OpenAI's `choices` also holds
+//   usage on some servers, so its chunks are still read; a look for those key names inside the
+//   event was tried and cost more than it saved, bench/RESULTS.md.)
 // Over-approximating is always safe: any doubt means the full scanner reads the event.
 import { PathTrie } from "./paths";
 import { findQuoteBefore } from "./simd";
 
 /** Whether the event data [ptr, ptr + len) can be passed over (see above). `knownField`'s value
  *  equal to `known` counts as no change. */
-export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null): bool {
-  if (trie.rootFirstCount > 4) return false; // too many first bytes for the search below
+export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null, ignored: u32 = 0): bool {
+  const end = ptr + <usize>len;
+  if (trie.rootFirstCount > 4) return quietByEveryQuote(trie, ptr, end, knownField, known, ignored);
   const packed = trie.rootFirstBytes;
   // Unused slots repeat the first byte (a root with no keys repeats 0: no `"` is followed by a
   // NUL in an event, and if one is, the check below just finds no name).
@@ -31,7 +37,6 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
   const b1 = trie.rootFirstCount > 1 ? <u8>(packed >> 8) : b0;
   const b2 = trie.rootFirstCount > 2 ? <u8>(packed >> 16) : b0;
   const b3 = trie.rootFirstCount > 3 ? <u8>(packed >> 24) : b0;
-  const end = ptr + <usize>len;
   let p = ptr;
   for (;;) {
     p = findQuoteBefore(p, end, b0, b1, b2, b3);
@@ -39,11 +44,24 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
     if (keyPosition(ptr, p)) {
       const node = matchRootKey(trie, p + 1, end);
       if (node == -2) return false;
-      if (node >= 0 && !unchangedBy(trie, node, p + 1 + <usize>unchecked(trie.keys[node]).length + 1, end, knownField, known)) return false;
+      if (node >= 0 && !unchangedBy(trie, node, p + 1 + <usize>unchecked(trie.keys[node]).length + 1, end, knownField, known, ignored)) return false;
     }
     p++;
   }
   return true; // unreachable: the loop returns
+}
+
+/** quietEvent for a shape whose root keys start with more than four distinct bytes (OpenAI's:
+ *  model, choices, usage, x_groq, error): every quote is looked at, not only those followed by
+ *  a first byte. */
+function quietByEveryQuote(trie: PathTrie, ptr: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
+  for (let p = findByte(ptr, end, 0x22); p < end; p = findByte(p + 1, end, 0x22)) {
+    if (!keyPosition(ptr, p)) continue;
+    const node = matchRootKey(trie, p + 1, end);
+    if (node == -2) return false;
+    if (node >= 0 && !unchangedBy(trie, node, p + 1 + <usize>unchecked(trie.keys[node]).length + 1, end, knownField, known, ignored)) return false;
+  }
+  return true;
 }
 
 /** Whether the quote at `q` may open a key: the previous byte above 0x20 is `{` or `,`, or there
@@ -84,7 +102,7 @@ function matchRootKey(trie: PathTrie, s: usize, end: usize): i32 {
 }
 
 /** Whether the value after a root key (from `p`, just past its closing quote) changes nothing. */
-function unchangedBy(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null): bool {
+function unchangedBy(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
   while (p < end && load<u8>(p) <= 0x20) p++;
   if (p >= end || load<u8>(p) != 0x3a) return false; // no colon: let the scanner judge
   p++;
@@ -93,6 +111,20 @@ function unchangedBy(trie: PathTrie, node: i32, p: usize, end: usize, knownField
   if (p + 4 <= end && load<u32>(p) == 0x6c6c756e) { // "null"
     return p + 4 == end || !isLiteralByte(load<u8>(p + 4));
   }
+  if (isKnownValue(trie, node, p, end, knownField, known)) return true;
+  const own = unchecked(trie.fields[node]);
+  if (own >= 0 && (ignored & ((<u32>1) << <u32>own)) == 0) return false;
+  return (unchecked(trie.below[node]) & ~ignored) == 0;
+}
+
+/** First address in [p, end) holding `b`, or end. */
+function findByte(p: usize, end: usize, b: u8): usize {
+  while (p < end && load<u8>(p) != b) p++;
+  return p;
+}
+
+/** Whether the value at `p` is the string `known`, unescaped, for the field `knownField`. */
+function isKnownValue(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null): bool {
   if (known === null || unchecked(trie.fields[node]) != knownField || load<u8>(p) != 0x22) return false;
   const n = known.length;
   const v = p + 1;
