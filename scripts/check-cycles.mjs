@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIRS = ["assembly", "host", "envoy", "local", "repo", "bench", "scripts", "tests"];
 
-function sourceFiles(dir, out = []) {
+export function sourceFiles(dir, out = []) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -34,7 +34,7 @@ function resolveImport(from, spec) {
 }
 
 /** file → the project files it imports. */
-function importGraph(files) {
+export function importGraph(files) {
   const graph = new Map();
   for (const file of files) {
     const edges = new Set();
@@ -49,7 +49,7 @@ function importGraph(files) {
 }
 
 /** Tarjan's strongly connected components with more than one module (or a self-import). */
-function cycles(graph) {
+export function cycles(graph) {
   let next = 0;
   const index = new Map(),
     low = new Map(),
@@ -81,11 +81,13 @@ function cycles(graph) {
   return found;
 }
 
-const files = DIRS.flatMap((d) => sourceFiles(join(root, d)));
-const found = cycles(importGraph(files));
-if (found.length === 0) {
-  console.log(`check-cycles: no import cycle among ${files.length} modules`);
-} else {
+function main() {
+  const files = DIRS.flatMap((d) => sourceFiles(join(root, d)));
+  const found = cycles(importGraph(files));
+  if (found.length === 0) {
+    console.log(`check-cycles: no import cycle among ${files.length} modules`);
+    return;
+  }
   for (const component of found) {
     console.error(
       `import cycle: ${component
@@ -96,3 +98,6 @@ if (found.length === 0) {
   }
   process.exit(1);
 }
+
+// Also imported by tests/structure.test.ts (the graph and the cycle search).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
