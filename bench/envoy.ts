@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { sidecarBootstrap } from "../envoy/bootstrap";
+import { median } from "./median";
 import { ensureEnvoy } from "../envoy/install";
 import { startEnvoy, type EnvoyProcess } from "../envoy/process";
 import { ENVOY_VERSIONS } from "../envoy/versions";
@@ -202,10 +203,6 @@ export function parseWrk(stdout: string): { requests: number; errors: number; p5
 }
 
 const bodyFile = (dir: string) => join(dir, "body.json");
-const median = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
-};
 
 export interface EnvoyBenchResult {
   date: string;

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { WasmVm, type VmOptions } from "../host/abi/vm";
 import type { HttpStream } from "../host/envoy/stream";
+import { median } from "./median";
 import { buildWorkloads, drive, FULL_SIZES, QUICK_SIZES, type Workload } from "./workloads";
 import { Profile, loadInstrumented, calibrate, corrected, type ProfileSnapshot } from "./instrument";
 import { buildSdkLogNoop, restoredLineCount } from "./sdk-variant";
@@ -249,13 +250,6 @@ interface Sampler {
   /** Instrumented samplers: the profile of each round, per stream. */
   prof?: Profile;
   raw?: ProfileSnapshot[];
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function cpuModel(): string {

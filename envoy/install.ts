@@ -22,11 +22,17 @@ export function envoyBinaryPath(version: string): string {
   return join(ENVOY_HOME, version, "envoy", "_bin", "envoy");
 }
 
-/** The version an Envoy binary reports ("…/1.40.0/Clean/RELEASE/BoringSSL" → "1.40.0"). */
+/** The release in Envoy's version string ("<sha>/1.40.0/Clean/RELEASE/BoringSSL" → "1.40.0"), as
+ *  `--version` and the admin's /server_info print it. */
+export function releaseOf(versionString: string): string | null {
+  return /\/(\d+\.\d+\.\d+)\//.exec(versionString)?.[1] ?? null;
+}
+
+/** The version an Envoy binary reports. */
 export async function binaryVersion(binary: string): Promise<string | null> {
   try {
     const { stdout } = await run(binary, ["--version"], { timeout: 30_000 });
-    return /\/(\d+\.\d+\.\d+)\//.exec(stdout)?.[1] ?? null;
+    return releaseOf(stdout);
   } catch {
     return null;
   }

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { releaseOf } from "./install";
 
 export class EnvoyStartError extends Error {
   constructor(
@@ -146,6 +147,6 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
     throw failure("envoy did not become ready in time");
   }
   const serverInfo = (await getJson(`${adminUrl}/server_info`)) as { version?: string };
-  const version = /\/(\d+\.\d+\.\d+)\//.exec(serverInfo.version ?? "")?.[1] ?? "unknown";
+  const version = releaseOf(serverInfo.version ?? "") ?? "unknown";
   return { child, version, proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, logs, exited, stop };
 }
