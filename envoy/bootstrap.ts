@@ -208,12 +208,14 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
       }
     : { local: { filename: opts.wasmFile } };
   const configuration = opts.pluginConfig ?? wasmPluginConfig(PLUGIN_NAME, dir);
+  // pilot names the ECDS resource, the filter and the plugin `<namespace>.<name>`.
+  const name = `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`;
   return {
-    name: `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`,
+    name,
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
       config: {
-        name: `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`,
+        name,
         root_id: opts.rootId ?? wasmPluginRootId(PLUGIN_NAME, dir),
         // pilot wraps pluginConfig's JSON in a StringValue: on_configure reads the JSON text.
         ...(configuration === ""
