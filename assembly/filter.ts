@@ -110,7 +110,7 @@ export class LlmStream extends Context {
     if (end_of_stream || !readable || !shape.readsRequestBody) {
       this.requestDone = true;
       if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.vm, "compressed");
-      publishRequestModel(this.usage.requestModel, this.streaming);
+      publishRequestModel(this.vm, this.usage.requestModel, this.streaming);
       return FilterHeadersStatusValues.Continue;
     }
     this.requestScanner = acquireScanner(shape.request);
@@ -215,7 +215,7 @@ export class LlmStream extends Context {
     if (scanner.isTrue(Field.Stream)) this.streaming = true;
     this.requestScanner = null;
     releaseScanner(scanner);
-    publishRequestModel(this.usage.requestModel, this.streaming);
+    publishRequestModel(this.vm, this.usage.requestModel, this.streaming);
   }
 
   // ---- response --------------------------------------------------------------------------
@@ -309,7 +309,7 @@ export class LlmStream extends Context {
         // model asked for (a held body went nowhere, so it names nothing).
         const scanner = this.requestScanner;
         if (scanner !== null && !this.buffering && this.usage.requestModel === null) this.usage.requestModel = scanner.string(Field.Model);
-        publishRequestModel(this.usage.requestModel, this.streaming);
+        publishRequestModel(this.vm, this.usage.requestModel, this.streaming);
       }
       this.skip = Skip.Incomplete;
       this.finalize(false);

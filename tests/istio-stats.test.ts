@@ -34,6 +34,13 @@ describe("Istio stats model", () => {
     new IstioStats(store, { workloadName: "w", namespace: "ns" }, { model: 'filter_state["wasm.m"]' }).log(ctx({}, 503));
     expect(prometheusText(store.snapshot())).toMatch(/response_code="503",.*model="unknown"\} 1\n/);
   });
+  it("refuses a filter_state value that is not valid UTF-8 (Istio would put the raw bytes in the label)", () => {
+    const store = new StatsStore();
+    const istio = new IstioStats(store, { workloadName: "w", namespace: "ns" }, { model: "filter_state['wasm.m']" });
+    const c = ctx({});
+    c.filterState.set("wasm.m", { value: Buffer.from([0x61, 0xed, 0xa0, 0x80]) }); // "a" + a lone surrogate
+    expect(() => istio.log(c)).toThrow(/not valid UTF-8/);
+  });
   it("refuses CEL it does not understand instead of guessing", () => {
     expect(() => compileCel("request.headers['x-model']")).toThrow(/not supported/);
     expect(() => compileCel("filter_state['a'] + 'b'")).toThrow(/not supported/);

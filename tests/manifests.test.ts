@@ -72,7 +72,9 @@ const SEED_FILTER_STATE_FIELDS = {
   request_prompt_tokens: "%FILTER_STATE(wasm.asm.llmproxy.request_prompt_tokens:PLAIN)%",
   request_completion_tokens: "%FILTER_STATE(wasm.asm.llmproxy.request_completion_tokens:PLAIN)%",
 };
-const SEED_MODEL_TAG = "filter_state['wasm.asm.llmproxy.request_model']";
+// The seed reads `request_model`; the manifest reads the label-safe key the filter publishes for
+// this purpose (valid UTF-8, bounded, folded like llmproxy_model: tests/envoy-istio-label.test.ts).
+const MODEL_TAG = "filter_state['wasm.asm.llmproxy.request_model_label']";
 
 // ---------------------------------------------------------------------------------------------
 // Tests
@@ -662,9 +664,9 @@ describe("access log (seed §1)", () => {
 });
 
 describe("model dimension on istio_requests_total (seed §3)", () => {
-  it("REQUEST_COUNT's `model` tag is exactly filter_state['wasm.asm.llmproxy.request_model']", () => {
-    expect(telemetryTagOverrides()).toEqual({ model: SEED_MODEL_TAG });
-    expect(telemetryTagOverrides("REQUEST_COUNT").model).toBe(SEED_MODEL_TAG);
+  it("REQUEST_COUNT's `model` tag is exactly filter_state['wasm.asm.llmproxy.request_model_label'] (the seed's key, made label-safe)", () => {
+    expect(telemetryTagOverrides()).toEqual({ model: MODEL_TAG });
+    expect(telemetryTagOverrides("REQUEST_COUNT").model).toBe(MODEL_TAG);
   });
 
   it("applies on the client side (reporter=source), where the filter runs, via the prometheus provider", () => {

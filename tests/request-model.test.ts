@@ -142,3 +142,37 @@ describe("pass-through", () => {
     });
   }
 });
+
+describe("request model published safely (issue 24)", () => {
+  let s: Sidecar;
+  beforeAll(async () => {
+    s = await sidecar({ pluginConfig: JSON.stringify({ maxModels: 3 }) });
+  });
+  const call = (body: Uint8Array) =>
+    s.call({
+      request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS, body: [body] },
+      response: { status: 200, headers: JSON_HEADERS, body: openaiJson("x", { prompt: 1, completion: 1 }) },
+    }).filterState;
+  const raw = (fs: Record<string, string>, key: string) => Buffer.from(fs[key], "utf8");
+
+  it("request_model: invalid UTF-8 and lone surrogates become U+FFFD, controls '_', the bound never cuts a character", () => {
+    const fs1 = call(Buffer.concat([Buffer.from('{"model":"a'), Buffer.from([0xff, 0xc0, 0xaf]), Buffer.from('\\ud800\\n"}')]));
+    expect(fs1[STATE]).toBe("a\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd_");
+    const fs2 = call(Buffer.from(JSON.stringify({ model: "\u{1F600}".repeat(100) })));
+    expect(raw(fs2, STATE).length).toBe(256);
+    expect(fs2[STATE]).toBe("\u{1F600}".repeat(64));
+    const fs3 = call(Buffer.from(JSON.stringify({ model: `a${"é".repeat(200)}` })));
+    expect(fs3[STATE]).toBe(`a${"é".repeat(127)}`);
+  });
+
+  it("request_model_label is the llmproxy_model value, folded to 'other' by the same budget", async () => {
+    s = await sidecar({ pluginConfig: JSON.stringify({ maxModels: 3 }) }); // a fresh budget
+    const label = (m: string) => call(Buffer.from(JSON.stringify({ model: m })))[`${STATE}_label`];
+    expect(label('q"w\\e')).toBe("q_w_e");
+    expect(label("m2")).toBe("m2");
+    expect(label("m3")).toBe("m3");
+    expect(label("m4")).toBe("other");
+    expect(label("m2")).toBe("m2");
+    expect(call(Buffer.from('{"messages":[]}'))[`${STATE}_label`]).toBeUndefined();
+  });
+});

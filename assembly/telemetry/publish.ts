@@ -7,10 +7,14 @@ import { Skip, skipReason } from "../outcome";
 import { LabelBudget } from "./cardinality";
 import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
+import { writeSafeUtf8 } from "./utf8";
 import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
+/** The request model as a metric label (Istio's `model` on istio_requests_total): exactly the
+ *  filter's own `llmproxy_model` value, sanitised and folded by the same budget. */
+export const KEY_REQUEST_MODEL_LABEL = "asm.llmproxy.request_model_label";
 export const KEY_RESPONSE_MODEL = "asm.llmproxy.response_model";
 export const KEY_PROMPT_TOKENS = "asm.llmproxy.request_prompt_tokens";
 export const KEY_COMPLETION_TOKENS = "asm.llmproxy.request_completion_tokens";
@@ -26,6 +30,7 @@ export const KEY_TIME_PER_OUTPUT_TOKEN = "asm.llmproxy.time_per_output_token_ms"
 
 // The same keys, UTF-8 encoded once.
 const B_REQUEST_MODEL = String.UTF8.encode(KEY_REQUEST_MODEL);
+const B_REQUEST_MODEL_LABEL = String.UTF8.encode(KEY_REQUEST_MODEL_LABEL);
 const B_RESPONSE_MODEL = String.UTF8.encode(KEY_RESPONSE_MODEL);
 const B_PROMPT_TOKENS = String.UTF8.encode(KEY_PROMPT_TOKENS);
 const B_COMPLETION_TOKENS = String.UTF8.encode(KEY_COMPLETION_TOKENS);
@@ -44,9 +49,15 @@ const B_FALSE = String.UTF8.encode("false");
 /** Filter state holds at most this much of a model name (it comes from a client's body). */
 const MAX_STATE_MODEL: i32 = 256;
 
-/** As soon as the request is known: the model sent upstream, for the access log and Istio. */
-export function publishRequestModel(model: Uint8Array | null, streaming: bool): void {
-  if (model !== null && model.length > 0) setModel(B_REQUEST_MODEL, model);
+/** As soon as the request is known: the model sent upstream, exact (bounded, valid UTF-8)
+ *  for the access log, and as a label for Istio's tag override. The label goes through the
+ *  models budget without counting a fold: the counters' own admission counts it once. */
+export function publishRequestModel(vm: VmState, model: Uint8Array | null, streaming: bool): void {
+  if (model !== null && model.length > 0) {
+    setModel(B_REQUEST_MODEL, model);
+    const label = String.UTF8.encode(vm.models.admit(labelFromBytes(model)));
+    setFilterStateRaw(B_REQUEST_MODEL_LABEL, changetype<usize>(label), label.byteLength);
+  }
   const flag = streaming ? B_TRUE : B_FALSE;
   setFilterStateRaw(B_STREAM, changetype<usize>(flag), flag.byteLength);
 }
@@ -119,13 +130,8 @@ function setCount(key: ArrayBuffer, value: i64): void {
 
 const MODEL_OUT: usize = memory.data(MAX_STATE_MODEL);
 
-/** A model name as filter state: at most MAX_STATE_MODEL bytes, control bytes (which would
- *  corrupt a text access-log line) as '_'. */
+/** A model name as filter state: valid UTF-8 of at most MAX_STATE_MODEL bytes, control
+ *  characters (which would corrupt a text access-log line) as '_' (see utf8.ts). */
 function setModel(key: ArrayBuffer, model: Uint8Array): void {
-  const n = min(model.length, MAX_STATE_MODEL);
-  for (let i = 0; i < n; i++) {
-    const c = unchecked(model[i]);
-    store<u8>(MODEL_OUT + <usize>i, c < 0x20 || c == 0x7f ? 0x5f : c);
-  }
-  setFilterStateRaw(key, MODEL_OUT, n);
+  setFilterStateRaw(key, MODEL_OUT, writeSafeUtf8(model, MODEL_OUT, MAX_STATE_MODEL));
 }

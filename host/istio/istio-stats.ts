@@ -9,7 +9,10 @@
 // dimensions appended after the standard tags; an expression that fails to evaluate (e.g. a
 // filter_state key that is not set) yields "unknown". The CEL subset understood here is
 // `filter_state['<key>']` and string literals: enough for the manifests, and anything else is
-// refused loudly rather than guessed.
+// refused loudly rather than guessed. Envoy's `filter_state[...]` gives the property's raw bytes
+// and Istio prints them into the label verbatim (no escaping, no length limit): a value that is
+// not valid UTF-8 would make Prometheus reject the sidecar's whole scrape, so the model refuses
+// it (an error, not a silently repaired label) and the filter must never publish one.
 import type { StatsStore } from "../envoy/stats";
 import type { AccessLogContext } from "../envoy/access-log";
 import type { Tag } from "../envoy/tags";
@@ -23,6 +26,8 @@ export interface IstioNode {
   clusterId?: string;
 }
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 type Expr = (ctx: AccessLogContext) => string | undefined;
 
 /** Compiles a dimension expression of the subset above; throws on anything else. */
@@ -33,7 +38,12 @@ export function compileCel(expr: string): Expr {
     const key = fs[1] ?? fs[2];
     return (ctx) => {
       const v = ctx.filterState.get(key);
-      return v ? Buffer.from(v.value).toString("utf8") : undefined;
+      if (!v) return undefined;
+      try {
+        return STRICT_UTF8.decode(v.value);
+      } catch {
+        throw new Error(`istio-stats: filter_state['${key}'] is not valid UTF-8: Istio would put these bytes in a label verbatim`);
+      }
     };
   }
   const lit = /^(?:'([^']*)'|"([^"]*)")$/.exec(e);
