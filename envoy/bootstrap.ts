@@ -18,6 +18,7 @@ import {
   type K8sObject,
 } from "../repo/manifests";
 import { ISTIO_DEFAULT_TAGS } from "../host/envoy/tags";
+import { withConnectTunnels } from "./connect";
 
 type Json = Record<string, unknown>;
 
@@ -327,5 +328,5 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
       clusters,
     },
   };
-  return mergeBootstrap(istioBase, customBootstrap(dir));
+  return withConnectTunnels(mergeBootstrap(istioBase, customBootstrap(dir)), "0.0.0.0_80");
 }

@@ -1,4 +1,5 @@
-// The official `openai` npm client, sent through the local sidecar as through a sidecar that
+// The official `openai` npm client, sent through the local sidecar (the TypeScript host, and the
+// documented ProxyAgent example through real Envoy too) as through a sidecar that
 // intercepts http://dashscope.aliyuncs.com: undici's ProxyAgent as the fetch dispatcher (it
 // tunnels with CONNECT, which the local proxy accepts for plain-HTTP ports and parses inside),
 // so the filter sees :authority dashscope.aliyuncs.com. The client's own view of the usage must
@@ -427,3 +428,62 @@ describe("explicit upstreams (--upstream)", () => {
     }
   });
 });
+
+describe.each(["node", ...ENVOYS])("the documented ProxyAgent example (docs/local-sidecar.md) through %s", (which) => {
+  // undici's ProxyAgent tunnels http:// with CONNECT: Envoy terminates the tunnel and reads the
+  // requests inside on an internal listener (envoy/connect.ts), the Node host parses them itself.
+  it("gets its answer through CONNECT, is counted and logged; CONNECT to 443 is refused", async () => {
+    const mock = await new MockLlm({ apiKey: "sk-mock", streamDelayMs: 0 }).listen(0);
+    const proxy = await startProxy(which, { upstream: new URL(mock.url), vmEnv: { DASHSCOPE_API_KEY: "sk-mock" } });
+    const agent = new ProxyAgent(proxy.proxyUrl);
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: BASE_URL, maxRetries: 0, fetchOptions: via(agent) });
+      const before = await scrape(proxy.adminUrl);
+      const r = await client.chat.completions.create({ model: "qwen-plus", messages: [{ role: "user", content: "Hi" }] });
+      expect(r.usage!.prompt_tokens).toBe(promptTokens("qwen-plus", "Hi"));
+      const [log, ...more] = await accessLogsAfter(proxy, 1);
+      expect(more).toEqual([]); // one line per request, none for the tunnel itself
+      expect(log).toMatchObject({
+        method: "POST",
+        authority_for: "dashscope.aliyuncs.com",
+        response_code: 200,
+        request_model: "qwen-plus",
+        request_prompt_tokens: String(r.usage!.prompt_tokens),
+        request_completion_tokens: String(r.usage!.completion_tokens),
+      });
+      expect(mock.requests.at(-1)!.headers.authorization).toBe("Bearer sk-mock"); // routed: the key injected
+      const after = await scrape(proxy.adminUrl);
+      expect(tokens(after, "asm_llm_proxy_prompt_tokens", "qwen-plus") - tokens(before, "asm_llm_proxy_prompt_tokens", "qwen-plus")).toBe(
+        r.usage!.prompt_tokens,
+      );
+      expect(
+        tokens(after, "asm_llm_proxy_completion_tokens", "qwen-plus") - tokens(before, "asm_llm_proxy_completion_tokens", "qwen-plus"),
+      ).toBe(r.usage!.completion_tokens);
+
+      const refused = await connectStatus(proxy.proxyUrl, "dashscope.aliyuncs.com:443");
+      expect(refused).toBe(405);
+    } finally {
+      await agent.close();
+      await proxy.close();
+      await mock.close();
+    }
+  });
+});
+
+/** The status line a proxy answers to `CONNECT target`. */
+function connectStatus(proxyUrl: string, target: string): Promise<number> {
+  const p = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: p.hostname, port: p.port, method: "CONNECT", path: target, agent: false });
+    req.on("connect", (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
