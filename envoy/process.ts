@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { releaseOf } from "./install";
+import { watchedCommand } from "./watchdog";
 
 export class EnvoyStartError extends Error {
   constructor(
@@ -34,6 +35,8 @@ export interface EnvoyRunOptions {
   /** Flush access-log files this often (Envoy's default is 1 s). */
   fileFlushMs?: number;
   startTimeoutMs?: number;
+  /** Folders to remove should this Node process die without stopping Envoy (envoy/watchdog.ts). */
+  cleanupDirs?: string[];
 }
 
 export interface EnvoyProcess {
@@ -88,9 +91,11 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
     "--file-flush-interval-msec",
     String(opts.fileFlushMs ?? 20),
   ];
-  const child = spawn(opts.binary, args, {
+  const [command, argv] = watchedCommand(opts.binary, args, [dir, ...(opts.cleanupDirs ?? [])]);
+  const child = spawn(command, argv, {
     env: { ...process.env, ...(opts.env ?? {}) },
-    stdio: ["ignore", opts.stdout ?? "pipe", "pipe"],
+    // stdin: the pipe Envoy's watcher waits on; it closes when this process goes.
+    stdio: ["pipe", opts.stdout ?? "pipe", "pipe"],
   });
   const logs: string[] = [];
   let partial = "";
@@ -106,7 +111,10 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((c) => (exitCode = c === null ? -1 : c));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const cleanup = () => {
+    child.stdin?.destroy(); // the watcher's pipe: nothing left to watch
+    rmSync(dir, { recursive: true, force: true });
+  };
   void exited.then(cleanup);
 
   const stop = async () => {

@@ -26,6 +26,8 @@ export interface EnvoySidecarConfig extends CommonSidecarConfig {
   stdout?: "pipe" | "inherit";
   /** Envoy's stats_flush_interval in ms (default 5 s; tests reading histograms shorten it). */
   statsFlushMs?: number;
+  /** One line when Envoy must be installed first, one when done (npm start prints them). */
+  onProgress?: (line: string) => void;
 }
 
 export interface EnvoySidecar {
@@ -94,7 +96,7 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       `filter module ${relative(process.cwd(), wasmFile) || wasmFile} not found: build it with 'npm run build' (npm start builds it when missing)`,
     );
   }
-  const binary = await ensureEnvoy(cfg.envoyVersion ?? ENVOY_VERSIONS.newest);
+  const binary = await ensureEnvoy(cfg.envoyVersion ?? ENVOY_VERSIONS.newest, cfg.onProgress);
   const demo = demoWorkload();
   const workload = cfg.workload ?? demo.name;
   const namespace = cfg.namespace ?? demo.namespace;
@@ -149,6 +151,7 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       bootstrap,
       concurrency: cfg.concurrency ?? 2,
       env,
+      cleanupDirs: [dir],
       wasmLogLevel: ENVOY_LEVEL[cfg.logLevel ?? "info"],
       stdout: cfg.stdout,
       onLog: (line) => {

@@ -28,6 +28,8 @@ export interface Running {
   upstream: URL;
   workload: string;
   namespace: string;
+  /** Resolves if the proxy process ends by itself (Envoy crashed or was killed). */
+  exited?: Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ async function startEnvoy(opts: Options): Promise<Running> {
     // Envoy writes the access log to its stdout, which is ours.
     accessLogPath: "/dev/stdout",
     stdout: "inherit",
+    onProgress: (line) => process.stderr.write(`asm-llm-proxy local: ${line}\n`),
     onLog: (line) => (held ? held.push(line) : process.stderr.write(`${line}\n`)),
   });
   for (const line of held) process.stderr.write(`${line}\n`);
@@ -88,8 +91,23 @@ async function startEnvoy(opts: Options): Promise<Running> {
     runtime: `real Envoy ${s.envoy.version} (2 workers, one V8 Wasm VM each) running ${relative(process.cwd(), opts.wasmFile)}, configured from manifests/`,
     mockUrl: s.mock?.url,
     mockKey: s.mock?.options.apiKey,
+    exited: s.envoy.exited,
     ...s,
   };
+}
+
+/** Calls `gone` once this process is orphaned (its parent, e.g. npm, died without passing a
+ *  signal on: SIGKILL, or a SIGHUP npm does not forward): the orphan is re-parented, so its
+ *  ppid changes. Envoy under us follows through its own watcher (envoy/watchdog.ts). */
+function watchParent(gone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      gone();
+    }
+  }, 500);
+  timer.unref();
 }
 
 async function main(): Promise<void> {
@@ -120,6 +138,9 @@ async function main(): Promise<void> {
         sidecar = await startEnvoy(opts);
       } catch (e) {
         if (!(e instanceof EnvoyUnavailable)) throw e;
+        // A release asked for by name is that release or nothing: running another host instead
+        // would answer a different question than the one asked.
+        if (opts.envoyVersionGiven) fail(`Envoy ${opts.envoyVersion} cannot be had: ${e.message}`);
         process.stderr.write(
           `asm-llm-proxy local: Envoy cannot be had here (${e.message}); running the filter in the TypeScript host instead\n`,
         );
@@ -146,6 +167,14 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGHUP", () => stop("SIGHUP"));
+  void sidecar.exited?.then((code) => {
+    if (stopping) return;
+    stopping = true;
+    const why = `envoy exited by itself (${code === null || code < 0 ? "killed" : `code ${code}`}); the sidecar is gone`;
+    void sidecar.close().finally(() => fail(why));
+  });
+  watchParent(() => stop("parent process gone"));
 }
 
 main().catch((e) => fail((e as Error)?.message ?? String(e)));

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Builds the filter (release + debug) and the benchmark baselines with the AssemblyScript compiler.
-// `--if-needed` skips the build when every output is newer than every input, so `npm test` and
-// `npm start` on a fresh clone build once and then start fast.
+//   node scripts/build.mjs [--if-needed] [--for start|test|bench|all]
+// `--for` builds only what that command runs (`npm start` needs the release module alone, 9 s;
+// the baselines are three more compiles, half a minute on a busy machine); default: all.
+// `--if-needed` skips the outputs that are newer than every input, so a second `npm start`
+// starts at once. Each compile prints one line when it starts and one when it ends (stderr).
 import { main as asc } from "assemblyscript/asc";
 import { readdirSync, statSync, existsSync, mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -23,6 +27,15 @@ export const outputs = [
   ["bench/baselines/bytescan.ts", "build/bytescan.wasm", "release", BASELINE_RUNTIME],
 ];
 
+const BASELINES = ["build/noop.wasm", "build/jsonas.wasm", "build/bytescan.wasm"];
+/** What each command needs (the test suite loads the baselines: host fixtures, bench smoke). */
+export const NEEDS = {
+  start: ["build/llmproxy.wasm"],
+  test: ["build/llmproxy.wasm", ...BASELINES],
+  bench: ["build/llmproxy.wasm", ...BASELINES],
+  all: outputs.map(([, out]) => out),
+};
+
 function newest(dir) {
   let t = 0;
   if (!existsSync(dir)) return t;
@@ -34,26 +47,46 @@ function newest(dir) {
   return t;
 }
 
-const inputsTime = Math.max(
-  newest("assembly"),
-  newest("bench/baselines"),
-  statSync("asconfig.json").mtimeMs,
-  newest("node_modules/@solo-io/proxy-runtime/assembly"),
-  statSync("package.json").mtimeMs,
-);
-const stale = outputs.filter(([, out]) => !existsSync(out) || statSync(out).mtimeMs < inputsTime);
-if (process.argv.includes("--if-needed") && stale.length === 0) process.exit(0);
-
-mkdirSync("build", { recursive: true });
-for (const [entry, outFile, target, extraArgs = []] of outputs) {
-  const args = [entry, "--config", "asconfig.json", "--target", target, "--outFile", outFile, ...extraArgs];
-  if (target === "debug") args.push("--textFile", outFile.replace(/\.wasm$/, ".wat"));
-  const t0 = Date.now();
-  const { error, stderr } = await asc(args);
-  if (error) {
-    console.error(stderr.toString());
-    console.error(`build failed: ${entry} (${target}): ${error.message}`);
-    process.exit(1);
+async function main() {
+  let args;
+  try {
+    ({ values: args } = parseArgs({ options: { "if-needed": { type: "boolean" }, for: { type: "string", default: "all" } } }));
+  } catch (e) {
+    console.error(`build: ${e.message}`);
+    process.exit(2);
   }
-  console.error(`built ${outFile} (${statSync(outFile).size} bytes, ${Date.now() - t0} ms)`);
+  const wanted = NEEDS[args.for];
+  if (!wanted) {
+    console.error(`build: --for ${args.for}: expected one of ${Object.keys(NEEDS).join(", ")}`);
+    process.exit(2);
+  }
+  const inputsTime = Math.max(
+    newest("assembly"),
+    newest("bench/baselines"),
+    statSync("asconfig.json").mtimeMs,
+    newest("node_modules/@solo-io/proxy-runtime/assembly"),
+    statSync("package.json").mtimeMs,
+  );
+  const selected = outputs.filter(([, out]) => wanted.includes(out));
+  const todo = args["if-needed"] ? selected.filter(([, out]) => !existsSync(out) || statSync(out).mtimeMs < inputsTime) : selected;
+  mkdirSync("build", { recursive: true });
+  const t0 = Date.now();
+  for (const [i, [entry, outFile, target, extraArgs = []]] of todo.entries()) {
+    const ascArgs = [entry, "--config", "asconfig.json", "--target", target, "--outFile", outFile, ...extraArgs];
+    if (target === "debug") ascArgs.push("--textFile", outFile.replace(/\.wasm$/, ".wat"));
+    console.error(`build [${i + 1}/${todo.length}]: compiling ${outFile} (${target}) from ${entry} ...`);
+    const t = Date.now();
+    const { error, stderr } = await asc(ascArgs);
+    if (error) {
+      console.error(stderr.toString());
+      console.error(`build failed: ${entry} (${target}): ${error.message}`);
+      process.exit(1);
+    }
+    console.error(
+      `build [${i + 1}/${todo.length}]: built ${outFile} (${statSync(outFile).size} bytes) in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
+  }
+  if (todo.length > 1) console.error(`build: ${todo.length} modules in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
+
+await main();

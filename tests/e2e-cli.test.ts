@@ -4,9 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, connect, type Server } from "node:net";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { repoRoot } from "../repo/manifests";
 import { get, seedCurl } from "./helpers/local";
 import { ENVOY_VERSIONS } from "../envoy/versions";
@@ -192,5 +192,81 @@ describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => 
 
   it.concurrent("a bad flag: one line, exit 1", async () => {
     await expectOneLineFailure(run(["--port", "http", ...args], { direct: true }), /--port: expected a port number/);
+  });
+});
+
+/** `npm start` exactly as a user runs it (npm → node main.ts → Envoy + its watcher). */
+function npmStart(args: string[]): Run {
+  const child = spawn("npm", ["start", "--silent", "--", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LLMPROXY_PORT: "", LLMPROXY_ADMIN_PORT: "", LLMPROXY_UPSTREAM: "", LLMPROXY_CONFIG: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** A process's command line (Linux /proc). */
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+// Whatever ends `npm start` (a signal to npm from a terminal, `timeout`, an IDE or a process
+// manager; a crash of Node; a crash of Envoy), Envoy does not outlive it: both ports are freed
+// and no temporary folder is left behind.
+describe.skipIf(process.platform !== "linux")("npm start never leaves Envoy behind", () => {
+  const CASES: { victim: "npm" | "node" | "envoy"; signal: NodeJS.Signals }[] = [
+    { victim: "npm", signal: "SIGTERM" },
+    { victim: "npm", signal: "SIGINT" },
+    { victim: "npm", signal: "SIGHUP" },
+    { victim: "npm", signal: "SIGKILL" },
+    { victim: "node", signal: "SIGTERM" },
+    { victim: "node", signal: "SIGKILL" },
+    { victim: "envoy", signal: "SIGKILL" },
+  ];
+  it.each(CASES)("$signal to $victim", async ({ victim, signal }) => {
+    const r = npmStart(["--port", "0", "--admin-port", "0"]);
+    let tree: number[] = [];
+    try {
+      const banner = await until("the startup message", () => (/Ctrl-C stops/.test(r.stderr()) ? r.stderr() : undefined), 120_000);
+      const proxyPort = Number(/proxy\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)![1]);
+      const adminPort = Number(/admin\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(banner)![1]);
+      tree = childPids(r.child.pid!);
+      const node = tree.find((p) => cmdline(p).some((a) => a.endsWith("local/main.ts")))!;
+      const envoy = tree.find((p) => /envoy$/.test(cmdline(p)[0] ?? ""))!;
+      expect(node, `tree ${tree.map((p) => cmdline(p).join(" ")).join(" | ")}`).toBeGreaterThan(0);
+      expect(envoy).toBeGreaterThan(0);
+      // The folders Envoy runs from: its bootstrap's, and the sidecar's (named in the watcher's arguments).
+      const bootstrapDir = dirname(cmdline(envoy)[cmdline(envoy).indexOf("-c") + 1]);
+      const watcher = tree.find((p) => cmdline(p).includes("asm-llm-envoy"))!;
+      const args = cmdline(watcher);
+      const at = args.indexOf("asm-llm-envoy");
+      const dirs = args.slice(at + 2, at + 2 + Number(args[at + 1]));
+      expect(dirs).toContain(bootstrapDir);
+      expect(dirs.length).toBe(2);
+      for (const d of dirs) expect(existsSync(d)).toBe(true);
+
+      const pid = victim === "npm" ? r.child.pid! : victim === "node" ? node : envoy;
+      const t0 = Date.now();
+      process.kill(pid, signal);
+      await until("every process of the tree to end", () => (tree.every((p) => !alive(p)) ? true : undefined), 10_000);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(await refused(proxyPort)).toBe(true);
+      expect(await refused(adminPort)).toBe(true);
+      await until("the temporary folders to go", () => (dirs.every((d) => !existsSync(d)) ? true : undefined), 5000);
+    } finally {
+      r.child.kill("SIGKILL");
+      for (const p of tree) if (alive(p)) process.kill(p, "SIGKILL");
+    }
   });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { DEFAULT_ADMIN_PORT, DEFAULT_MOCK_KEY, DEFAULT_PORT, OptionsError, parseOptions } from "../local/options";
 import { countWords, promptTokens, reply } from "../local/mock-llm";
 import { requestTarget } from "../local/http-headers";
+import { repoRoot, wasmPluginConfig } from "../repo/manifests";
 
 describe("local sidecar options", () => {
   it("defaults: proxy 10000, admin 15090, the mock upstream, the manifests' configuration", () => {
@@ -60,9 +61,39 @@ describe("local sidecar options", () => {
     writeFileSync(join(dir, "list.json"), "[]");
     writeFileSync(join(dir, "bad.json"), "{ providers");
     expect(parseOptions(["--config", join(dir, "c.json")], {}).pluginConfig).toBe('{"providers":[]}');
-    expect(() => parseOptions(["--config", join(dir, "list.json")], {})).toThrow(/must hold a JSON object/);
+    expect(() => parseOptions(["--config", join(dir, "list.json")], {})).toThrow(/must hold a JSON or YAML object/);
     expect(() => parseOptions(["--config", join(dir, "bad.json")], {})).toThrow(/is not valid JSON/);
     expect(() => parseOptions(["--config", join(dir, "missing.json")], {})).toThrow(/cannot read .*ENOENT/);
+  });
+
+  it("--config reads YAML, and a WasmPlugin manifest's spec.pluginConfig (the docs show YAML)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-opt-"));
+    writeFileSync(join(dir, "c.yaml"), "# the pluginConfig\nmaxModels: 7\nmodelAllowList: [a, b]\n");
+    expect(JSON.parse(parseOptions(["--config", join(dir, "c.yaml")], {}).pluginConfig!)).toEqual({
+      maxModels: 7,
+      modelAllowList: ["a", "b"],
+    });
+    // The repository's own WasmPlugin gives exactly what the default (manifests) gives.
+    expect(JSON.parse(parseOptions(["--config", join(repoRoot, "manifests", "wasmplugin.yaml")], {}).pluginConfig!)).toEqual(
+      JSON.parse(wasmPluginConfig()),
+    );
+    expect(JSON.parse(wasmPluginConfig()).providers.length).toBeGreaterThan(0);
+    // The observe-only example: a WasmPlugin with an empty pluginConfig.
+    const observe = parseOptions(["--config", join(repoRoot, "manifests", "examples", "wasmplugin-observe-only.yaml")], {});
+    expect(observe.pluginConfig).toBe("{}");
+    writeFileSync(join(dir, "two.yaml"), "kind: WasmPlugin\nspec: {pluginConfig: {maxModels: 1}}\n---\nkind: WasmPlugin\nspec: {}\n");
+    expect(() => parseOptions(["--config", join(dir, "two.yaml")], {})).toThrow(/holds 2 WasmPlugins/);
+    writeFileSync(join(dir, "bad.yaml"), "a: [1, 2\n");
+    expect(() => parseOptions(["--config", join(dir, "bad.yaml")], {})).toThrow(/is not valid JSON or YAML/);
+    writeFileSync(join(dir, "scalar.yaml"), "just text\n");
+    expect(() => parseOptions(["--config", join(dir, "scalar.yaml")], {})).toThrow(/must hold a JSON or YAML object/);
+  });
+
+  it("--envoy-version given by name is remembered (no fallback to the Node host); -h is --help", () => {
+    expect(parseOptions([], {}).envoyVersionGiven).toBe(false);
+    expect(parseOptions(["--envoy-version", "1.36.4"], {})).toMatchObject({ envoyVersion: "1.36.4", envoyVersionGiven: true });
+    expect(parseOptions(["-h"], {}).help).toBe(true);
+    expect(parseOptions(["--env", "A=1", "--env", "B=2"], {}).vmEnv).toEqual({ A: "1", B: "2" });
   });
 
   it.each([
@@ -74,6 +105,9 @@ describe("local sidecar options", () => {
     [["--env", "NOVALUE"], /expected NAME=VALUE/],
     [["--log-level", "loud"], /--log-level: expected one of/],
     [["--bogus"], /unknown option '--bogus'/],
+    [["stray"], /unexpected argument 'stray'/],
+    [["--envoy-version", "1.38.3"], /built without Wasm/],
+    [["--help=yes"], /--help/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseOptions(argv as string[], {})).toThrow(OptionsError);
     expect(() => parseOptions(argv as string[], {})).toThrow(message);

@@ -11,7 +11,7 @@ const root = join(import.meta.dirname, "..");
 
 export function buildIfNeeded(): void {
   if (!existsSync(join(root, "build/noop.wasm")))
-    execFileSync("node", [join(root, "scripts/build.mjs"), "--if-needed"], { cwd: root, stdio: "inherit" });
+    execFileSync("node", [join(root, "scripts/build.mjs"), "--if-needed", "--for", "test"], { cwd: root, stdio: "inherit" });
 }
 
 export function noopWasm(): Uint8Array {
