@@ -300,9 +300,17 @@ class Reader {
   int(v: JValue | null, at: string, min: i32, max: i32, fallback: i32): i32 {
     if (v === null) return fallback;
     if (v.type != JType.Number || v.num != Math.floor(v.num) || v.num < <f64>min || v.num > <f64>max) {
-      this.fail(at, "expected an integer from " + min.toString() + " to " + max.toString());
+      this.fail(at, "expected an integer from " + min.toString() + " to " + max.toString() + ", got " + numberOrType(v));
       return fallback;
     }
     return <i32>v.num;
   }
+}
+
+/** What a wrong value was, for the error line: an integer itself, else its kind (printing any
+ *  f64 would link the float formatter into the module, 3.5 KB, for one error line). */
+function numberOrType(v: JValue): string {
+  if (v.type != JType.Number) return v.typeName();
+  if (v.num == Math.floor(v.num) && Math.abs(v.num) < 1e15) return (<i64>v.num).toString();
+  return v.num == Math.floor(v.num) ? "a number out of range" : "a number with a fraction";
 }

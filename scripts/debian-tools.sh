@@ -6,7 +6,8 @@
 # servers on loopback. Used by prometheus.sh, oci-tools.sh and wrk.sh.
 #
 # Exit codes: 0 ready; 2 not root (cannot install); 3 apt-get failed.
-# Prints one line saying what happened (and apt's output on failure) to stderr, prefixed NAME.
+# Prints to stderr, prefixed NAME: one line before installing (what, and that it takes a while),
+# one saying what happened (and apt's output on failure).
 set -u
 name=$1
 shift
@@ -29,6 +30,8 @@ if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
 fi
 t0=$(date +%s)
+# Said before the wait (apt-get update + install takes tens of seconds), not only after it.
+echo "$name: installing ${missing[*]} with apt-get (Debian packages, as root; usually 15-60 s) ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 if apt-get update -qq >"$log" 2>&1 \
   && apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then

@@ -9,7 +9,8 @@
 // raw `application/vnd.module.wasm.content.layer.v1+wasm` layer, must have exactly two layers,
 // which a single-file `oras push` does not produce.
 //
-// Tools: Debian's umoci builds the layout, skopeo pushes it (installed by scripts/oci-tools.sh).
+// Tools: Debian's umoci builds the layout, skopeo pushes it (scripts/oci-tools.sh installs the
+// ones the run needs: skopeo only with --push).
 // Reproducible: the same wasm gives the same digest. File mtime and every `created` are
 // SOURCE_DATE_EPOCH (default 0), the file is root-owned 0644, os/architecture are fixed
 // (wasip1/wasm) instead of the build machine's, and the layout is made afresh each time.
@@ -90,9 +91,14 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 }
 
-function ensureTools(): void {
-  const r = spawnSync("bash", [join(repoRoot, "scripts", "oci-tools.sh")], { encoding: "utf8", timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`scripts/oci-tools.sh: ${r.stderr}`);
+/** umoci (and skopeo to push) from Debian when missing; what is installed is said as it
+ *  happens (scripts/debian-tools.sh prints to our stderr), and nothing the run does not use. */
+function ensureTools(push: boolean): void {
+  const r = spawnSync("bash", [join(repoRoot, "scripts", "oci-tools.sh"), push ? "push" : "build"], {
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`scripts/oci-tools.sh failed (status ${r.status ?? r.error}): see the lines above`);
 }
 
 function main(argv: string[]): void {
@@ -100,7 +106,7 @@ function main(argv: string[]): void {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  ensureTools();
+  ensureTools(opt("--push") !== undefined);
   const tag = opt("--tag") ?? packageVersion();
   const img = buildImage(opt("--out") ?? DEFAULT_LAYOUT, tag);
   const push = opt("--push");
