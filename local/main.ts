@@ -10,48 +10,11 @@ import { EnvoySidecarError, startEnvoySidecar } from "./envoy-sidecar";
 import { EnvoyUnavailable } from "../envoy/install";
 import { EnvoyStartError } from "../envoy/process";
 import { repoRoot, wasmPluginEnv } from "../repo/manifests";
-
-const SEED_BODY = `'{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`;
+import { banner, envoyRuntime, nodeRuntime, type Running } from "./banner";
 
 function fail(message: string): never {
   process.stderr.write(`asm-llm-proxy local: error: ${message}\n`);
   process.exit(1);
-}
-
-/** What `banner` needs of either sidecar. */
-export interface Running {
-  runtime: string;
-  proxyUrl: string;
-  adminUrl: string;
-  mockUrl?: string;
-  mockKey?: string;
-  upstream: URL;
-  workload: string;
-  namespace: string;
-  /** Resolves if the proxy process ends by itself (Envoy crashed or was killed). */
-  exited?: Promise<number | null>;
-  close(): Promise<void>;
-}
-
-export function banner(s: Running, configSource: string): string {
-  const p = s.proxyUrl;
-  const a = s.adminUrl;
-  const upstream = s.mockUrl
-    ? `embedded mock LLM at ${s.mockUrl} (accepts key ${s.mockKey}; OpenAI chat + Responses, DashScope native + apps, Gemini, Bedrock Converse/Invoke; JSON and streams — see docs/api-shapes.md)`
-    : `${s.upstream.origin} (API key from the environment)`;
-  return [
-    `asm-llm-proxy local sidecar: ${s.runtime}`,
-    `  proxy     ${p}   (forward proxy or Host header; workload ${s.workload}.${s.namespace}; plugin config: ${configSource})`,
-    `  admin     ${a}/stats/prometheus   ${a}/stats`,
-    `  upstream  ${upstream}`,
-    `Try:`,
-    `  curl -x ${p} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data ${SEED_BODY}`,
-    `  curl -x ${p} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' -H 'user-type: subscriber' --data ${SEED_BODY}`,
-    `  curl -N -x ${p} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"stream":true,"messages":[{"role":"user","content":"Hi"}]}'`,
-    `  curl -s ${a}/stats/prometheus | grep llmproxy`,
-    `Access-log lines (JSON, one per request) go to stdout. Ctrl-C stops.`,
-    ``,
-  ].join("\n");
 }
 
 /** What both sidecars take from the command line. */
@@ -64,7 +27,7 @@ function commonConfig(opts: Options) {
 async function startNode(opts: Options): Promise<Running> {
   const s = await startSidecar(commonConfig(opts));
   return {
-    runtime: `${relative(process.cwd(), opts.wasmFile)} in the TypeScript proxy-wasm host, one WasmVm on the Node event loop (like one Envoy worker)`,
+    runtime: nodeRuntime(relative(process.cwd(), opts.wasmFile)),
     proxyUrl: s.proxy.url,
     adminUrl: s.admin.url,
     mockUrl: s.mock?.url,
@@ -88,7 +51,7 @@ async function startEnvoy(opts: Options): Promise<Running> {
   for (const line of held) process.stderr.write(`${line}\n`);
   held = null;
   return {
-    runtime: `real Envoy ${s.envoy.version} (2 workers, one V8 Wasm VM each) running ${relative(process.cwd(), opts.wasmFile)}, configured from manifests/`,
+    runtime: envoyRuntime(s.envoy.version, relative(process.cwd(), opts.wasmFile)),
     mockUrl: s.mock?.url,
     mockKey: s.mock?.options.apiKey,
     exited: s.envoy.exited,

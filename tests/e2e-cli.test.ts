@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { repoRoot } from "../repo/manifests";
 import { get, seedCurl } from "./helpers/local";
 import { ENVOY_VERSIONS } from "../envoy/versions";
+import { SEED_METRICS_GREP } from "../local/banner";
 
 const TSX = join(repoRoot, "node_modules", ".bin", "tsx");
 
@@ -119,7 +120,7 @@ describe.each(HOSTS)("npm start (local/main.ts), $host", ({ args, runtime }) => 
         `curl -x ${proxyUrl} http://dashscope.aliyuncs.com -H 'Content-Type: application/json' --data '{"messages":[{"role":"user","content":"Please introduce yourself"}]}'`,
       );
       expect(banner).toContain(`-H 'user-type: subscriber'`);
-      expect(banner).toContain(`curl -s ${adminUrl}/stats/prometheus | grep llmproxy`);
+      expect(banner).toContain(`curl -s ${adminUrl}/stats/prometheus | ${SEED_METRICS_GREP}`);
       expect(banner).toMatch(/embedded mock LLM at http:\/\/127\.0\.0\.1:\d+/);
 
       const res = await seedCurl(proxyUrl, true);

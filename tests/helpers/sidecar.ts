@@ -21,7 +21,8 @@ let module: WebAssembly.Module | undefined;
 export function filterModule(): WebAssembly.Module {
   if (module) return module;
   const file = join(repoRoot, "build", "llmproxy.wasm");
-  if (!existsSync(file)) execFileSync(process.execPath, [join(repoRoot, "scripts", "build.mjs"), "--if-needed", "--for", "test"], { stdio: "inherit" });
+  if (!existsSync(file))
+    execFileSync(process.execPath, [join(repoRoot, "scripts", "build.mjs"), "--if-needed", "--for", "test"], { stdio: "inherit" });
   module = new WebAssembly.Module(readFileSync(file));
   return module;
 }
