@@ -168,8 +168,9 @@ describe("counters across Envoy's workers", () => {
         lines.find((l) => l.startsWith("asm_llm_proxy_completion_tokens{") && l.includes(`llmproxy_model="${model}"`)),
         p.name,
       ).toMatch(new RegExp(` ${N * 9}$`));
-      // Envoy's per-worker listener stats show both workers took connections.
-      const stats = (await get(`${p.adminUrl}/stats?filter=worker_[0-9]+\\.downstream_cx_total`)).body;
+      // Envoy's per-worker listener stats show both workers took connections (the outbound
+      // listener's: the internal one for CONNECT tunnels, envoy/connect.ts, took none here).
+      const stats = (await get(`${p.adminUrl}/stats?filter=^listener\\.127\\.0\\.0\\.1_[0-9]+\\.worker_[0-9]+\\.downstream_cx_total`)).body;
       const perWorker = [...stats.matchAll(/worker_(\d+)\.downstream_cx_total: (\d+)/g)].map((m) => Number(m[2]));
       expect(perWorker.length, stats).toBe(2);
       expect(
