@@ -1,6 +1,7 @@
-// `npm start` as a user runs it: `tsx local/main.ts` as a child process (on free ports). The
-// startup message names the URLs and the curl commands, stdout carries one JSON access-log line
-// per request, SIGTERM/SIGINT stop everything, and startup problems are one line + exit code 1.
+// `npm start` as a user runs it: `tsx local/main.ts` as a child process (on free ports), and
+// `npm start` itself. The startup message names the URLs and the curl commands, stdout carries
+// one JSON access-log line per request, SIGTERM/SIGINT stop everything, whatever ends npm start
+// ends Envoy, and startup problems are one line + exit code 1.
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer, connect, type Server } from "node:net";
@@ -21,8 +22,9 @@ interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `tsx local/main.ts ARGS` as `npm start` runs it (tsx's CLI wraps a node child); `direct`
- * runs one node process with tsx's loader instead (faster, for the startup failures). */
+/** `tsx local/main.ts ARGS` (tsx's CLI wraps a node child, a tree one level deeper than
+ * `npm start`'s `node --import tsx`, which npmStart below runs); `direct` runs one node process
+ * with tsx's loader, as npm start does (faster, for the startup failures). */
 function run(args: string[], { direct = false, env = {} }: { direct?: boolean; env?: Record<string, string> } = {}): Run {
   const main = join(repoRoot, "local", "main.ts");
   const [cmd, argv] = direct ? [process.execPath, ["--import", "tsx", main, ...args]] : [TSX, [main, ...args]];
