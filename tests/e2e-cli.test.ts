@@ -224,6 +224,43 @@ function cmdline(pid: number): string[] {
   }
 }
 
+describe("npm start --config FILE.yaml", () => {
+  it("takes the pluginConfig as YAML (what configuration.md shows): the seed's request gets its default model", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "asm-llm-proxy-cli-"));
+    const file = join(dir, "config.yaml");
+    writeFileSync(
+      file,
+      [
+        "# the seed's provider, another default model",
+        "providers:",
+        "  - name: dashscope",
+        "    hosts: [dashscope.aliyuncs.com]",
+        "    path: /compatible-mode/v1/chat/completions",
+        "    apiKeyEnv: DASHSCOPE_API_KEY",
+        "    model: qwen-plus",
+        "",
+      ].join("\n"),
+    );
+    const r = run(["--port", "0", "--admin-port", "0", "--config", file], { direct: true });
+    try {
+      const banner = await until("the startup message", () => (/Ctrl-C stops/.test(r.stderr()) ? r.stderr() : undefined), 60_000);
+      expect(banner).toContain(`plugin config: ${file}`);
+      const proxyUrl = /proxy\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(banner)![1];
+      expect((await seedCurl(proxyUrl, false)).status).toBe(200);
+      const line = await until("an access-log line", () =>
+        r
+          .stdout()
+          .split("\n")
+          .find((l) => l.startsWith("{")),
+      );
+      expect(JSON.parse(line)).toMatchObject({ request_model: "qwen-plus", response_code: 200 });
+    } finally {
+      r.child.kill("SIGTERM");
+      await r.exit;
+    }
+  }, 90_000);
+});
+
 describe("npm start --envoy-version", () => {
   it("a release PyPI does not have: one line naming it, exit 1, no fallback to the Node host", async () => {
     const r = run(["--port", "0", "--admin-port", "0", "--envoy-version", "1.0.99"], { direct: true });
