@@ -25,7 +25,9 @@ export class LlmRoot extends RootContext {
       log(Level.Error, PLUGIN + ": " + result.error);
       return false;
     }
-    this.state.configure(config, labelFromString(nodeMetadata("WORKLOAD_NAME")), labelFromString(nodeMetadata("NAMESPACE")));
+    const workload = nodeMetadata("WORKLOAD_NAME"), namespace = nodeMetadata("NAMESPACE");
+    this.state.configure(config, labelFromString(workload), labelFromString(namespace));
+    this.state.identity.configure(config.identity, config.direction, workload, namespace, nodeMetadata("SERVICE_ACCOUNT"));
     if (config.maxRewriteBodyBytes > DEFAULT_MAX_REWRITE_BODY) {
       log(Level.Warn, PLUGIN + ": maxRewriteBodyBytes " + config.maxRewriteBodyBytes.toString() + " is above half of Envoy's default per_connection_buffer_limit_bytes (1 MiB); raise that limit too, or a large request may be answered 413 while it is held");
     }
