@@ -22,6 +22,9 @@ export interface PropertyProvider {
   nodeMetadataPaths?: "xds" | "legacy" | "both";
   nodeId?: string;
   nodeCluster?: string;
+  /** The listener's traffic_direction (Envoy's `listener_direction`: 0 unspecified, 1 inbound,
+   *  2 outbound); Envoy answers it in root and stream contexts alike (plugin_->direction_). */
+  listenerDirection?: number;
   /** Extra properties by path (segments joined with "." or "\0"), checked before the builtins. */
   extra?: Record<string, Uint8Array | string>;
 }
@@ -38,6 +41,8 @@ export interface StreamInfo {
   routeName?: string;
   requestedServerName?: string;
   mtls?: boolean;
+  /** The first URI SAN of the downstream peer's certificate (mTLS): a SPIFFE ID under Istio. */
+  uriSanPeerCertificate?: string;
   connectionId?: number;
   /** Start time, ns since epoch (default: VM clock at stream creation). */
   startTimeNs?: bigint;
@@ -210,6 +215,7 @@ function streamTokens(s: StreamPropertySource): Record<string, () => V | undefin
         id: () => U(info.connectionId ?? 0),
         mtls: () => ({ t: "bool", v: info.mtls ?? false }),
         requested_server_name: () => S(info.requestedServerName ?? ""),
+        uri_san_peer_certificate: () => opt(info.uriSanPeerCertificate),
       }),
     connection_id: () => U(info.connectionId ?? 0),
     filter_state: () => ({
@@ -240,6 +246,7 @@ function topTokens(src: PropertySource): Record<string, () => V | undefined> {
     plugin_name: () => S(src.pluginName),
     plugin_root_id: () => S(src.rootId),
     plugin_vm_id: () => S(src.vmId),
+    listener_direction: () => I(p.listenerDirection ?? 0),
   };
   if (s) Object.assign(t, streamTokens(s));
   const xdsFields: Record<string, () => V | undefined> = {
