@@ -34,6 +34,8 @@ export interface EnvoyRunOptions {
   /** Flush access-log files this often (Envoy's default is 1 s). */
   fileFlushMs?: number;
   startTimeoutMs?: number;
+  /** The listener whose port is the proxy URL's (default "0.0.0.0_80", the outbound one). */
+  listenerName?: string;
 }
 
 export interface EnvoyProcess {
@@ -134,7 +136,7 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
       }
       if (adminUrl) {
         const ready = await fetch(`${adminUrl}/ready`);
-        if (ready.ok) proxyPort = await listenerPort(adminUrl, "0.0.0.0_80");
+        if (ready.ok) proxyPort = await listenerPort(adminUrl, opts.listenerName ?? "0.0.0.0_80");
         if (proxyPort) break;
       }
     } catch {

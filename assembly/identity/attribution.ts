@@ -24,14 +24,17 @@ export class Attribution {
   sourceNamespace: string = UNKNOWN;
   /** The destination label; "" = the request's host (outbound). */
   destination: string = "";
-  /** The identity labels as `|key=value` segments, appended after the seed's four tags. */
+  /** The identity labels as `|key=value` segments, appended after the seed's four. */
   tags: string = "";
+  /** On a model server's inbound side (the caller is the downstream peer). */
+  inbound: bool = false;
 }
 
 export class IdentityState {
   config: IdentityConfig = new IdentityConfig();
-  /** Outbound or Inbound once known; Auto until Envoy's listener_direction was read. */
-  direction: Direction = Direction.Outbound;
+  /** As configured. Auto is resolved per request, not once per VM: with WasmPlugin mode
+   *  CLIENT_AND_SERVER, Envoy may run the inbound and the outbound listener's filter in one VM. */
+  direction: Direction = Direction.Auto;
   private workload: string = UNKNOWN;
   private namespace: string = UNKNOWN;
   private serviceAccount: string = UNKNOWN;
@@ -49,7 +52,7 @@ export class IdentityState {
   /** `workload`, `namespace`, `serviceAccount`: node metadata as read (null when absent). */
   configure(config: IdentityConfig, direction: Direction, workload: string | null, namespace: string | null, serviceAccount: string | null): void {
     this.config = config;
-    this.direction = direction == Direction.Auto ? listenerDirection() : direction;
+    this.direction = direction;
     this.workload = labelFromString(workload);
     this.namespace = labelFromString(namespace);
     this.serviceAccount = labelFromString(serviceAccount);
@@ -67,11 +70,6 @@ export class IdentityState {
     this.fixed = null;
   }
 
-  get inbound(): bool {
-    if (this.direction == Direction.Auto) this.direction = listenerDirection();
-    return this.direction == Direction.Inbound;
-  }
-
   /** Whether attribute() needs the client's API key, read before the filter may replace it. */
   get wantsApiKey(): bool {
     return this.config.apiKeyHash;
@@ -79,7 +77,7 @@ export class IdentityState {
 
   /** The attribution of the current request; `clientKey` = clientApiKey() before any injection. */
   attribute(metrics: Metrics, clientKey: string | null): Attribution {
-    const inbound = this.inbound;
+    const inbound = this.direction == Direction.Auto ? listenerDirection() == Direction.Inbound : this.direction == Direction.Inbound;
     const c = this.config;
     if (!inbound && c.headers.length == 0 && !c.apiKeyHash) {
       let fixed = this.fixed;
@@ -94,6 +92,7 @@ export class IdentityState {
     }
     const a = new Attribution();
     if (inbound) {
+      a.inbound = true;
       a.destination = this.self;
       // The caller's SPIFFE ID (mTLS): spiffe://<trust domain>/ns/<ns>/sa/<sa>.
       const san = getPropertyString(["connection", "uri_san_peer_certificate"]);
@@ -161,10 +160,13 @@ function spiffeSegment(id: string, marker: string): string | null {
   return end > start ? id.substring(start, end) : null;
 }
 
-/** Envoy's `listener_direction` (TrafficDirection: 1 INBOUND, 2 OUTBOUND, an int64); Auto while
- *  it is not readable (Envoy answers it in stream contexts), Outbound when unspecified. */
+/** Envoy's listener direction (TrafficDirection: 1 INBOUND, 2 OUTBOUND, an int64):
+ *  `xds.listener_direction` on Envoy >= 1.33, `listener_direction` before (as node metadata).
+ *  Envoy answers it in stream contexts only (NotFound in on_configure: 1.36.4, 1.40.0); Auto
+ *  when unreadable, Outbound when the listener leaves it unspecified. */
 function listenerDirection(): Direction {
-  const v = getProperty(["listener_direction"]);
+  let v = getProperty(["xds", "listener_direction"]);
+  if (v === null) v = getProperty(["listener_direction"]);
   if (v === null || v.byteLength < 1) return Direction.Auto;
   return load<u8>(changetype<usize>(v)) == 1 ? Direction.Inbound : Direction.Outbound;
 }

@@ -70,14 +70,16 @@ export class OtelMetrics {
 
   /** `tags` are the request's `|key=value` segments (built by the caller, values sanitised). */
   addSample(tags: string, sample: SeriesSample, inbound: bool): void {
+    // One VM may serve an inbound and an outbound listener: the side is part of the key.
+    const key = inbound ? "in" + tags : tags;
     let ids: StaticArray<i64>;
-    if (this.series.has(tags)) {
-      ids = this.series.get(tags);
+    if (this.series.has(key)) {
+      ids = this.series.get(key);
     } else {
       if (this.series.size >= MAX_CACHED_IDS) return;
       ids = new StaticArray<i64>(FAMILIES);
       for (let i = 0; i < FAMILIES; i++) unchecked(ids[i] = -1);
-      this.series.set(tags, ids);
+      this.series.set(key, ids);
     }
     record(ids, Family.Input, tags, inbound, sample.promptTokens);
     record(ids, Family.Output, tags, inbound, sample.completionTokens);

@@ -109,7 +109,7 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
       + "|llmproxy_source_workload=" + workload
       + "|llmproxy_source_workload_namespace=" + namespace
       + identityTags;
-    vm.otel.addSample(tags, sample, vm.identity.inbound);
+    vm.otel.addSample(tags, sample, who !== null && who.inbound);
   }
 }
 

@@ -23,7 +23,7 @@ export interface PropertyProvider {
   nodeId?: string;
   nodeCluster?: string;
   /** The listener's traffic_direction (Envoy's `listener_direction`: 0 unspecified, 1 inbound,
-   *  2 outbound); Envoy answers it in root and stream contexts alike (plugin_->direction_). */
+   *  2 outbound), under xds.* like node (Envoy >= 1.33). */
   listenerDirection?: number;
   /** Extra properties by path (segments joined with "." or "\0"), checked before the builtins. */
   extra?: Record<string, Uint8Array | string>;
@@ -246,13 +246,14 @@ function topTokens(src: PropertySource): Record<string, () => V | undefined> {
     plugin_name: () => S(src.pluginName),
     plugin_root_id: () => S(src.rootId),
     plugin_vm_id: () => S(src.vmId),
-    listener_direction: () => I(p.listenerDirection ?? 0),
   };
   if (s) Object.assign(t, streamTokens(s));
   const xdsFields: Record<string, () => V | undefined> = {
     node: () => nodeMessage(p),
     cluster_name: () => (s ? opt(s.info.upstreamCluster) : undefined),
     route_name: () => (s ? opt(s.info.routeName) : undefined),
+    // Envoy answers it in stream contexts only (NotFound in on_configure, observed in 1.36/1.40).
+    listener_direction: () => (s ? I(p.listenerDirection ?? 0) : undefined),
   };
   if (mode === "xds" || mode === "both") t.xds = () => mapOf(xdsFields);
   if (mode === "legacy" || mode === "both") Object.assign(t, xdsFields);
