@@ -34,7 +34,9 @@ export function withOtlpStatsSink(bootstrap: Json, collector: { address: string;
     },
     load_assignment: {
       cluster_name: OTLP_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: collector.address, port_value: collector.port } } } }] }],
+      endpoints: [
+        { lb_endpoints: [{ endpoint: { address: { socket_address: { address: collector.address, port_value: collector.port } } } }] },
+      ],
     },
   });
   return out;

@@ -46,7 +46,7 @@ function tlsCertificate(tls: MeshTls): Json {
 
 /** The server WasmPlugin example's pluginConfig, as JSON text. */
 export function serverPluginConfig(dir = "manifests"): string {
-  const wp = findManifest("WasmPlugin", SERVER_PLUGIN, dir) as { spec: { pluginConfig?: unknown } };
+  const wp = findManifest("WasmPlugin", SERVER_PLUGIN, dir) as unknown as { spec: { pluginConfig?: unknown } };
   return JSON.stringify(wp.spec.pluginConfig ?? {});
 }
 
@@ -63,7 +63,13 @@ export function serverSidecarBootstrap(opts: ServerSidecarOptions): Json {
       // Istio's inbound routes: every authority the Service may be called by goes to the app.
       route_config: {
         name: "inbound|8000||",
-        virtual_hosts: [{ name: "inbound|http|8000", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: appCluster, timeout: "0s" } }] }],
+        virtual_hosts: [
+          {
+            name: "inbound|http|8000",
+            domains: ["*"],
+            routes: [{ match: { prefix: "/" }, route: { cluster: appCluster, timeout: "0s" } }],
+          },
+        ],
       },
       http_filters: [
         wasmFilter({
@@ -76,7 +82,10 @@ export function serverSidecarBootstrap(opts: ServerSidecarOptions): Json {
           adminPort: 0,
           accessLogPath: "/dev/null",
         }),
-        { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+        {
+          name: "envoy.filters.http.router",
+          typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+        },
       ],
     },
   };
@@ -121,7 +130,9 @@ export function serverSidecarBootstrap(opts: ServerSidecarOptions): Json {
           type: "STATIC",
           load_assignment: {
             cluster_name: appCluster,
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: opts.app.address, port_value: opts.app.port } } } }] }],
+            endpoints: [
+              { lb_endpoints: [{ endpoint: { address: { socket_address: { address: opts.app.address, port_value: opts.app.port } } } }] },
+            ],
           },
         },
       ],

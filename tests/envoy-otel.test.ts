@@ -53,7 +53,12 @@ describe.each(ENVOYS)("OpenTelemetry GenAI families in Envoy %s", (version) => {
       env: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY },
     });
     for (const body of [PLAIN, STREAM]) {
-      const r = await send(envoy.proxyUrl, { authority: "dashscope.aliyuncs.com", path: "/", headers: { "content-type": "application/json" }, body: [body] });
+      const r = await send(envoy.proxyUrl, {
+        authority: "dashscope.aliyuncs.com",
+        path: "/",
+        headers: { "content-type": "application/json" },
+        body: [body],
+      });
       expect(r.status).toBe(200);
     }
     // Histogram samples show after a stats flush (every second here).
@@ -94,7 +99,11 @@ describe.each(ENVOYS)("OpenTelemetry GenAI families in Envoy %s", (version) => {
   });
 
   it("latency families in milliseconds with semconv's boundaries x1000: first token and per-token for the stream only", () => {
-    for (const family of ["gen_ai_server_time_to_first_token_milliseconds", "gen_ai_server_time_per_output_token_milliseconds", "gen_ai_client_operation_duration_milliseconds"]) {
+    for (const family of [
+      "gen_ai_server_time_to_first_token_milliseconds",
+      "gen_ai_server_time_per_output_token_milliseconds",
+      "gen_ai_client_operation_duration_milliseconds",
+    ]) {
       const le = [...new Set(find(`${family}_bucket`).map((b) => b.labels.le))];
       expect(le, family).toEqual([...bucketsOf(family).map(String), "+Inf"]);
     }
@@ -115,9 +124,16 @@ describe.each(ENVOYS)("OpenTelemetry GenAI families in Envoy %s", (version) => {
       if (usage) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(usage, `metrics received: ${[...new Set(receiver.exports.flat().map((m) => m.name))].filter((n) => n.includes("gen_ai")).join(", ")}`).toBeDefined();
+    expect(
+      usage,
+      `metrics received: ${[...new Set(receiver.exports.flat().map((m) => m.name))].filter((n) => n.includes("gen_ai")).join(", ")}`,
+    ).toBeDefined();
     const input = usage!.histogram.find((p) => p.attributes.gen_ai_token_type === "input")!;
-    expect(input.attributes).toMatchObject({ gen_ai_provider_name: "dashscope", gen_ai_request_model: "qwen-1.8b-chat", server_address: "dashscope.aliyuncs.com" });
+    expect(input.attributes).toMatchObject({
+      gen_ai_provider_name: "dashscope",
+      gen_ai_request_model: "qwen-1.8b-chat",
+      server_address: "dashscope.aliyuncs.com",
+    });
     expectNear(input.sum, total("asm_llm_proxy_prompt_tokens"));
     expect(input.bounds).toEqual(bucketsOf("gen_ai_client_token_usage"));
   });

@@ -26,7 +26,12 @@ const CLIENT_ID = "spiffe://cluster.local/ns/default/sa/sleep";
 const SERVER_ID = "spiffe://cluster.local/ns/default/sa/model-server";
 const SERVICE = "model-server.default.svc.cluster.local:8000";
 const BODY = JSON.stringify({ model: "qwen-plus", messages: [{ role: "user", content: "Which workload is calling?" }] });
-const STREAM = JSON.stringify({ model: "qwen-plus", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "Stream it" }] });
+const STREAM = JSON.stringify({
+  model: "qwen-plus",
+  stream: true,
+  stream_options: { include_usage: true },
+  messages: [{ role: "user", content: "Stream it" }],
+});
 const WASM = join(repoRoot, "build", "llmproxy.wasm");
 
 describe.each(ENVOYS)("a model server's inbound sidecar and its caller's, with mTLS, in Envoy %s", (version) => {
@@ -146,7 +151,11 @@ describe.each(ENVOYS)("a model server's inbound sidecar and its caller's, with m
     expect(count("gen_ai_server_request_duration_milliseconds_count")).toBe(2);
     expect(count("gen_ai_client_operation_duration_milliseconds_count")).toBe(0);
     const input = series.find((s) => s.name === "gen_ai_client_token_usage_sum" && s.labels.gen_ai_token_type === "input")!;
-    expect(input.labels).toMatchObject({ server_address: "model-server.default", llmproxy_source_principal: CLIENT_ID, gen_ai_request_model: "qwen-plus" });
+    expect(input.labels).toMatchObject({
+      server_address: "model-server.default",
+      llmproxy_source_principal: CLIENT_ID,
+      gen_ai_request_model: "qwen-plus",
+    });
   });
 
   it("the server's listener refuses a caller without a client certificate", async () => {
@@ -154,7 +163,9 @@ describe.each(ENVOYS)("a model server's inbound sidecar and its caller's, with m
     const outcome = await new Promise<string>((resolve) => {
       const socket = connect({ host: "127.0.0.1", port, ca: [], rejectUnauthorized: false });
       socket.on("secureConnect", () => {
-        socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: ${SERVICE}\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`);
+        socket.write(
+          `POST /v1/chat/completions HTTP/1.1\r\nhost: ${SERVICE}\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n${BODY}`,
+        );
       });
       socket.on("data", (d) => {
         resolve(`answered ${d.toString().split("\r\n")[0]}`);

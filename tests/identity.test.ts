@@ -90,9 +90,20 @@ describe("identity labels, outbound", () => {
   });
 
   it("hashes the caller's key, not the provider key the filter injects", async () => {
-    const s = await sidecar({ pluginConfig: { ...JSON.parse(wasmPluginConfig()), identity: { apiKeyHash: true } }, env: { DASHSCOPE_API_KEY: "sk-injected" } });
+    const s = await sidecar({
+      pluginConfig: { ...JSON.parse(wasmPluginConfig()), identity: { apiKeyHash: true } },
+      env: { DASHSCOPE_API_KEY: "sk-injected" },
+    });
     const r = s.call({
-      request: { path: "/", authority: "dashscope.aliyuncs.com", headers: [["content-type", "application/json"], ["authorization", "Bearer sk-team-7"]], body: "{}" },
+      request: {
+        path: "/",
+        authority: "dashscope.aliyuncs.com",
+        headers: [
+          ["content-type", "application/json"],
+          ["authorization", "Bearer sk-team-7"],
+        ],
+        body: "{}",
+      },
       response: { status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify({ model: "qwen-1.8b-chat", usage }) },
     });
     expect(new Map(r.upstreamRequest!.headers).get("authorization")).toBe("Bearer sk-injected");
@@ -110,8 +121,14 @@ describe("identity labels, outbound", () => {
   });
 
   it("each label is bounded by maxValues: the rest fold into 'other', counted per label", async () => {
-    const s = await sidecar({ pluginConfig: { identity: { maxValues: 3, apiKeyHash: true, headers: [{ name: "x-user", label: "team" }] } } });
-    for (let i = 0; i < 10; i++) call(s, [["x-user", `u${i}`], ["x-api-key", `k${i % 2}`]]);
+    const s = await sidecar({
+      pluginConfig: { identity: { maxValues: 3, apiKeyHash: true, headers: [{ name: "x-user", label: "team" }] } },
+    });
+    for (let i = 0; i < 10; i++)
+      call(s, [
+        ["x-user", `u${i}`],
+        ["x-api-key", `k${i % 2}`],
+      ]);
     const users = new Set(promptSeries(s).map((l) => l.llmproxy_team));
     expect([...users].sort()).toEqual(["other", "u0", "u1", "u2"]);
     expect(new Set(promptSeries(s).map((l) => l.llmproxy_api_key_hash)).size).toBe(2);
@@ -159,20 +176,32 @@ describe("inbound (a model server's sidecar)", () => {
       extraProperties: { "filter_state.downstream_peer.workload": "chatbot", "filter_state.downstream_peer.namespace": "apps" },
     });
     call(s, [], { uriSanPeerCertificate: SPIFFE, mtls: true });
-    expect(promptSeries(s)[0]).toMatchObject({ llmproxy_source_workload: "chatbot", llmproxy_source_workload_namespace: "apps", llmproxy_destination_service: "vllm.models" });
+    expect(promptSeries(s)[0]).toMatchObject({
+      llmproxy_source_workload: "chatbot",
+      llmproxy_source_workload_namespace: "apps",
+      llmproxy_destination_service: "vllm.models",
+    });
   });
 
   it("without mTLS the caller is unknown; listener_direction OUTBOUND keeps the seed's labels", async () => {
-    const inbound = await sidecar({ pluginConfig: { direction: "inbound", identity: { principal: true } }, workload: "vllm", namespace: "models" });
+    const inbound = await sidecar({
+      pluginConfig: { direction: "inbound", identity: { principal: true } },
+      workload: "vllm",
+      namespace: "models",
+    });
     call(inbound);
-    expect(promptSeries(inbound)[0]).toMatchObject({ llmproxy_source_workload: "unknown", llmproxy_source_workload_namespace: "unknown", llmproxy_source_principal: "unknown" });
+    expect(promptSeries(inbound)[0]).toMatchObject({
+      llmproxy_source_workload: "unknown",
+      llmproxy_source_workload_namespace: "unknown",
+      llmproxy_source_principal: "unknown",
+    });
     const outbound = await sidecar({ pluginConfig: {}, listenerDirection: 2 });
     call(outbound, [], { uriSanPeerCertificate: SPIFFE });
     expect(promptSeries(outbound)[0]).toMatchObject({ llmproxy_source_workload: "sleep", llmproxy_destination_service: "api.openai.com" });
   });
 
   it("the server-side example manifest's pluginConfig is accepted", async () => {
-    const wp = findManifest("WasmPlugin", "asm-llm-proxy-server") as { spec: { pluginConfig: object } };
+    const wp = findManifest("WasmPlugin", "asm-llm-proxy-server") as unknown as { spec: { pluginConfig: object } };
     const r = await configure(wp.spec.pluginConfig);
     expect(r.ok, r.logs.join("\n")).toBe(true);
   });
@@ -217,11 +246,41 @@ describe("identity configuration is validated, the field named", () => {
     ["trust domain", { identity: { trustDomain: "Cluster/Local" } }, /identity\.trustDomain/],
     ["maxValues", { identity: { maxValues: 0 } }, /identity\.maxValues: expected an integer from 1 to 10000/],
     ["header label", { identity: { headers: [{ name: "x-team", label: "Team" }] } }, /identity\.headers\[0\]\.label/],
-    ["reserved label", { identity: { headers: [{ name: "x-m", label: "model" }] } }, /identity\.headers\[0\]\.label: 'model' is a label the filter sets itself/],
+    [
+      "reserved label",
+      { identity: { headers: [{ name: "x-m", label: "model" }] } },
+      /identity\.headers\[0\]\.label: 'model' is a label the filter sets itself/,
+    ],
     ["pseudo-header", { identity: { headers: [{ name: ":path", label: "p" }] } }, /identity\.headers\[0\]\.name/],
-    ["duplicate label", { identity: { headers: [{ name: "a", label: "x" }, { name: "b", label: "x" }] } }, /identity\.headers\[1\]\.label: label 'x' is already used/],
-    ["duplicate header", { identity: { headers: [{ name: "a", label: "x" }, { name: "A", label: "y" }] } }, /identity\.headers\[1\]\.name/],
-    ["too many headers", { identity: { headers: Array.from({ length: 9 }, (_, i) => ({ name: `h${i}`, label: `l${i}` })) } }, /identity\.headers: at most 8/],
+    [
+      "duplicate label",
+      {
+        identity: {
+          headers: [
+            { name: "a", label: "x" },
+            { name: "b", label: "x" },
+          ],
+        },
+      },
+      /identity\.headers\[1\]\.label: label 'x' is already used/,
+    ],
+    [
+      "duplicate header",
+      {
+        identity: {
+          headers: [
+            { name: "a", label: "x" },
+            { name: "A", label: "y" },
+          ],
+        },
+      },
+      /identity\.headers\[1\]\.name/,
+    ],
+    [
+      "too many headers",
+      { identity: { headers: Array.from({ length: 9 }, (_, i) => ({ name: `h${i}`, label: `l${i}` })) } },
+      /identity\.headers: at most 8/,
+    ],
     ["direction", { direction: "in" }, /direction: expected 'auto', 'outbound' or 'inbound'/],
     ["metricNames", { metricNames: "prometheus" }, /metricNames: expected 'asm', 'otel' or 'both'/],
   ];

@@ -19,8 +19,27 @@ const openssl = (args: string[], cwd: string) => execFileSync("openssl", args, {
 export function meshCa(): MeshCa {
   const dir = mkdtempSync(join(tmpdir(), "asm-llm-mesh-ca-"));
   openssl(
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/O=cluster.local",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.crt"],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/O=cluster.local",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+    ],
     dir,
   );
   return {
@@ -31,8 +50,43 @@ export function meshCa(): MeshCa {
         join(dir, `${name}.ext`),
         `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=critical,URI:${spiffeId}\n`,
       );
-      openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/O=cluster.local", "-keyout", `${name}.key`, "-out", `${name}.csr`], dir);
-      openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`], dir);
+      openssl(
+        [
+          "req",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-subj",
+          "/O=cluster.local",
+          "-keyout",
+          `${name}.key`,
+          "-out",
+          `${name}.csr`,
+        ],
+        dir,
+      );
+      openssl(
+        [
+          "x509",
+          "-req",
+          "-in",
+          `${name}.csr`,
+          "-CA",
+          "ca.crt",
+          "-CAkey",
+          "ca.key",
+          "-CAcreateserial",
+          "-days",
+          "1",
+          "-extfile",
+          `${name}.ext`,
+          "-out",
+          `${name}.crt`,
+        ],
+        dir,
+      );
       return { certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`), caFile: join(dir, "ca.crt") };
     },
   };
