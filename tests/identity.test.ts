@@ -4,6 +4,7 @@
 // that every label is bounded (folded into "other", counted), that a label value cannot forge
 // another label, and that a bad `identity` section is refused with its field named.
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configure, sidecar, type Sidecar } from "./helpers/sidecar";
 import { findManifest, wasmPluginConfig } from "../repo/manifests";
@@ -87,6 +88,36 @@ describe("identity labels, outbound", () => {
     expect(hashes.sort()).toEqual([...keys.map(([, , k]) => sha12(k)), "unknown"].sort());
     const text = s.prometheus(/./).join("\n") + logs.join("\n") + s.logs.join("\n");
     for (const [, , k] of keys) expect(text).not.toContain(k);
+  });
+
+  it("SHA-256 across block boundaries: keys of 1 to 200 bytes, multi-byte UTF-8 included", async () => {
+    const s = await sidecar({ pluginConfig: { identity: { apiKeyHash: true, maxValues: 1000 } } });
+    // 55 bytes is the most one block holds with the padding; 56..64 spill into a second block.
+    const keys = [1, 54, 55, 56, 57, 63, 64, 65, 119, 120, 128, 200].flatMap((n) => ["k".repeat(n), `${"k".repeat(n - 1)}é`]);
+    for (const k of keys) call(s, [["x-api-key", k]]);
+    expect(promptSeries(s).map((l) => l.llmproxy_api_key_hash).sort()).toEqual(keys.map(sha12).sort());
+  });
+
+  it("any header value: one label, the others intact, parseable text (property)", async () => {
+    const s = await sidecar({ pluginConfig: { identity: { headers: [{ name: "x-team", label: "team" }], maxValues: 10000 } } });
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 200 }), (value) => {
+        // what an HTTP header can carry: no NUL, CR, LF; no surrounding blanks (Envoy trims them)
+        const v = value.replace(/[\0\r\n]/g, "").trim();
+        const before = s.prometheus(/^asm_llm_proxy_prompt_tokens\{/).length;
+        call(s, v === "" ? [] : [["x-team", v]]);
+        const lines = s.prometheus(/^asm_llm_proxy_prompt_tokens\{/);
+        expect(lines.length - before).toBeLessThanOrEqual(1);
+        for (const l of lines) {
+          expect(l).toMatch(/^asm_llm_proxy_prompt_tokens\{[^\n]*\} \d+$/);
+          const labels = labelsOf(l);
+          expect(Object.keys(labels)).toEqual(["llmproxy_source_workload", "llmproxy_source_workload_namespace", "llmproxy_destination_service", "llmproxy_model", "llmproxy_team"]);
+          expect(labels.llmproxy_team).toMatch(/^[A-Za-z0-9._:\/@+-]{1,96}$/);
+          expect(labels.llmproxy_model).toBe("gpt-4o");
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("hashes the caller's key, not the provider key the filter injects", async () => {
