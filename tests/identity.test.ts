@@ -95,7 +95,11 @@ describe("identity labels, outbound", () => {
     // 55 bytes is the most one block holds with the padding; 56..64 spill into a second block.
     const keys = [1, 54, 55, 56, 57, 63, 64, 65, 119, 120, 128, 200].flatMap((n) => ["k".repeat(n), `${"k".repeat(n - 1)}é`]);
     for (const k of keys) call(s, [["x-api-key", k]]);
-    expect(promptSeries(s).map((l) => l.llmproxy_api_key_hash).sort()).toEqual(keys.map(sha12).sort());
+    expect(
+      promptSeries(s)
+        .map((l) => l.llmproxy_api_key_hash)
+        .sort(),
+    ).toEqual(keys.map(sha12).sort());
   });
 
   it("any header value: one label, the others intact, parseable text (property)", async () => {
@@ -111,7 +115,13 @@ describe("identity labels, outbound", () => {
         for (const l of lines) {
           expect(l).toMatch(/^asm_llm_proxy_prompt_tokens\{[^\n]*\} \d+$/);
           const labels = labelsOf(l);
-          expect(Object.keys(labels)).toEqual(["llmproxy_source_workload", "llmproxy_source_workload_namespace", "llmproxy_destination_service", "llmproxy_model", "llmproxy_team"]);
+          expect(Object.keys(labels)).toEqual([
+            "llmproxy_source_workload",
+            "llmproxy_source_workload_namespace",
+            "llmproxy_destination_service",
+            "llmproxy_model",
+            "llmproxy_team",
+          ]);
           expect(labels.llmproxy_team).toMatch(/^[A-Za-z0-9._:\/@+-]{1,96}$/);
           expect(labels.llmproxy_model).toBe("gpt-4o");
         }
@@ -168,6 +178,37 @@ describe("identity labels, outbound", () => {
     const total = s.prometheus(/^asm_llm_proxy_prompt_tokens\{/).reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
     expect(total).toBe(70); // nothing lost by folding
   });
+});
+
+describe("identity labels stay bounded in memory", () => {
+  it("20,000 callers with distinct teams, keys and peers: labels folded, linear memory flat after the first half", async () => {
+    const s = await sidecar({
+      pluginConfig: {
+        direction: "inbound",
+        metricNames: "both",
+        identity: { serviceAccount: true, principal: true, apiKeyHash: true, headers: [{ name: "x-team", label: "team" }], maxValues: 20 },
+      },
+      workload: "vllm",
+      namespace: "models",
+    });
+    const N = 20_000;
+    let half = 0;
+    for (let i = 0; i < N; i++) {
+      if (i === N / 2) half = s.vm.memoryBytes();
+      call(
+        s,
+        [
+          ["x-team", `team-${i}`],
+          ["authorization", `Bearer sk-${i}`],
+        ],
+        { uriSanPeerCertificate: `spiffe://cluster.local/ns/ns-${i}/sa/sa-${i}`, mtls: true },
+      );
+    }
+    expect(s.vm.memoryBytes() - half).toBe(0);
+    expect(promptSeries(s).length).toBeLessThanOrEqual(21);
+    for (const label of ["team", "api_key_hash", "source_principal", "source_service_account", "source_workload_namespace"])
+      expect(s.stats.counterValue(`asm_llm_proxy_labels_folded|llmproxy_label=${label}`), label).toBe(N - 20);
+  }, 120_000);
 });
 
 describe("inbound (a model server's sidecar)", () => {
