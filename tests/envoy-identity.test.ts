@@ -1,26 +1,27 @@
-// Identity labels on the caller's sidecar in real Envoy (both pinned versions), through the
+// Identity labels on the caller's sidecar in real Envoy (both pinned versions) and in the test host's local sidecar, compared,
 // bootstrap ConfigMap's stats_tags: the service account and SPIFFE ID from node metadata, a
 // header label, the API key as a SHA-256 prefix (never the key), each bounded by maxValues with
 // the rest folded into "other" and counted; with identity off the seed's four labels only.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEnvoySidecar, type EnvoySidecar } from "../local/envoy-sidecar";
+import { MockLlm } from "../local/mock-llm";
 import { DEFAULT_MOCK_KEY } from "../local/options";
 import { get, scrape, type Series } from "./helpers/local";
-import { ENVOYS, send } from "./helpers/envoy";
+import { ENVOYS, send, startProxy, type ProxyUnderTest } from "./helpers/envoy";
 
 const BODY = JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: "Who am I?" }] });
 const TEAMS = ["payments", "search", "ads", "growth", "infra"];
 
-describe.each(ENVOYS)("identity labels in Envoy %s", (version) => {
-  let s: EnvoySidecar;
+// The test host's local sidecar too ("node"), which must agree with Envoy.
+describe.each([...ENVOYS, "node"])("identity labels in %s", (which) => {
+  let s: ProxyUnderTest;
+  let mock: MockLlm;
   let series: Series[];
 
   beforeAll(async () => {
-    s = await startEnvoySidecar({
-      envoyVersion: version,
-      port: 0,
-      adminPort: 0,
+    mock = await new MockLlm({ apiKey: DEFAULT_MOCK_KEY }).listen(0);
+    s = await startProxy(which, {
+      upstream: new URL(mock.url),
       // The bound is per VM (one per worker, like the model label's): one worker makes the fold
       // deterministic. Observe-only: the client's own key goes upstream.
       concurrency: 1,
@@ -39,7 +40,10 @@ describe.each(ENVOYS)("identity labels in Envoy %s", (version) => {
     }
     series = await scrape(s.adminUrl);
   }, 60_000);
-  afterAll(async () => s?.close());
+  afterAll(async () => {
+    await s?.close();
+    await mock?.close();
+  });
 
   it("labels the caller: service account, SPIFFE ID, API key hash, team; past maxValues the team is 'other'", () => {
     const tokens = series.filter((x) => x.name === "asm_llm_proxy_prompt_tokens");
