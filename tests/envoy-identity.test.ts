@@ -1,7 +1,7 @@
 // Identity labels on the caller's sidecar in real Envoy (both pinned versions) and in the test
 // host's local sidecar, through the bootstrap ConfigMap's stats_tags: the service account and
 // SPIFFE ID from node metadata, a header label, the API key as a SHA-256 prefix (never the key),
-// the rest folded into "other" and counted; with identity off the seed's four labels only.
+// each bounded by maxValues (past it "other", counted); the key never in the output.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockLlm } from "../local/mock-llm";
