@@ -38,6 +38,10 @@ export interface ServerSidecarOptions {
   pluginConfig?: string;
   statsFlushMs?: number;
   manifestsDir?: string;
+  /** Stand-in for Istio's metadata exchange (not in upstream Envoy): filter state
+   *  `downstream_peer` set to this serialized peer (`namespace=...,workload=...`) before the
+   *  filter runs, as a plain string object (`envoy.string`). */
+  peerMetadata?: string;
 }
 
 function tlsCertificate(tls: MeshTls): Json {
@@ -72,6 +76,23 @@ export function serverSidecarBootstrap(opts: ServerSidecarOptions): Json {
         ],
       },
       http_filters: [
+        ...(opts.peerMetadata === undefined
+          ? []
+          : [
+              {
+                name: "envoy.filters.http.set_filter_state",
+                typed_config: {
+                  "@type": "type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config",
+                  on_request_headers: [
+                    {
+                      object_key: "downstream_peer",
+                      factory_key: "envoy.string",
+                      format_string: { text_format_source: { inline_string: opts.peerMetadata } },
+                    },
+                  ],
+                },
+              },
+            ]),
         wasmFilter({
           wasmFile: opts.wasmFile,
           pluginConfig: opts.pluginConfig ?? serverPluginConfig(dir),

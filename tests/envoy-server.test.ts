@@ -60,6 +60,8 @@ describe.each(ENVOYS)("a model server's inbound sidecar and its caller's, with m
         namespace: "default",
         serviceAccount: "model-server",
         statsFlushMs: 1000,
+        // What Istio's metadata exchange would leave (serialized as Istio's baggage).
+        peerMetadata: "cluster=Kubernetes,namespace=default,workload=sleep,service=sleep,revision=latest,type=deployment,name=sleep-7d9f",
         // The example's pluginConfig plus the API key label and both metric families, and
         // `direction` left to auto: the filter must learn from Envoy's listener_direction
         // (the listener's traffic_direction INBOUND) that it runs on the inbound side.
@@ -111,7 +113,7 @@ describe.each(ENVOYS)("a model server's inbound sidecar and its caller's, with m
     const series = await tokenSeries(server);
     expect(series.map((s) => s.labels)).toEqual([
       {
-        llmproxy_source_workload: "unknown", // no Istio metadata exchange between two plain Envoys
+        llmproxy_source_workload: "sleep", // from the stand-in for Istio's peer metadata
         llmproxy_source_workload_namespace: "default",
         llmproxy_destination_service: "model-server.default",
         llmproxy_model: "qwen-plus",

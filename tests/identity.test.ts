@@ -255,6 +255,22 @@ describe("inbound (a model server's sidecar)", () => {
     });
   });
 
+  for (const [form, serialized] of [
+    ["Istio's baggage", "cluster=Kubernetes,namespace=apps,workload=chatbot,service=chatbot,revision=v1,type=deployment,name=chatbot-5f6d"],
+    ["older releases' k8s.* keys", "k8s.cluster.name=Kubernetes,k8s.namespace.name=apps,k8s.deployment.name=chatbot,service.name=chatbot"],
+  ] as const) {
+    it(`the peer serialized (${form}) when Envoy gives no field access`, async () => {
+      const s = await sidecar({
+        pluginConfig: { direction: "inbound" },
+        workload: "vllm",
+        namespace: "models",
+        extraProperties: { "filter_state.downstream_peer": serialized },
+      });
+      call(s, [], { uriSanPeerCertificate: "spiffe://cluster.local/ns/other/sa/x", mtls: true });
+      expect(promptSeries(s)[0]).toMatchObject({ llmproxy_source_workload: "chatbot", llmproxy_source_workload_namespace: "apps" });
+    });
+  }
+
   it("without mTLS the caller is unknown; listener_direction OUTBOUND keeps the seed's labels", async () => {
     const inbound = await sidecar({
       pluginConfig: { direction: "inbound", identity: { principal: true } },

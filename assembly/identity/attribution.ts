@@ -99,12 +99,9 @@ export class IdentityState {
       const spiffe = san !== null && san.length > 0 ? san : null;
       const ns = spiffe !== null ? spiffeSegment(spiffe, "/ns/") : null;
       const sa = spiffe !== null ? spiffeSegment(spiffe, "/sa/") : null;
-      // Istio's metadata exchange leaves the peer as filter state `downstream_peer` (a
-      // WorkloadMetadataObject, whose fields Envoy's filter_state wrapper resolves by name);
-      // without it (no Istio, no exchange) the workload is unknown.
-      const peerWorkload = getPropertyString(["filter_state", "downstream_peer", "workload"]);
-      let peerNamespace = getPropertyString(["filter_state", "downstream_peer", "namespace"]);
-      if (peerNamespace === null || peerNamespace.length == 0) peerNamespace = ns;
+      const peer = downstreamPeer();
+      const peerWorkload = peer.workload;
+      const peerNamespace = peer.namespace !== null ? peer.namespace : ns;
       a.sourceWorkload = admit(metrics, this.workloads, labelFromString(peerWorkload), "source_workload");
       a.sourceNamespace = admit(metrics, this.namespaces, labelFromString(peerNamespace), "source_workload_namespace");
       a.tags = this.identityTags(metrics, labelFromString(sa), labelFromString(spiffe), clientKey);
@@ -132,6 +129,46 @@ export class IdentityState {
     }
     return tags;
   }
+}
+
+class Peer {
+  workload: string | null = null;
+  namespace: string | null = null;
+}
+
+/** At most this much of a serialized peer is read. */
+const MAX_PEER_BYTES = 4096;
+
+/** Istio's metadata exchange leaves the caller as filter state `downstream_peer`, a
+ *  WorkloadMetadataObject. Where Envoy resolves its fields by name (`workload`, `namespace`)
+ *  they are used; else its serialized form, `key=value` pairs separated by commas (Istio's
+ *  baggage: `namespace=`/`workload=`, or in older releases `k8s.namespace.name=` and
+ *  `k8s.<deployment|job|cronjob|pod>.name=`). Without either (no Istio, no exchange), nothing. */
+function downstreamPeer(): Peer {
+  const p = new Peer();
+  p.workload = nonEmpty(getPropertyString(["filter_state", "downstream_peer", "workload"]));
+  p.namespace = nonEmpty(getPropertyString(["filter_state", "downstream_peer", "namespace"]));
+  if (p.workload !== null && p.namespace !== null) return p;
+  const raw = getPropertyString(["filter_state", "downstream_peer"]);
+  if (raw === null) return p;
+  const pairs = (raw.length > MAX_PEER_BYTES ? raw.substring(0, MAX_PEER_BYTES) : raw).split(",");
+  let workload: string | null = null, legacyWorkload: string | null = null, namespace: string | null = null;
+  for (let i = 0; i < pairs.length; i++) {
+    const eq = pairs[i].indexOf("=");
+    if (eq <= 0) continue;
+    const key = pairs[i].substring(0, eq).trim();
+    const value = nonEmpty(pairs[i].substring(eq + 1).trim());
+    if (key == "workload") workload = value;
+    else if (key == "namespace" || key == "k8s.namespace.name") namespace = value;
+    else if (legacyWorkload === null && (key == "k8s.deployment.name" || key == "k8s.job.name" || key == "k8s.cronjob.name" || key == "k8s.pod.name")) legacyWorkload = value;
+  }
+  if (p.workload === null) p.workload = workload !== null ? workload : legacyWorkload;
+  if (p.namespace === null) p.namespace = namespace;
+  return p;
+}
+
+function nonEmpty(s: string | null): string | null {
+  return s !== null && s.length > 0 ? s : null;
 }
 
 /** The API key the client sent: a Bearer token, else x-api-key, api-key or x-goog-api-key. */
