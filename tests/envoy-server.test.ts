@@ -4,7 +4,8 @@
 // the inbound listener of manifests/examples/wasmplugin-server.yaml, terminating that mTLS) in
 // front of the mock LLM. Certificates are made here with openssl, each with its workload's
 // SPIFFE ID as URI SAN. The server's series name the caller by the SPIFFE ID of its client
-// certificate and the server itself as destination; the client's name sleep from node metadata.
+// certificate (its workload from a stand-in for Istio's peer metadata) and the server itself as
+// destination; the client's name sleep from node metadata.
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:tls";
