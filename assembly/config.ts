@@ -6,6 +6,8 @@ import { JsonParser, JType, JValue } from "./json/value";
 import { MatchKind, StringMatch } from "./match";
 import { ApiShape } from "./apis/shape";
 import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
+import { Direction, IdentityConfig, parseIdentity } from "./identity/config";
+import { MetricNames, metricNamesOf } from "./telemetry/otel";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
 
@@ -55,6 +57,11 @@ export class Config {
   maxDestinations: i32 = 100;
   /** Emit debug log lines (never the API key). */
   debug: bool = false;
+  /** Opt-in caller labels (identity/config.ts). */
+  identity: IdentityConfig = new IdentityConfig();
+  direction: Direction = Direction.Auto;
+  /** Which metric families: asm_llm_proxy_*, the OpenTelemetry GenAI ones, or both. */
+  metricNames: MetricNames = MetricNames.Asm;
 
   providerForHost(host: string): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {
@@ -90,7 +97,7 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug"])) {
+  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames"])) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
@@ -99,6 +106,13 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     config.maxDestinations = r.int(root.get("maxDestinations"), "maxDestinations", 1, 10000, config.maxDestinations);
     config.modelAllowList = r.strings(root.get("modelAllowList"), "modelAllowList", false);
     config.debug = r.bool(root.get("debug"), "debug", false);
+    const identity = parseIdentity(root.get("identity"), root.get("direction"));
+    if (identity.field.length > 0) r.fail(identity.field, identity.message);
+    config.identity = identity.identity;
+    config.direction = identity.direction;
+    const names = metricNamesOf(r.string(root.get("metricNames"), "metricNames", false, "asm"));
+    if (names < 0) r.fail("metricNames", "expected 'asm', 'otel' or 'both'");
+    else config.metricNames = <MetricNames>names;
   }
   if (r.error.length > 0) {
     result.error = r.error;

@@ -16,6 +16,7 @@ import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
 import { Skip } from "./outcome";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
+import { Attribution, clientApiKey } from "./identity/attribution";
 
 // Header names, UTF-8 encoded once.
 const H_AUTHORITY = String.UTF8.encode(":authority");
@@ -46,6 +47,8 @@ export class LlmStream extends Context {
   private finalized: bool = false;
   status: i32 = 0;
   skip: Skip = Skip.None;
+  /** Caller and identity labels, fixed once the request is known to be an LLM call. */
+  private attribution: Attribution | null = null;
 
   constructor(context_id: u32, root: RootContext, private vm: VmState) {
     super(context_id, root);
@@ -64,6 +67,8 @@ export class LlmStream extends Context {
     this.destinationHost = hostOf(authority !== null ? authority : "");
     let path = headerValue(HeaderMap.Request, H_PATH);
     if (path === null) path = "/";
+    // The caller's own API key, read before a provider's key may replace it.
+    const clientKey = post && this.vm.identity.wantsApiKey ? clientApiKey() : null;
     const routing = decideRouting(config, this.destinationHost);
     const provider = routing.provider;
     if (provider !== null) {
@@ -91,6 +96,7 @@ export class LlmStream extends Context {
     const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
+    this.attribution = this.vm.identity.attribute(this.vm.metrics, clientKey);
     this.usage.startNs = nowNanoseconds();
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
@@ -323,7 +329,7 @@ export class LlmStream extends Context {
       log(Level.Debug, "asm-llm-proxy: stream " + this.context_id.toString() + " status " + this.status.toString() + " skip " + (<i32>this.skip).toString());
     }
     if (!complete && this.skip == Skip.None) this.skip = Skip.Incomplete;
-    publishResult(this.vm, this.usage, this.skip, this.streaming, this.destinationHost);
+    publishResult(this.vm, this.usage, this.skip, this.streaming, this.destinationHost, this.attribution, this.api!.name);
     const parser = this.parser;
     if (parser !== null) {
       this.parser = null;

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_REWRITE_BODY, parseConfig } from "./config";
 import { Buffer, getBuffer, getEnv, getPropertyString, log, Level } from "./envoy";
 import { labelFromString } from "./telemetry/labels";
 import { VmState } from "./vm-state";
+import { Direction } from "./identity/config";
 import { LlmStream } from "./filter";
 
 export const PLUGIN = "asm-llm-proxy";
@@ -25,7 +26,9 @@ export class LlmRoot extends RootContext {
       log(Level.Error, PLUGIN + ": " + result.error);
       return false;
     }
-    this.state.configure(config, labelFromString(nodeMetadata("WORKLOAD_NAME")), labelFromString(nodeMetadata("NAMESPACE")));
+    const workload = nodeMetadata("WORKLOAD_NAME"), namespace = nodeMetadata("NAMESPACE");
+    this.state.configure(config, labelFromString(workload), labelFromString(namespace));
+    this.state.identity.configure(config.identity, config.direction, workload, namespace, nodeMetadata("SERVICE_ACCOUNT"));
     if (config.maxRewriteBodyBytes > DEFAULT_MAX_REWRITE_BODY) {
       log(Level.Warn, PLUGIN + ": maxRewriteBodyBytes " + config.maxRewriteBodyBytes.toString() + " is above half of Envoy's default per_connection_buffer_limit_bytes (1 MiB); raise that limit too, or a large request may be answered 413 while it is held");
     }
@@ -35,9 +38,15 @@ export class LlmRoot extends RootContext {
         log(Level.Warn, PLUGIN + ": provider '" + p.name + "': environment variable " + p.apiKeyEnv + " is not set; requests go out without an API key");
       }
     }
-    log(Level.Info, PLUGIN + ": configured: " + config.providers.length.toString() + " provider(s), " + config.routes.length.toString() + " route(s), workload " + this.state.workload + "." + this.state.namespace);
+    log(Level.Info, PLUGIN + ": configured: " + config.providers.length.toString() + " provider(s), " + config.routes.length.toString() + " route(s), workload " + this.state.workload + "." + this.state.namespace + ", " + directionName(this.state.identity.direction));
     return true;
   }
+}
+
+function directionName(d: Direction): string {
+  if (d == Direction.Inbound) return "inbound";
+  if (d == Direction.Outbound) return "outbound";
+  return "direction from each request's listener";
 }
 
 /** Istio node metadata: `xds.node.metadata.X` on Envoy >= 1.33, `node.metadata.X` before. */

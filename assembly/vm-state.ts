@@ -5,6 +5,8 @@
 import { Config } from "./config";
 import { LabelBudget } from "./telemetry/cardinality";
 import { Metrics } from "./telemetry/metrics";
+import { OtelMetrics } from "./telemetry/otel";
+import { IdentityState } from "./identity/attribution";
 
 export class VmState {
   config: Config = new Config();
@@ -13,6 +15,8 @@ export class VmState {
   metrics: Metrics = new Metrics();
   models: LabelBudget = new LabelBudget(100, []);
   destinations: LabelBudget = new LabelBudget(100, []);
+  identity: IdentityState = new IdentityState();
+  otel: OtelMetrics = new OtelMetrics();
 
   configure(config: Config, workload: string, namespace: string): void {
     this.config = config;

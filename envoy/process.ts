@@ -37,6 +37,8 @@ export interface EnvoyRunOptions {
   startTimeoutMs?: number;
   /** Folders to remove should this Node process die without stopping Envoy (envoy/watchdog.ts). */
   cleanupDirs?: string[];
+  /** The listener whose port is the proxy URL's (default "0.0.0.0_80", the outbound one). */
+  listenerName?: string;
 }
 
 export interface EnvoyProcess {
@@ -142,7 +144,7 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
       }
       if (adminUrl) {
         const ready = await fetch(`${adminUrl}/ready`);
-        if (ready.ok) proxyPort = await listenerPort(adminUrl, "0.0.0.0_80");
+        if (ready.ok) proxyPort = await listenerPort(adminUrl, opts.listenerName ?? "0.0.0.0_80");
         if (proxyPort) break;
       }
     } catch {

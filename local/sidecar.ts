@@ -156,7 +156,13 @@ async function startFilterVm(cfg: SidecarConfig, s: FilterVmSettings): Promise<{
       pluginConfig: s.pluginConfig,
       env: s.vmEnv,
       properties: {
-        nodeMetadata: { WORKLOAD_NAME: s.workload, NAMESPACE: s.namespace, NAME: `${s.workload}-local`, CLUSTER_ID: "Kubernetes" },
+        nodeMetadata: {
+          WORKLOAD_NAME: s.workload,
+          NAMESPACE: s.namespace,
+          NAME: `${s.workload}-local`,
+          CLUSTER_ID: "Kubernetes",
+          SERVICE_ACCOUNT: s.workload,
+        },
       },
       stats: s.stats,
       bufferLimitBytes: cfg.bufferLimitBytes,

@@ -97,6 +97,7 @@ describe("manifest files", () => {
         "TrafficExtension/default/asm-llm-proxy",
         "WasmPlugin/default/asm-llm-proxy",
         "WasmPlugin/default/asm-llm-proxy-observe-only",
+        "WasmPlugin/default/asm-llm-proxy-server",
       ].sort(),
     );
   });
@@ -554,11 +555,39 @@ describe("bootstrap stats_tags (seed §2)", () => {
     expect(bootstrapStatsTags().slice(0, 4)).toEqual(SEED_STATS_TAGS);
   });
 
-  it("adds only the diagnostics tags after the seed's four", () => {
-    expect(bootstrapStatsTags().slice(4)).toEqual([
-      { tag_name: "llmproxy_reason", regex: "(\\|llmproxy_reason=([^|]*))" },
-      { tag_name: "llmproxy_label", regex: "(\\|llmproxy_label=([^|]*))" },
-    ]);
+  it("adds the diagnostics tags after the seed's four, then the opt-in identity and OpenTelemetry ones", () => {
+    const tag = (name: string) => ({ tag_name: name, regex: `(\\|${name}=([^|]*))` });
+    expect(bootstrapStatsTags().slice(4)).toEqual(
+      [
+        "llmproxy_reason",
+        "llmproxy_label",
+        "llmproxy_source_service_account",
+        "llmproxy_source_principal",
+        "llmproxy_api_key_hash",
+        "llmproxy_team",
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_response_model",
+        "gen_ai_token_type",
+        "server_address",
+      ].map(tag),
+    );
+  });
+
+  it("every identity header label an example WasmPlugin enables has its stats_tags regex", () => {
+    const tags = new Set(bootstrapStatsTags().map((t) => t.tag_name));
+    const plugins = entries.filter((e) => e.doc.kind === "WasmPlugin").map((e) => e.doc as any);
+    const labels = plugins.flatMap((p) => (p.spec.pluginConfig?.identity?.headers ?? []).map((h: any) => `llmproxy_${h.label}`));
+    for (const l of labels) expect(tags.has(l), l).toBe(true);
+  });
+
+  it("server-side example: inbound (match mode SERVER, direction inbound) with the caller's identity labels", () => {
+    const wp: any = findManifest("WasmPlugin", "asm-llm-proxy-server");
+    expect(wp.spec.match).toEqual([{ mode: "SERVER" }]);
+    expect(wp.spec.pluginConfig.direction).toBe("inbound");
+    expect(wp.spec.pluginConfig.identity).toMatchObject({ serviceAccount: true, principal: true });
+    expect(wp.spec.pluginConfig.providers).toBeUndefined();
   });
 
   it("the regexes turn the filter's stat name into the seed's Prometheus labels (Envoy tag extraction)", () => {

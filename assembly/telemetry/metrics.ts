@@ -85,14 +85,16 @@ export class Metrics {
    *  built once per pair, not per stream. */
   private series: Map<string, Series> = new Map<string, Series>();
 
-  addSample(workload: string, namespace: string, destination: string, model: string, sample: SeriesSample): void {
-    const key = destination + "\u0000" + model;
+  /** `extraTags`: the identity labels' `|key=value` segments, after the seed's four ("" when off). */
+  addSample(workload: string, namespace: string, destination: string, model: string, extraTags: string, sample: SeriesSample): void {
+    // Workload and namespace are the VM's own outbound, the caller's inbound.
+    const key = workload + "\u0000" + namespace + "\u0000" + destination + "\u0000" + model + extraTags;
     let s: Series;
     if (this.series.has(key)) {
       s = this.series.get(key);
     } else {
       if (this.series.size >= MAX_CACHED_IDS) return;
-      s = new Series(seriesTags(workload, namespace, destination, model));
+      s = new Series(seriesTags(workload, namespace, destination, model) + extraTags);
       this.series.set(key, s);
     }
     for (let m = 0; m < SERIES_METRICS; m++) {

@@ -9,6 +9,8 @@ import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
 import { writeSafeUtf8 } from "./utf8";
 import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
+import { MetricNames, operationName, providerName } from "./otel";
+import { Attribution } from "../identity/attribution";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -65,7 +67,7 @@ export function publishRequestModel(vm: VmState, model: Uint8Array | null, strea
 /** Once the response has ended (or the stream was cut off): usage to filter state, counters
  *  and histograms. Latencies are published for every response that ended with a 2xx status
  *  (read or not); token numbers only when the usage was read (skip None). */
-export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: bool, destination: string): void {
+export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: bool, destination: string, who: Attribution | null, shape: string): void {
   const responseModel = usage.responseModel;
   if (responseModel !== null) setModel(B_RESPONSE_MODEL, responseModel);
   const sample = new SeriesSample();
@@ -99,8 +101,27 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
   }
   if (skip != Skip.None && !timed) return;
   const model = admit(vm, vm.models, labelFromBytes(usage.model), "model");
-  const dest = admit(vm, vm.destinations, labelFromString(destination), "destination");
-  vm.metrics.addSample(vm.workload, vm.namespace, dest, model, sample);
+  // Inbound, the destination is the server's own workload, not the host the caller named.
+  const dest = who !== null && who.destination.length > 0 ? who.destination : admit(vm, vm.destinations, labelFromString(destination), "destination");
+  const workload = who !== null ? who.sourceWorkload : vm.workload;
+  const namespace = who !== null ? who.sourceNamespace : vm.namespace;
+  const identityTags = who !== null ? who.tags : "";
+  const names = vm.config.metricNames;
+  if ((names & MetricNames.Asm) != 0) vm.metrics.addSample(workload, namespace, dest, model, identityTags, sample);
+  if ((names & MetricNames.Otel) != 0) {
+    // gen_ai.request.model / gen_ai.response.model: each under the same model budget.
+    const requestModel = admit(vm, vm.models, labelFromBytes(usage.requestModel), "model");
+    const responseModel = admit(vm, vm.models, labelFromBytes(usage.responseModel), "model");
+    const tags = "|gen_ai_operation_name=" + operationName(shape)
+      + "|gen_ai_provider_name=" + labelFromString(providerName(destination, shape))
+      + "|gen_ai_request_model=" + requestModel
+      + "|gen_ai_response_model=" + responseModel
+      + "|server_address=" + dest
+      + "|llmproxy_source_workload=" + workload
+      + "|llmproxy_source_workload_namespace=" + namespace
+      + identityTags;
+    vm.otel.addSample(tags, sample, who !== null && who.inbound);
+  }
 }
 
 export function countSkippedRewrite(vm: VmState, reason: string): void {

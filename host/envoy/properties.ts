@@ -22,6 +22,9 @@ export interface PropertyProvider {
   nodeMetadataPaths?: "xds" | "legacy" | "both";
   nodeId?: string;
   nodeCluster?: string;
+  /** The listener's traffic_direction (Envoy's `listener_direction`: 0 unspecified, 1 inbound,
+   *  2 outbound), under xds.* like node (Envoy >= 1.33). */
+  listenerDirection?: number;
   /** Extra properties by path (segments joined with "." or "\0"), checked before the builtins. */
   extra?: Record<string, Uint8Array | string>;
 }
@@ -38,6 +41,8 @@ export interface StreamInfo {
   routeName?: string;
   requestedServerName?: string;
   mtls?: boolean;
+  /** The first URI SAN of the downstream peer's certificate (mTLS): a SPIFFE ID under Istio. */
+  uriSanPeerCertificate?: string;
   connectionId?: number;
   /** Start time, ns since epoch (default: VM clock at stream creation). */
   startTimeNs?: bigint;
@@ -210,6 +215,7 @@ function streamTokens(s: StreamPropertySource): Record<string, () => V | undefin
         id: () => U(info.connectionId ?? 0),
         mtls: () => ({ t: "bool", v: info.mtls ?? false }),
         requested_server_name: () => S(info.requestedServerName ?? ""),
+        uri_san_peer_certificate: () => opt(info.uriSanPeerCertificate),
       }),
     connection_id: () => U(info.connectionId ?? 0),
     filter_state: () => ({
@@ -246,6 +252,8 @@ function topTokens(src: PropertySource): Record<string, () => V | undefined> {
     node: () => nodeMessage(p),
     cluster_name: () => (s ? opt(s.info.upstreamCluster) : undefined),
     route_name: () => (s ? opt(s.info.routeName) : undefined),
+    // Envoy answers it in stream contexts only (NotFound in on_configure, observed in 1.36/1.40).
+    listener_direction: () => (s ? I(p.listenerDirection ?? 0) : undefined),
   };
   if (mode === "xds" || mode === "both") t.xds = () => mapOf(xdsFields);
   if (mode === "legacy" || mode === "both") Object.assign(t, xdsFields);

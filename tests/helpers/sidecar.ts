@@ -36,6 +36,12 @@ export interface SidecarOptions {
   nodeMetadataPaths?: "xds" | "legacy" | "both";
   stats?: StatsStore;
   bufferLimitBytes?: number;
+  /** Node metadata beyond WORKLOAD_NAME and NAMESPACE (e.g. SERVICE_ACCOUNT). */
+  nodeMetadata?: Record<string, string>;
+  /** The listener's traffic_direction (1 inbound, 2 outbound; default unspecified). */
+  listenerDirection?: number;
+  /** Properties by path, answered before the builtins (e.g. Istio's peer metadata). */
+  extraProperties?: Record<string, string>;
   /** The host clock in ns. Default: frozen, so latencies are 0 and the same under any split;
    *  latency tests pass a clock they move between callbacks. */
   now?: () => bigint;
@@ -84,8 +90,10 @@ export async function sidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
     pluginConfig,
     env: opts.env ?? {},
     properties: {
-      nodeMetadata: { WORKLOAD_NAME: opts.workload ?? "sleep", NAMESPACE: opts.namespace ?? "default" },
+      nodeMetadata: { WORKLOAD_NAME: opts.workload ?? "sleep", NAMESPACE: opts.namespace ?? "default", ...opts.nodeMetadata },
       nodeMetadataPaths: opts.nodeMetadataPaths ?? "xds",
+      listenerDirection: opts.listenerDirection,
+      extra: opts.extraProperties,
     },
     stats,
     bufferLimitBytes: opts.bufferLimitBytes,
