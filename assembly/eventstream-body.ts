@@ -23,6 +23,8 @@ export class EventStreamBody extends EventStreamHandler {
   private reading: i32 = SKIP;
   /** Events whose JSON was whole and an object. */
   parsedEvents: i32 = 0;
+  /** Exception and error messages. */
+  problems: i32 = 0;
   sawContent: bool = false;
   /** The stream ended in the middle of a message. */
   truncated: bool = false;
@@ -38,6 +40,7 @@ export class EventStreamBody extends EventStreamHandler {
     this.decoder.reset();
     this.reading = SKIP;
     this.parsedEvents = 0;
+    this.problems = 0;
     this.sawContent = false;
     this.truncated = false;
   }
@@ -51,9 +54,10 @@ export class EventStreamBody extends EventStreamHandler {
     this.scanner.reset();
   }
 
-  /** Sound: every message's CRC matched, none was cut off, and at least one event parsed. */
+  /** Sound: every message's CRC matched, none was cut off, and at least one event parsed or an
+   *  exception was reported. */
   get sound(): bool {
-    return !this.decoder.failed && !this.truncated && this.parsedEvents > 0;
+    return !this.decoder.failed && !this.truncated && this.parsedEvents + this.problems > 0;
   }
 
   /** No message at all (and no broken one). */
@@ -85,6 +89,7 @@ export class EventStreamBody extends EventStreamHandler {
     if (!sound) return; // the stream has failed: nothing of this message is believed
     if (reading == PROBLEM) {
       this.usage.providerError = true;
+      this.problems++;
       return;
     }
     if (reading == SKIP) return;
