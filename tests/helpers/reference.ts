@@ -570,8 +570,12 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     };
     const input = count("x-amzn-bedrock-input-token-count");
     const output = count("x-amzn-bedrock-output-token-count");
+    const cacheRead = count("x-amzn-bedrock-cache-read-input-token-count");
+    const cacheWrite = count("x-amzn-bedrock-cache-write-input-token-count");
     if (input >= 0) acc.prompt = input;
     if (output >= 0) acc.completion = output;
+    if (cacheRead >= 0) acc.cached = cacheRead;
+    if (cacheWrite >= 0) acc.cacheWrite = cacheWrite;
   }
   if (acc.prompt < 0 && acc.completion < 0) return { ...out, skip: "no_usage" };
   const total = acc.total >= 0 ? acc.total : acc.prompt >= 0 && acc.completion >= 0 ? acc.prompt + acc.completion : -1;
