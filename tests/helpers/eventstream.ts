@@ -1,67 +1,15 @@
-// The AWS event stream framing (application/vnd.amazon.eventstream) in plain TypeScript, for
-// the tests: an encoder (what Bedrock sends for converse-stream and invoke-with-response-stream)
-// and a strict decoder for the reference model, both written from the format description
-// (aws-c-event-stream, smithy), independently of assembly/eventstream.ts. CRCs by node:zlib.
+// The AWS event stream framing (application/vnd.amazon.eventstream) for the tests: Bedrock
+// answers built with the encoder the mock uses (local/aws-eventstream.ts), and a strict decoder
+// for the reference model, written from the format description (aws-c-event-stream, smithy)
+// independently of assembly/eventstream.ts. CRCs by node:zlib.
 import { crc32 } from "node:zlib";
+import { chunkMessage, encodeMessage, eventMessage } from "../../local/aws-eventstream";
 
-export type HeaderValue = { type: "string"; value: string } | { type: "bool"; value: boolean } | { type: "int"; value: number };
+export { chunkMessage, encodeHeaders, encodeMessage, eventMessage } from "../../local/aws-eventstream";
 
 /** The filter's limits (assembly/eventstream.ts), restated. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const MAX_HEADER_BYTES = 8 * 1024;
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
-export function encodeHeaders(headers: Record<string, string | HeaderValue>): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, v] of Object.entries(headers)) {
-    const value: HeaderValue = typeof v === "string" ? { type: "string", value: v } : v;
-    const n = Buffer.from(name);
-    parts.push(Buffer.from([n.length]), n);
-    if (value.type === "string") {
-      const s = Buffer.from(value.value);
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(s.length);
-      parts.push(Buffer.from([7]), len, s);
-    } else if (value.type === "bool") {
-      parts.push(Buffer.from([value.value ? 0 : 1]));
-    } else {
-      parts.push(Buffer.from([4]), u32(value.value));
-    }
-  }
-  return Buffer.concat(parts);
-}
-
-/** One message: prelude, headers, payload, message CRC. */
-export function encodeMessage(headers: Record<string, string | HeaderValue> | Buffer, payload: Uint8Array | string): Buffer {
-  const h = Buffer.isBuffer(headers) ? headers : encodeHeaders(headers);
-  const p = typeof payload === "string" ? Buffer.from(payload) : Buffer.from(payload);
-  const total = 12 + h.length + p.length + 4;
-  const prelude8 = Buffer.concat([u32(total), u32(h.length)]);
-  const prelude = Buffer.concat([prelude8, u32(crc32(prelude8))]);
-  const body = Buffer.concat([prelude, h, p]);
-  return Buffer.concat([body, u32(crc32(body))]);
-}
-
-/** A Bedrock event (`:message-type: event`) with a JSON payload. */
-export function eventMessage(eventType: string, json: unknown): Buffer {
-  return encodeMessage(
-    { ":event-type": eventType, ":content-type": "application/json", ":message-type": "event" },
-    typeof json === "string" ? json : JSON.stringify(json),
-  );
-}
-
-/** An InvokeModelWithResponseStream `chunk` event: the model's JSON, base64 in `bytes`. */
-export function chunkMessage(modelJson: unknown, padding = ""): Buffer {
-  const inner = typeof modelJson === "string" ? modelJson : JSON.stringify(modelJson);
-  const payload: Record<string, string> = { bytes: Buffer.from(inner).toString("base64") };
-  if (padding) payload.p = padding;
-  return eventMessage("chunk", payload);
-}
 
 /** A modelled exception (`:message-type: exception`). */
 export function exceptionMessage(type: string, message: string): Buffer {
