@@ -601,7 +601,9 @@ export class MockLlm extends EventEmitter {
         // AWS event stream frames, one message per event; usage in the closing metadata event
         const frames = [
           eventMessage("messageStart", { p: "abcdefgh", role: "assistant" }),
-          ...words.map((w, i) => eventMessage("contentBlockDelta", { contentBlockIndex: 0, delta: { text: (i ? " " : "") + w }, p: "abcd" })),
+          ...words.map((w, i) =>
+            eventMessage("contentBlockDelta", { contentBlockIndex: 0, delta: { text: (i ? " " : "") + w }, p: "abcd" }),
+          ),
           eventMessage("contentBlockStop", { contentBlockIndex: 0, p: "abcdefghijkl" }),
           eventMessage("messageStop", { p: "abcdef", stopReason: "end_turn" }),
           eventMessage("metadata", {
@@ -619,7 +621,9 @@ export class MockLlm extends EventEmitter {
         const frames = [
           chunkMessage({ type: "message_start", message }),
           chunkMessage({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
-          ...words.map((w, i) => chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } })),
+          ...words.map((w, i) =>
+            chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } }),
+          ),
           chunkMessage({ type: "content_block_stop", index: 0 }),
           chunkMessage({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }),
           chunkMessage({
@@ -640,14 +644,14 @@ export class MockLlm extends EventEmitter {
         return send(
           200,
           {
-          id: `msg_bdrk_${requestId}`,
-          type: "message",
-          role: "assistant",
-          model,
-          content: [{ type: "text", text: words.join(" ") }],
-          stop_reason: "end_turn",
-          stop_sequence: null,
-          usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
+            id: `msg_bdrk_${requestId}`,
+            type: "message",
+            role: "assistant",
+            model,
+            content: [{ type: "text", text: words.join(" ") }],
+            stop_reason: "end_turn",
+            stop_sequence: null,
+            usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
           },
           // Bedrock's own counts, sent for every model's InvokeModel answer
           {
@@ -675,7 +679,13 @@ export class MockLlm extends EventEmitter {
     }
   }
 
-  private stream(res: ServerResponse, rec: MockRequest, events: (string | Uint8Array)[], headers: Record<string, string>, requestId: string): void {
+  private stream(
+    res: ServerResponse,
+    rec: MockRequest,
+    events: (string | Uint8Array)[],
+    headers: Record<string, string>,
+    requestId: string,
+  ): void {
     rec.status = 200;
     this.record(rec);
     res.writeHead(200, { ...headers, "x-request-id": requestId });

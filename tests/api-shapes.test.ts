@@ -193,7 +193,15 @@ const CASES: ShapeCase[] = [
     request: converseReq,
     responseHeaders: EVENTSTREAM_HEADERS,
     response: converseStreamBody({ prompt: 30, completion: 628, cached: 1500, cacheWrite: 200 }).toString("latin1"),
-    want: { requestModel: "amazon.nova-pro-v1:0", stream: true, prompt: 30, completion: 628, total: 30 + 628 + 1500 + 200, cached: 1500, cacheWrite: 200 },
+    want: {
+      requestModel: "amazon.nova-pro-v1:0",
+      stream: true,
+      prompt: 30,
+      completion: 628,
+      total: 30 + 628 + 1500 + 200,
+      cached: 1500,
+      cacheWrite: 200,
+    },
   },
   {
     name: "Bedrock invoke-with-response-stream: base64 chunks of an Anthropic stream",

@@ -81,7 +81,13 @@ describe("ConverseStream", () => {
     const before = s.prometheus(/^asm_llm_proxy_prompt_tokens\{/);
     run(CONVERSE, body);
     const after = s.prometheus(/^asm_llm_proxy_prompt_tokens\{/);
-    const value = (lines: string[]) => Number(lines.find((l) => l.includes('llmproxy_model="amazon.nova-pro-v1:0"'))?.split(" ").pop());
+    const value = (lines: string[]) =>
+      Number(
+        lines
+          .find((l) => l.includes('llmproxy_model="amazon.nova-pro-v1:0"'))
+          ?.split(" ")
+          .pop(),
+      );
     expect(value(after) - value(before)).toBe(1203);
   });
 
@@ -133,7 +139,10 @@ describe("InvokeModelWithResponseStream", () => {
   });
 
   it("base64 with JSON's \\/ escape and without padding is still read", () => {
-    const inner = JSON.stringify({ type: "message_stop", "amazon-bedrock-invocationMetrics": { inputTokenCount: 7, outputTokenCount: 9, x: "?????????" } });
+    const inner = JSON.stringify({
+      type: "message_stop",
+      "amazon-bedrock-invocationMetrics": { inputTokenCount: 7, outputTokenCount: 9, x: "?????????" },
+    });
     const b64 = Buffer.from(inner).toString("base64");
     expect(b64).toMatch(/\//);
     const escaped = `{"bytes":"${b64.replace(/\//g, "\\/").replace(/=+$/, "")}","p":"a\\"b"}`;
@@ -264,7 +273,14 @@ describe("fuzz (never a trap; exactly the reference model when the frames are so
   it(`random bytes under both stream paths (${RUNS} cases)`, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), splits, fc.boolean(), (b, cs, invoke) => {
-        run(invoke ? INVOKE : CONVERSE, b, cut(b, cs.map((c) => c % (b.length + 1))));
+        run(
+          invoke ? INVOKE : CONVERSE,
+          b,
+          cut(
+            b,
+            cs.map((c) => c % (b.length + 1)),
+          ),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -287,7 +303,14 @@ describe("fuzz (never a trap; exactly the reference model when the frames are so
           else if (m.op === "insert") b = Buffer.concat([b.subarray(0, at), Buffer.from([m.v]), b.subarray(at)]);
           else b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + m.v), b.subarray(at)]);
         }
-        run(which ? INVOKE : CONVERSE, b, cut(b, cs.map((c) => c % (b.length + 1))));
+        run(
+          which ? INVOKE : CONVERSE,
+          b,
+          cut(
+            b,
+            cs.map((c) => c % (b.length + 1)),
+          ),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -296,7 +319,9 @@ describe("fuzz (never a trap; exactly the reference model when the frames are so
   it(`well-framed messages with random headers and payloads (${RUNS} cases)`, () => {
     const json = fc.oneof(
       fc.json(),
-      fc.record({ usage: fc.record({ inputTokens: fc.integer({ min: -5, max: 2e9 }), outputTokens: fc.nat() }) }).map((o) => JSON.stringify(o)),
+      fc
+        .record({ usage: fc.record({ inputTokens: fc.integer({ min: -5, max: 2e9 }), outputTokens: fc.nat() }) })
+        .map((o) => JSON.stringify(o)),
       fc.record({ bytes: fc.json().map((j) => Buffer.from(j).toString("base64")) }).map((o) => JSON.stringify(o)),
     );
     const message = fc.record({
@@ -307,7 +332,14 @@ describe("fuzz (never a trap; exactly the reference model when the frames are so
     fc.assert(
       fc.property(fc.array(message, { minLength: 1, maxLength: 4 }), splits, fc.boolean(), (ms, cs, invoke) => {
         const b = Buffer.concat(ms.map((m) => encodeMessage({ ":event-type": m.eventType, ":message-type": m.messageType }, m.payload)));
-        run(invoke ? INVOKE : CONVERSE, b, cut(b, cs.map((c) => c % (b.length + 1))));
+        run(
+          invoke ? INVOKE : CONVERSE,
+          b,
+          cut(
+            b,
+            cs.map((c) => c % (b.length + 1)),
+          ),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -324,16 +356,27 @@ describe("InvokeModel: token counts in the response headers", () => {
   ];
 
   it("Titan embeddings (no usage object the shape reads): the headers' counts", () => {
-    expect(run(INVOKE_JSON, Buffer.from(titan), undefined, counts("7", "0"))).toMatchObject({ skip: undefined, prompt: 7, completion: 0, total: 7 });
+    expect(run(INVOKE_JSON, Buffer.from(titan), undefined, counts("7", "0"))).toMatchObject({
+      skip: undefined,
+      prompt: 7,
+      completion: 0,
+      total: 7,
+    });
     // without the headers nothing is known
     expect(run(INVOKE_JSON, Buffer.from(titan), undefined, JSON_HEADERS).skip).toBe("no_usage");
   });
 
   it("Llama and Mistral bodies are counted from the headers", () => {
     const llama = JSON.stringify({ generation: "Hi", prompt_token_count: 14, generation_token_count: 3, stop_reason: "stop" });
-    expect(run("/model/meta.llama3-8b-instruct-v1%3A0/invoke", Buffer.from(llama), undefined, counts("14", "3"))).toMatchObject({ prompt: 14, completion: 3 });
+    expect(run("/model/meta.llama3-8b-instruct-v1%3A0/invoke", Buffer.from(llama), undefined, counts("14", "3"))).toMatchObject({
+      prompt: 14,
+      completion: 3,
+    });
     const mistral = JSON.stringify({ outputs: [{ text: "Hi", stop_reason: "stop" }] });
-    expect(run("/model/mistral.mistral-7b-instruct-v0%3A2/invoke", Buffer.from(mistral), undefined, counts("9", "2"))).toMatchObject({ prompt: 9, completion: 2 });
+    expect(run("/model/mistral.mistral-7b-instruct-v0%3A2/invoke", Buffer.from(mistral), undefined, counts("9", "2"))).toMatchObject({
+      prompt: 9,
+      completion: 2,
+    });
   });
 
   it("headers win over an Anthropic body's usage (Bedrock's metering)", () => {

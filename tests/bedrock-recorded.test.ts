@@ -32,7 +32,9 @@ interface Recorded {
 function load(): Recorded[] {
   const out: Recorded[] = [];
   for (const shape of SHAPES) {
-    for (const f of readdirSync(join(ROOT, shape)).filter((n) => n.endsWith(".exchange.json")).sort()) {
+    for (const f of readdirSync(join(ROOT, shape))
+      .filter((n) => n.endsWith(".exchange.json"))
+      .sort()) {
       const name = f.slice(0, -".exchange.json".length);
       const exchange = JSON.parse(readFileSync(join(ROOT, shape, f), "utf8"));
       const expected = JSON.parse(readFileSync(join(ROOT, shape, `${name}.expected.json`), "utf8"));
@@ -51,7 +53,11 @@ function ex(c: Recorded, chunks: Uint8Array[]) {
   const headers = Object.entries(rq.headers).filter(([k]) => k !== "host") as [string, string][];
   return {
     request: { method: rq.method, path: rq.path, authority: rq.headers.host, headers, body: rq.body },
-    response: { status: c.exchange.response.status, headers: Object.entries(c.exchange.response.headers) as [string, string][], body: chunks },
+    response: {
+      status: c.exchange.response.status,
+      headers: Object.entries(c.exchange.response.headers) as [string, string][],
+      body: chunks,
+    },
   };
 }
 
@@ -82,7 +88,8 @@ describe("recorded Bedrock exchanges", () => {
       expect(src.repository ?? src.url).toBeTruthy();
       expect(src.path && (src.commit ?? src.date) && src.licence).toBeTruthy();
     }
-    for (const kind of ["converse", "converse-stream", "invoke", "invoke-with-response-stream"]) expect(kinds.get(kind) ?? 0).toBeGreaterThanOrEqual(3);
+    for (const kind of ["converse", "converse-stream", "invoke", "invoke-with-response-stream"])
+      expect(kinds.get(kind) ?? 0).toBeGreaterThanOrEqual(3);
   });
 
   for (const c of CASES) {
@@ -90,18 +97,24 @@ describe("recorded Bedrock exchanges", () => {
       const whole = snap(s, ex(c, [c.body]));
       expect(whole.failed, whole.trap).toBe(false);
       expect(published(whole.filterState)).toEqual(wanted(c.expected));
-      const response = { status: c.exchange.response.status, headers: Object.entries(c.exchange.response.headers) as [string, string][], body: c.body };
+      const response = {
+        status: c.exchange.response.status,
+        headers: Object.entries(c.exchange.response.headers) as [string, string][],
+        body: c.body,
+      };
       expect(checkAgainstReference(whole, c.shape, Buffer.from(c.exchange.request.body), response, c.exchange.request.path)).toEqual([]);
       expect(whole.downstreamBody).toBe(c.body.toString("latin1"));
       expect(whole.upstreamBody).toBe(Buffer.from(c.exchange.request.body).toString("latin1"));
       const want = published(whole.filterState);
       if (c.body.length < SPLIT_EVERY_BYTE_BELOW) {
-        for (let at = 1; at < c.body.length; at++) expect([at, published(snap(s, ex(c, cut(c.body, [at]))).filterState)]).toEqual([at, want]);
+        for (let at = 1; at < c.body.length; at++)
+          expect([at, published(snap(s, ex(c, cut(c.body, [at]))).filterState)]).toEqual([at, want]);
       } else {
         // larger bodies: every 13th byte, and in 1..40-byte pieces
-        for (let at = 1; at < c.body.length; at += 13) expect([at, published(snap(s, ex(c, cut(c.body, [at]))).filterState)]).toEqual([at, want]);
+        for (let at = 1; at < c.body.length; at += 13)
+          expect([at, published(snap(s, ex(c, cut(c.body, [at]))).filterState)]).toEqual([at, want]);
         const cuts: number[] = [];
-        for (let at = 0, k = 1; at < c.body.length; at += (k * 7) % 40 + 1, k++) cuts.push(at);
+        for (let at = 0, k = 1; at < c.body.length; at += ((k * 7) % 40) + 1, k++) cuts.push(at);
         expect(published(snap(s, ex(c, cut(c.body, cuts))).filterState)).toEqual(want);
       }
     });

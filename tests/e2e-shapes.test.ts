@@ -172,5 +172,4 @@ describe("mock shapes through the local sidecar", () => {
       ])
       .toEqual([p + (p + 20), 20 + n]);
   });
-
 });

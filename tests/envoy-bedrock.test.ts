@@ -28,7 +28,9 @@ function recorded(): Case[] {
   const out: Case[] = [];
   for (const shape of ["bedrock-converse", "bedrock-invoke"]) {
     const dir = join(__dirname, "testdata", shape);
-    for (const f of readdirSync(dir).filter((n) => n.endsWith(".exchange.json")).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith(".exchange.json"))
+      .sort()) {
       const x = JSON.parse(readFileSync(join(dir, f), "utf8"));
       const e = JSON.parse(readFileSync(join(dir, f.replace(".exchange.json", ".expected.json")), "utf8"));
       const { host: _host, ...requestHeaders } = x.request.headers;
@@ -101,7 +103,12 @@ const proxies: ProxyUnderTest[] = [];
 let current: Case | undefined;
 
 beforeAll(async () => {
-  upstream = await new ScriptedUpstream(() => ({ status: 200, headers: current!.headers, pieces: pieces(current!.body), gapMs: 2 })).listen();
+  upstream = await new ScriptedUpstream(() => ({
+    status: 200,
+    headers: current!.headers,
+    pieces: pieces(current!.body),
+    gapMs: 2,
+  })).listen();
   for (const which of [...ENVOYS, "node"]) proxies.push(await startProxy(which, { upstream: new URL(upstream.url) }));
 });
 
@@ -140,11 +147,14 @@ describe("Bedrock through Envoy and the TypeScript host", () => {
         },
         c.name,
       ).toEqual(c.want);
-      for (const r of results.slice(1)) expect({ ...r, name: "" }, `${c.name}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
+      for (const r of results.slice(1))
+        expect({ ...r, name: "" }, `${c.name}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
     }
     const reference = await llmproxyLines(proxies[0]);
     const unparsed = (reason: string) =>
-      reference.filter((l) => l.startsWith("asm_llm_proxy_unparsed_responses{") && l.includes(`"${reason}"`)).map((l) => Number(l.split(" ").pop()));
+      reference
+        .filter((l) => l.startsWith("asm_llm_proxy_unparsed_responses{") && l.includes(`"${reason}"`))
+        .map((l) => Number(l.split(" ").pop()));
     expect(unparsed("malformed")).toEqual([1]);
     expect(unparsed("provider_error")).toEqual([1]);
     expect(reference.some((l) => l.startsWith("asm_llm_proxy_unparsed_responses{") && l.includes("event_stream"))).toBe(false);

@@ -57,7 +57,10 @@ export function decodeStream(b: Uint8Array): { ok: boolean; messages: DecodedMes
         i += 2 + len;
       } else if (type in fixed) {
         if (i + fixed[type] > hend) return { ok: false, messages };
-        headers.set(name, type === 0 ? true : type === 1 ? false : fixed[type] <= 4 && fixed[type] > 0 ? buf.readUIntBE(i, fixed[type]) : 0);
+        headers.set(
+          name,
+          type === 0 ? true : type === 1 ? false : fixed[type] <= 4 && fixed[type] > 0 ? buf.readUIntBE(i, fixed[type]) : 0,
+        );
         i += fixed[type];
       } else {
         return { ok: false, messages };
@@ -109,14 +112,26 @@ export function invokeStreamBody(model: string, t: StreamTokens, metrics: Stream
     chunkMessage(
       {
         type: "message_start",
-        message: { id: "msg_bdrk_01", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage },
+        message: {
+          id: "msg_bdrk_01",
+          type: "message",
+          role: "assistant",
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage,
+        },
       },
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123",
     ),
     chunkMessage({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }, "abcd"),
     chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hi there" } }, "abcdefg"),
     chunkMessage({ type: "content_block_stop", index: 0 }, "ab"),
-    chunkMessage({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: t.completion } }, "abcdef"),
+    chunkMessage(
+      { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: t.completion } },
+      "abcdef",
+    ),
     chunkMessage({ type: "message_stop", "amazon-bedrock-invocationMetrics": invocationMetrics }, "abcdefghijklmnopqrstu"),
   ]);
 }

@@ -483,7 +483,11 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   const ct = (h.get("content-type") ?? "").toLowerCase();
   let kind: "sse" | "json" | "eventstream" | undefined = ct.includes("vnd.amazon.eventstream")
     ? "eventstream"
-    : ct.includes("text/event-stream") ? "sse" : ct.includes("json") ? "json" : undefined;
+    : ct.includes("text/event-stream")
+      ? "sse"
+      : ct.includes("json")
+        ? "json"
+        : undefined;
   if (!kind) {
     const first = response.body.find((c) => c > 0x20);
     if (first === undefined) return { ...out, skip: "no_usage" };
@@ -521,9 +525,13 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
           continue;
         }
         const bytes = member(outer, "bytes");
-        json = bytes && bytes.t === "str" && /^[A-Za-z0-9+/]*={0,2}$/.test(Buffer.from(bytes.bytes).toString("latin1")) && bytes.bytes.length % 4 === 0
-          ? new Uint8Array(Buffer.from(Buffer.from(bytes.bytes).toString("latin1"), "base64"))
-          : undefined;
+        json =
+          bytes &&
+          bytes.t === "str" &&
+          /^[A-Za-z0-9+/]*={0,2}$/.test(Buffer.from(bytes.bytes).toString("latin1")) &&
+          bytes.bytes.length % 4 === 0
+            ? new Uint8Array(Buffer.from(Buffer.from(bytes.bytes).toString("latin1"), "base64"))
+            : undefined;
         if (!outer || !json) out.exact = false;
       }
       const root = json && parseJson(json);
@@ -621,7 +629,14 @@ export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "
   prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "inputTokenCount"],
   completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens", "outputTokenCount"],
   total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens"],
-  cached: ["cached_tokens", "cache_read_input_tokens", "prompt_cache_hit_tokens", "cachedContentTokenCount", "cacheReadInputTokens", "cacheReadInputTokenCount"],
+  cached: [
+    "cached_tokens",
+    "cache_read_input_tokens",
+    "prompt_cache_hit_tokens",
+    "cachedContentTokenCount",
+    "cacheReadInputTokens",
+    "cacheReadInputTokenCount",
+  ],
   cacheWrite: ["cache_creation_input_tokens", "cacheWriteInputTokens", "cacheWriteInputTokenCount"],
   reasoning: ["reasoning_tokens", "thoughtsTokenCount"],
 };
