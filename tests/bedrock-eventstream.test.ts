@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { crc32 } from "node:zlib";
-import { sidecar, type Sidecar } from "./helpers/sidecar";
+import { manualClock, sidecar, type Sidecar } from "./helpers/sidecar";
 import { checkAgainstReference, cut, snap, STATE, TOKEN_STATE } from "./helpers/harness";
 import type { Shape } from "./helpers/reference";
 import {
@@ -170,6 +170,56 @@ describe("InvokeModelWithResponseStream", () => {
     // one good event among them: counted
     const good = chunkMessage({ type: "message_stop", "amazon-bedrock-invocationMetrics": { inputTokenCount: 3, outputTokenCount: 4 } });
     expect(run(INVOKE, Buffer.concat([...bad, good]))).toMatchObject({ prompt: 3, completion: 4 });
+  });
+});
+
+describe("time to first token", () => {
+  it("is when the first message carrying generated text passed its CRC, not when its first bytes came", async () => {
+    const clock = manualClock();
+    const t = await sidecar({ now: clock.now });
+    for (const [path, body, firstContent] of [
+      [CONVERSE, converseStreamBody({ prompt: 4, completion: 9 }), 1], // messageStart, then contentBlockDelta
+      [INVOKE, invokeStreamBody("m", { prompt: 4, completion: 9 }), 2], // message_start, content_block_start, then a delta
+    ] as const) {
+      const st = t.vm.newStream();
+      clock.at(0);
+      st.sendRequestHeaders(
+        [
+          [":method", "POST"],
+          [":path", path],
+          [":authority", "bedrock-runtime.us-east-1.amazonaws.com"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
+      st.sendRequestBody(REQUEST, true);
+      clock.at(100);
+      st.sendResponseHeaders(EVENTSTREAM_HEADERS.map(([k, v]) => [k, v] as [string, string]).concat([[":status", "200"]]), false);
+      // one message per chunk, 100 ms apart; the first content message split in two, 50 ms apart
+      const ends: number[] = [];
+      for (let at = 0; at < body.length; ) {
+        at += body.readUInt32BE(at);
+        ends.push(at);
+      }
+      let start = 0;
+      let now = 200;
+      for (const [i, end] of ends.entries()) {
+        const msg = body.subarray(start, end);
+        if (i === firstContent) {
+          clock.at(now);
+          st.sendResponseBody(msg.subarray(0, 20), false);
+          now += 50;
+        }
+        clock.at(now);
+        st.sendResponseBody(i === firstContent ? msg.subarray(20) : msg, i === ends.length - 1);
+        start = end;
+        now += 100;
+      }
+      st.finish();
+      const fs = Object.fromEntries([...st.filterState].map(([k, e]) => [k, Buffer.from(e.value).toString()]));
+      expect([path, fs[STATE + "time_to_first_token_ms"]]).toEqual([path, String(200 + firstContent * 100 + 50)]);
+      expect(fs[STATE + "request_prompt_tokens"]).toBe("4");
+    }
   });
 });
 
