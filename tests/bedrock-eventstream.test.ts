@@ -20,6 +20,7 @@ import {
   invokeStreamBody,
 } from "./helpers/eventstream";
 import { anthropicJson, JSON_HEADERS } from "./helpers/bodies";
+import VECTORS from "./fixtures/aws-eventstream-vectors.json";
 
 const CONVERSE = "/model/amazon.nova-pro-v1%3A0/converse-stream";
 const INVOKE = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream";
@@ -170,6 +171,23 @@ describe("InvokeModelWithResponseStream", () => {
     // one good event among them: counted
     const good = chunkMessage({ type: "message_stop", "amazon-bedrock-invocationMetrics": { inputTokenCount: 3, outputTokenCount: 4 } });
     expect(run(INVOKE, Buffer.concat([...bad, good]))).toMatchObject({ prompt: 3, completion: 4 });
+  });
+});
+
+describe("AWS's own event stream test vectors (tests/fixtures/aws-eventstream-vectors.json)", () => {
+  const usage = eventMessage("metadata", { usage: { inputTokens: 5, outputTokens: 6, totalTokens: 11 } });
+  const cases = Object.entries(VECTORS.vectors) as [string, { expectation: string; hex: string }][];
+
+  it(`${cases.length} vectors, each followed by a usage event: the valid ones frame right (the usage is read, at any split), the corrupted ones are malformed`, () => {
+    expect(cases.filter(([, v]) => v.expectation === "success").length).toBeGreaterThanOrEqual(4);
+    expect(cases.filter(([, v]) => v.expectation === "failure").length).toBeGreaterThanOrEqual(4);
+    for (const [name, v] of cases) {
+      const body = Buffer.concat([Buffer.from(v.hex, "hex"), usage]);
+      const want = v.expectation === "success" ? { skip: undefined, prompt: 5, completion: 6 } : { skip: "malformed", prompt: undefined };
+      for (let c = 0; c <= body.length; c++) {
+        expect([name, c, run(CONVERSE, body, [body.subarray(0, c), body.subarray(c)])]).toMatchObject([name, c, want]);
+      }
+    }
   });
 });
 
