@@ -15,6 +15,7 @@ import { rewriteRequest } from "./rewrite";
 import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
 import { Skip } from "./outcome";
+import { HeaderCounts, readHeaderCounts } from "./token-headers";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
 import { Attribution, clientApiKey } from "./identity/attribution";
 
@@ -43,6 +44,8 @@ export class LlmStream extends Context {
   streaming: bool = false;
   private parser: ResponseParser | null = null;
   private sniff: bool = false;
+  /** Token counts from the response headers (shapes with countsInHeaders), or null. */
+  private headerCounts: HeaderCounts | null = null;
   private responseEnded: bool = false;
   private finalized: bool = false;
   status: i32 = 0;
@@ -239,13 +242,17 @@ export class LlmStream extends Context {
     } else if (encoding !== null && encoding.toLowerCase() != "identity") {
       this.skip = Skip.Compressed;
     } else if (ct.includes("vnd.amazon.eventstream")) {
-      this.skip = Skip.EventStream; // Bedrock's binary framing (converse-stream, invoke-with-response-stream)
+      this.parser = ResponseParser.acquire(shape, BodyKind.EventStream, this.usage); // Bedrock's binary framing
     } else if (ct.includes("text/event-stream")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
     } else if (ct.includes("json")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
     } else {
       this.sniff = true; // no or odd content type: decide from the first bytes
+    }
+    if (shape.countsInHeaders && this.skip == Skip.None) {
+      const counts = readHeaderCounts();
+      if (counts.any) this.headerCounts = counts;
     }
     if (end_of_stream) this.endResponse();
     return FilterHeadersStatusValues.Continue;
@@ -294,6 +301,8 @@ export class LlmStream extends Context {
     const parser = this.parser;
     if (parser !== null) {
       parser.finish();
+      const counts = this.headerCounts;
+      if (counts !== null && parser.sound) counts.applyTo(this.usage);
       if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
       else if (!parser.sound) this.skip = Skip.Malformed;
       else if (this.usage.providerError) this.skip = Skip.ProviderError;

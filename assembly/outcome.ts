@@ -2,8 +2,6 @@
 // llmproxy_reason tag of asm_llm_proxy_unparsed_responses and the filter state usage_skipped.
 export const enum Skip {
   None = 0, ErrorStatus, Compressed, ContentType, Malformed, NoUsage, Incomplete, ProviderError,
-  /** A binary event stream (Bedrock's application/vnd.amazon.eventstream): not read. */
-  EventStream,
 }
 
 export function skipReason(skip: Skip): string {
@@ -15,7 +13,6 @@ export function skipReason(skip: Skip): string {
     case Skip.NoUsage: return "no_usage";
     case Skip.Incomplete: return "incomplete";
     case Skip.ProviderError: return "provider_error";
-    case Skip.EventStream: return "event_stream";
     default: return "none";
   }
 }

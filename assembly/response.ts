@@ -1,13 +1,15 @@
-// Reads a response body as it streams past: one JSON document, or an SSE stream of them.
+// Reads a response body as it streams past: one JSON document, an SSE stream of them, or an
+// AWS event stream of them (eventstream-body.ts).
 import { JsonScanner, Kind } from "./json/scanner";
 import { Field } from "./apis/fields";
 import { SseFramer, SseHandler } from "./sse";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
 import { quietEvent } from "./json/prefilter";
+import { EventStreamBody } from "./eventstream-body";
 import { Field } from "./apis/fields";
 
-export const enum BodyKind { Json = 0, Sse = 1 }
+export const enum BodyKind { Json = 0, Sse = 1, EventStream = 2 }
 
 // Parsers (scanner, framer and all) are pooled per VM, like the request scanners.
 const POOL_MAX = 64;
@@ -16,6 +18,7 @@ const parsers: ResponseParser[] = [];
 export class ResponseParser extends SseHandler {
   private scanner: JsonScanner;
   private framer: SseFramer | null = null;
+  private events: EventStreamBody | null = null;
   /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
   sound: bool = false;
   /** SSE: events that carried data other than `[DONE]`. */
@@ -27,6 +30,7 @@ export class ResponseParser extends SseHandler {
     super();
     this.scanner = new JsonScanner(shape.response);
     if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
+    else if (kind == BodyKind.EventStream) this.events = new EventStreamBody(shape, this.scanner, usage);
   }
 
   /** Ready for another response (see acquireParser). */
@@ -38,6 +42,8 @@ export class ResponseParser extends SseHandler {
     this.scanner.reset();
     const framer = this.framer;
     if (framer !== null) framer.reset();
+    const events = this.events;
+    if (events !== null) events.reset(usage);
   }
 
   static acquire(shape: ApiShape, kind: BodyKind, usage: Usage): ResponseParser {
@@ -60,7 +66,9 @@ export class ResponseParser extends SseHandler {
 
   feed(ptr: usize, len: i32): void {
     const framer = this.framer;
+    const events = this.events;
     if (framer !== null) framer.feed(ptr, len);
+    else if (events !== null) events.feed(ptr, len);
     else this.scanner.feed(ptr, len);
   }
 
@@ -68,6 +76,13 @@ export class ResponseParser extends SseHandler {
     const framer = this.framer;
     if (framer !== null) {
       framer.finish();
+      return;
+    }
+    const events = this.events;
+    if (events !== null) {
+      events.finish();
+      this.sound = events.sound;
+      this.sawContent = events.sawContent;
       return;
     }
     this.scanner.finish();
@@ -81,11 +96,15 @@ export class ResponseParser extends SseHandler {
   /** Whether generated content has begun (time to first token): an SSE event carrying a
    *  Field.Content value; for JSON (Gemini's unframed array), any bytes. */
   get hasContent(): bool {
+    const events = this.events;
+    if (events !== null) return events.sawContent;
     return this.framer !== null ? this.sawContent : this.scanner.rootSeen;
   }
 
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
   get empty(): bool {
+    const events = this.events;
+    if (events !== null) return events.empty;
     return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
   }
 

@@ -19,6 +19,7 @@
 // spent inside the module's calls, split into the module's own code and the host imports it
 // called, with the timers' cost (calibrated) taken out.
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { crc32 } from "node:zlib";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -189,7 +190,8 @@ function check(filter: FilterName, vm: WasmVm, s: HttpStream, w: Workload): stri
   if (s.downstream.body().length !== w.responseBody.length)
     problems.push(`downstream got ${s.downstream.body().length} of ${w.responseBody.length} response bytes`);
   const got = extracted(s);
-  const extracts = filter === "llmproxy" || filter === "jsonas" || filter === "compare";
+  // The json-as baseline reads JSON and SSE, not Bedrock's binary event stream.
+  const extracts = filter === "llmproxy" || (filter === "jsonas" && !w.eventStream) || filter === "compare";
   if (!extracts || w.expect === null) {
     if (Object.keys(got).length > 0 && w.expect === null) problems.push(`unexpected filter state ${JSON.stringify(got)}`);
     return problems;
@@ -212,7 +214,32 @@ function check(filter: FilterName, vm: WasmVm, s: HttpStream, w: Workload): stri
 function jsonParseWork(w: Workload): { model: string; prompt: number; completion: number } {
   const req = JSON.parse(td.decode(w.requestBody));
   const out = { model: String(req.model), prompt: -1, completion: -1 };
-  if (w.sse) {
+  if (w.eventStream) {
+    out.model = w.expect?.requestModel ?? ""; // Bedrock: the model is in the path
+    const b = Buffer.from(w.responseBody.buffer, w.responseBody.byteOffset, w.responseBody.byteLength);
+    for (let at = 0; at + 16 <= b.length; ) {
+      const total = b.readUInt32BE(at);
+      const hlen = b.readUInt32BE(at + 4);
+      if (
+        crc32(b.subarray(at, at + 8)) !== b.readUInt32BE(at + 8) ||
+        crc32(b.subarray(at, at + total - 4)) !== b.readUInt32BE(at + total - 4)
+      )
+        break;
+      const chunk = JSON.parse(td.decode(b.subarray(at + 12 + hlen, at + total - 4)));
+      const ev = JSON.parse(Buffer.from(chunk.bytes, "base64").toString());
+      const u = ev.usage ?? ev.message?.usage;
+      if (u) {
+        out.prompt = u.input_tokens ?? out.prompt;
+        out.completion = u.output_tokens ?? out.completion;
+      }
+      const m = ev["amazon-bedrock-invocationMetrics"];
+      if (m) {
+        out.prompt = m.inputTokenCount;
+        out.completion = m.outputTokenCount;
+      }
+      at += total;
+    }
+  } else if (w.sse) {
     const text = td.decode(w.responseBody);
     for (const line of text.split("\n")) {
       if (!line.startsWith("data:")) continue;

@@ -2,6 +2,7 @@
 // PRNG (the same bytes every run), delivered in the chunks a proxy would see.
 import type { WasmVm } from "../host/abi/vm";
 import type { HttpStream } from "../host/envoy/stream";
+import { chunkMessage } from "../local/aws-eventstream";
 const enc = new TextEncoder();
 
 export type Header = [string, string];
@@ -26,6 +27,9 @@ export interface Workload {
   responseBody: Uint8Array;
   /** The response is SSE (for the JS baselines: parse per event). */
   sse: boolean;
+  /** The response is an AWS event stream of base64 `chunk`s (Bedrock; the JS baseline decodes
+   *  each frame, checks its CRCs, decodes the base64 and parses the JSON). */
+  eventStream?: boolean;
   /** Whether the JSON baselines apply (a non-LLM pass-through has nothing to parse). */
   llm: boolean;
   /** What the filter must have extracted (filter state), or null: it must have written none. */
@@ -387,7 +391,11 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
         messages: [{ role: "user", content: prose(rnd, 700) }],
       }),
     );
-    const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const anthropicEvents: unknown[] = [];
+    const sse = (event: string, data: unknown) => {
+      anthropicEvents.push(data);
+      return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    };
     const texts = [
       sse("message_start", {
         type: "message_start",
@@ -452,6 +460,67 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       large: false,
       events: n,
       expect: { requestModel: "claude-3-5-haiku-latest", responseModel: model, prompt: 472, completion: n - 5 },
+    });
+
+    // 3d. The same events from Claude on Bedrock (invoke-with-response-stream): each one base64 in
+    //     a `chunk` message of the AWS event stream, Bedrock's metrics on the last; a frame per
+    //     chunk. Beside 3c it gives the framing's and base64's cost per event.
+    const frames = anthropicEvents.map((e, i) =>
+      chunkMessage(
+        i < anthropicEvents.length - 1
+          ? e
+          : {
+              ...(e as object),
+              "amazon-bedrock-invocationMetrics": {
+                inputTokenCount: 472,
+                outputTokenCount: n - 5,
+                invocationLatency: 2100,
+                firstByteLatency: 380,
+              },
+            },
+        "abcdefghijklmnop".slice(0, 1 + (i % 16)),
+      ),
+    );
+    const ebody = new Uint8Array(Buffer.concat(frames));
+    const eends: number[] = [];
+    let at = 0;
+    for (const f of frames) eends.push((at += f.length));
+    const ereq = enc.encode(
+      JSON.stringify({
+        anthropic_version: "bedrock-2023-05-31",
+        max_tokens: 1024,
+        messages: JSON.parse(new TextDecoder().decode(req)).messages,
+      }),
+    );
+    list.push({
+      name: `eventstream-bedrock-invoke-${n}`,
+      description: `the same Claude stream through Bedrock invoke-with-response-stream, ${n} event-stream frames (${kb(ebody.length)}), one per chunk`,
+      requestHeaders: withLength(
+        [
+          [":method", "POST"],
+          [":path", "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/invoke-with-response-stream"],
+          [":authority", "bedrock-runtime.us-east-1.amazonaws.com"],
+          [":scheme", "https"],
+          ["content-type", "application/json"],
+          ["accept", "application/vnd.amazon.eventstream"],
+        ],
+        ereq,
+      ),
+      requestChunks: [ereq],
+      requestBody: ereq,
+      responseHeaders: [
+        [":status", "200"],
+        ["content-type", "application/vnd.amazon.eventstream"],
+        ["x-amzn-requestid", "34a8c7a8-854e-4255-91d2-1d9840e60626"],
+      ],
+      responseChunks: cutAt(ebody, eends),
+      responseBody: ebody,
+      sse: false,
+      eventStream: true,
+      llm: true,
+      large: false,
+      events: n,
+      expect: { requestModel: "anthropic.claude-3-5-haiku-20241022-v1:0", responseModel: model, prompt: 472, completion: n - 5 },
     });
   }
 

@@ -3,8 +3,9 @@
 // generation (/api/v1/services/aigc/text-generation/generation), JSON and SSE; and, to try the
 // other API shapes the filter reads (docs/api-shapes.md): the OpenAI Responses API
 // (/v1/responses), Gemini (/v1beta/models/{model}:generateContent, :streamGenerateContent with
-// or without ?alt=sse), Anthropic Messages (/v1/messages), Bedrock Converse and InvokeModel (/model/{id}/converse, /invoke; the
-// binary converse-stream is answered 501) and DashScope applications (/api/v1/apps/{id}/completion).
+// or without ?alt=sse), Anthropic Messages (/v1/messages), Bedrock Converse and InvokeModel (/model/{id}/converse, /invoke,
+// with the x-amzn-bedrock-*-token-count headers; /converse-stream and /invoke-with-response-stream in the binary
+// application/vnd.amazon.eventstream framing) and DashScope applications (/api/v1/apps/{id}/completion).
 //
 // Token counts are deterministic functions of the input, so that they vary with the request:
 //   prompt tokens     = whitespace-separated words of all message contents (or the prompt)
@@ -21,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { EventEmitter } from "node:events";
+import { chunkMessage, eventMessage } from "./aws-eventstream";
 
 export const PROMPT_OVERHEAD: Record<string, number> = {
   "qwen-1.8b-chat": 0,
@@ -129,18 +131,23 @@ export type MockShape =
   | "bedrock-converse"
   | "bedrock-converse-stream"
   | "bedrock-invoke"
+  | "bedrock-invoke-stream"
   | "dashscope-apps";
 export function mockShape(path: string): { shape: MockShape; model?: string; stream?: boolean } | undefined {
   if (path === "/v1/responses" || path === "/openai/v1/responses") return { shape: "responses" };
   if (path === "/v1/messages") return { shape: "anthropic" };
   let m = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
   if (m) return { shape: "gemini", model: decodeURIComponent(m[1]), stream: m[2] === "streamGenerateContent" };
-  m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(path);
-  if (m)
-    return {
-      shape: m[2] === "converse" ? "bedrock-converse" : m[2] === "invoke" ? "bedrock-invoke" : "bedrock-converse-stream",
-      model: decodeURIComponent(m[1]),
+  m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(path);
+  if (m) {
+    const shapes: Record<string, MockShape> = {
+      converse: "bedrock-converse",
+      "converse-stream": "bedrock-converse-stream",
+      invoke: "bedrock-invoke",
+      "invoke-with-response-stream": "bedrock-invoke-stream",
     };
+    return { shape: shapes[m[2]], model: decodeURIComponent(m[1]) };
+  }
   if (/^\/api\/v1\/apps\/[^/]+\/completion$/.test(path)) return { shape: "dashscope-apps", model: "qwen-plus" };
   return undefined;
 }
@@ -421,19 +428,12 @@ export class MockLlm extends EventEmitter {
     at: { shape: MockShape; model?: string; stream?: boolean },
     bodyModel: string,
     requestId: string,
-    send: (status: number, obj: unknown) => void,
+    send: (status: number, obj: unknown, headers?: Record<string, string>) => void,
   ): void {
     const bad = (message: string) =>
       send(400, { error: { message, type: "invalid_request_error", code: "invalid_parameter_error" }, request_id: requestId });
     const model = at.model ?? bodyModel;
     if (model === "") return bad("Model not specified");
-    if (at.shape === "bedrock-converse-stream") {
-      send(501, {
-        message:
-          "mock LLM: converse-stream answers in the binary application/vnd.amazon.eventstream framing, which the mock does not produce",
-      });
-      return;
-    }
     const text =
       at.shape === "responses"
         ? responsesInputText(body.input)
@@ -597,17 +597,70 @@ export class MockLlm extends EventEmitter {
           requestId,
         );
       }
+      case "bedrock-converse-stream": {
+        // AWS event stream frames, one message per event; usage in the closing metadata event
+        const frames = [
+          eventMessage("messageStart", { p: "abcdefgh", role: "assistant" }),
+          ...words.map((w, i) =>
+            eventMessage("contentBlockDelta", { contentBlockIndex: 0, delta: { text: (i ? " " : "") + w }, p: "abcd" }),
+          ),
+          eventMessage("contentBlockStop", { contentBlockIndex: 0, p: "abcdefghijkl" }),
+          eventMessage("messageStop", { p: "abcdef", stopReason: "end_turn" }),
+          eventMessage("metadata", {
+            metrics: { latencyMs: 5 },
+            p: "abc",
+            usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
+          }),
+        ];
+        return this.stream(res, rec, frames, BEDROCK_STREAM_HEADERS, requestId);
+      }
+      case "bedrock-invoke-stream": {
+        // the Messages API's events, base64 in `chunk` events; Bedrock's metrics on the last
+        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: 1 };
+        const message = { id: `msg_bdrk_${requestId}`, type: "message", role: "assistant", model, content: [], stop_reason: null, usage };
+        const frames = [
+          chunkMessage({ type: "message_start", message }),
+          chunkMessage({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+          ...words.map((w, i) =>
+            chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } }),
+          ),
+          chunkMessage({ type: "content_block_stop", index: 0 }),
+          chunkMessage({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }),
+          chunkMessage({
+            type: "message_stop",
+            "amazon-bedrock-invocationMetrics": {
+              inputTokenCount: p - cached,
+              outputTokenCount: n,
+              invocationLatency: 5,
+              firstByteLatency: 1,
+              cacheReadInputTokenCount: cached,
+              cacheWriteInputTokenCount: 0,
+            },
+          }),
+        ];
+        return this.stream(res, rec, frames, BEDROCK_STREAM_HEADERS, requestId);
+      }
       case "bedrock-invoke":
-        return send(200, {
-          id: `msg_bdrk_${requestId}`,
-          type: "message",
-          role: "assistant",
-          model,
-          content: [{ type: "text", text: words.join(" ") }],
-          stop_reason: "end_turn",
-          stop_sequence: null,
-          usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
-        });
+        return send(
+          200,
+          {
+            id: `msg_bdrk_${requestId}`,
+            type: "message",
+            role: "assistant",
+            model,
+            content: [{ type: "text", text: words.join(" ") }],
+            stop_reason: "end_turn",
+            stop_sequence: null,
+            usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
+          },
+          // Bedrock's own counts, sent for every model's InvokeModel answer
+          {
+            "x-amzn-bedrock-input-token-count": String(p - cached),
+            "x-amzn-bedrock-output-token-count": String(n),
+            "x-amzn-bedrock-cache-read-input-token-count": String(cached),
+            "x-amzn-bedrock-cache-write-input-token-count": "0",
+          },
+        );
       case "dashscope-apps": {
         // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
         const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
@@ -626,7 +679,13 @@ export class MockLlm extends EventEmitter {
     }
   }
 
-  private stream(res: ServerResponse, rec: MockRequest, events: string[], headers: Record<string, string>, requestId: string): void {
+  private stream(
+    res: ServerResponse,
+    rec: MockRequest,
+    events: (string | Uint8Array)[],
+    headers: Record<string, string>,
+    requestId: string,
+  ): void {
     rec.status = 200;
     this.record(rec);
     res.writeHead(200, { ...headers, "x-request-id": requestId });
@@ -650,6 +709,8 @@ export class MockLlm extends EventEmitter {
     next();
   }
 }
+
+const BEDROCK_STREAM_HEADERS = { "content-type": "application/vnd.amazon.eventstream", "x-amzn-bedrock-content-type": "application/json" };
 
 export async function startMockLlm(options: MockLlmOptions, port = 0): Promise<MockLlm> {
   return new MockLlm(options).listen(port);

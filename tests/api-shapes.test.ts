@@ -23,6 +23,7 @@ import {
   JSON_HEADERS,
   SSE_HEADERS,
 } from "./helpers/bodies";
+import { converseStreamBody, EVENTSTREAM_HEADERS, invokeStreamBody } from "./helpers/eventstream";
 
 const enc = new TextEncoder();
 
@@ -186,13 +187,38 @@ const CASES: ShapeCase[] = [
     },
   },
   {
-    name: "Bedrock converse-stream: binary event stream, counted unread",
+    name: "Bedrock converse-stream: binary event stream, the metadata event's usage",
     shape: "bedrock-converse",
     path: "/model/amazon.nova-pro-v1%3A0/converse-stream",
     request: converseReq,
-    responseHeaders: [["content-type", "application/vnd.amazon.eventstream"]],
-    response: "\x00\x00\x00\x8b\x00\x00\x00\x4b\xc4\x4f\x9d\x0b\x0b:event-type\x07\x00\x0cmessageStart",
-    want: { requestModel: "amazon.nova-pro-v1:0", stream: true, skip: "event_stream" },
+    responseHeaders: EVENTSTREAM_HEADERS,
+    response: converseStreamBody({ prompt: 30, completion: 628, cached: 1500, cacheWrite: 200 }).toString("latin1"),
+    want: {
+      requestModel: "amazon.nova-pro-v1:0",
+      stream: true,
+      prompt: 30,
+      completion: 628,
+      total: 30 + 628 + 1500 + 200,
+      cached: 1500,
+      cacheWrite: 200,
+    },
+  },
+  {
+    name: "Bedrock invoke-with-response-stream: base64 chunks of an Anthropic stream",
+    shape: "bedrock-invoke",
+    path: "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke-with-response-stream",
+    request: invokeReq,
+    responseHeaders: EVENTSTREAM_HEADERS,
+    response: invokeStreamBody("claude-3-haiku-20240307", { prompt: 12, completion: 30, cached: 2048 }).toString("latin1"),
+    want: {
+      requestModel: "anthropic.claude-3-haiku-20240307-v1:0",
+      responseModel: "claude-3-haiku-20240307",
+      stream: true,
+      prompt: 12,
+      completion: 30,
+      total: 42,
+      cached: 2048,
+    },
   },
   {
     name: "Bedrock InvokeModel with an Anthropic body",

@@ -17,6 +17,9 @@ export const enum ModelSource { Body = 0, Path = 1 }
 export const enum StreamSignal { BodyFlag = 0, Header = 1, Path = 2 }
 /** How the filter injects a provider's API key when it routes (config.ts providers[].apiKey). */
 export const enum Auth { Bearer = 0, XApiKey = 1, GoogApiKey = 2, None = 3 }
+/** Where an AWS event stream message's JSON is (eventstream-body.ts): the payload itself
+ *  (ConverseStream), or base64 in the payload's `bytes` member (InvokeModelWithResponseStream). */
+export const enum EventPayload { Json = 0, Base64Bytes = 1 }
 
 /** A path rule: `match`, and `also` when set (DashScope apps: prefix and suffix both). */
 export class PathRule {
@@ -44,6 +47,11 @@ export class ApiShape {
   auth: Auth = Auth.Bearer;
   /** Whether the filter may add stream_options.include_usage (OpenAI chat completions only). */
   includeUsage: bool = false;
+  /** AWS event stream answers: where each event's JSON is. */
+  eventPayload: EventPayload = EventPayload.Json;
+  /** Whether the answer's token counts may come in response headers (Bedrock's
+   *  x-amzn-bedrock-input-token-count / -output-token-count: token-headers.ts). */
+  countsInHeaders: bool = false;
 
   constructor(public name: string) {}
 
@@ -95,6 +103,16 @@ export class ApiShape {
 
   authBy(auth: Auth): ApiShape {
     this.auth = auth;
+    return this;
+  }
+
+  eventPayloadIn(where: EventPayload): ApiShape {
+    this.eventPayload = where;
+    return this;
+  }
+
+  withCountHeaders(): ApiShape {
+    this.countsInHeaders = true;
     return this;
   }
 

@@ -14,6 +14,7 @@ import {
   dashscopeAppSse,
   openaiVariantSse,
 } from "./bodies";
+import { converseStreamBody, EVENTSTREAM_HEADERS, invokeStreamBody } from "./eventstream";
 
 export interface Case {
   api: keyof typeof PATHS;
@@ -290,6 +291,31 @@ const bedrockCase = fc
     }),
   );
 
+/** Bedrock's binary streams: converse-stream (usage in the metadata event) and
+ *  invoke-with-response-stream (Anthropic events in base64 chunks, Bedrock's metrics last). */
+const bedrockStreamCase = fc
+  .record({
+    t: fullTokens,
+    metrics: fc.option(tokens, { nil: undefined }),
+    invoke: fc.boolean(),
+    version: modelName,
+    deltas: fc.array(fc.string({ maxLength: 12 }), { minLength: 0, maxLength: 4 }),
+  })
+  .map(
+    ({ t, metrics, invoke, version, deltas }): Case => ({
+      api: invoke ? "bedrock-invoke" : "bedrock-converse",
+      shape: invoke ? "bedrock-invoke" : "bedrock-converse",
+      path: invoke
+        ? "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/invoke-with-response-stream"
+        : "/model/amazon.nova-pro-v1%3A0/converse-stream",
+      request: jsonReq(invoke ? { anthropic_version: "bedrock-2023-05-31", max_tokens: 64, messages: [] } : { messages: [] }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: EVENTSTREAM_HEADERS,
+      response: new Uint8Array(invoke ? invokeStreamBody(version, t, metrics ?? t) : converseStreamBody(t, deltas)),
+    }),
+  );
+
 const appModels = fc.array(fc.record({ model_id: modelName, input_tokens: count, output_tokens: count }), { minLength: 1, maxLength: 3 });
 const dashscopeAppsCase = fc.record({ models: appModels, stream: fc.boolean(), events: fc.integer({ min: 1, max: 4 }) }).map(
   ({ models, stream, events }): Case => ({
@@ -342,6 +368,7 @@ export const anyCase: fc.Arbitrary<Case> = fc.oneof(
   responsesCase,
   geminiCase,
   bedrockCase,
+  bedrockStreamCase,
   dashscopeAppsCase,
   openaiVariantCase,
 );
@@ -353,6 +380,7 @@ export const byApi = {
   responses: responsesCase,
   gemini: geminiCase,
   bedrock: bedrockCase,
+  "bedrock-stream": bedrockStreamCase,
   "dashscope-apps": dashscopeAppsCase,
   "openai-variants": openaiVariantCase,
 };

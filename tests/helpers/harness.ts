@@ -2,6 +2,7 @@
 // scripts: one exchange through a sidecar, reduced to what must never vary or go wrong.
 import type { Sidecar } from "./sidecar";
 import type { Exchange } from "../../host";
+import { carriedBytes } from "./eventstream";
 import { expected, appearsUnder, sumAppearsUnder, sumsField, TOKEN_KEYS, type Shape, type Expected } from "./reference";
 
 export const STATE = "wasm.asm.llmproxy.";
@@ -97,6 +98,9 @@ export function checkAgainstReference(
   if (snapshot.failed) return [`VM failed: ${snapshot.trap}`];
   const exp: Expected = expected(shape, request, response, path);
   const fs = snapshot.filterState;
+  // Numbers in a Bedrock event stream are inside frames, some in base64: looked for there.
+  const eventStream = response.headers.some(([k, v]) => k.toLowerCase() === "content-type" && v.includes("vnd.amazon.eventstream"));
+  const carriedBody = eventStream ? carriedBytes(response.body) : response.body;
   for (const k of Object.keys(TOKEN_STATE) as (keyof typeof TOKEN_STATE)[]) {
     const got = fs[STATE + TOKEN_STATE[k]];
     const want = exp.tokens[k];
@@ -109,7 +113,7 @@ export function checkAgainstReference(
       const p = Number(fs[STATE + TOKEN_STATE.prompt]),
         c = Number(fs[STATE + TOKEN_STATE.completion]);
       const carried =
-        appearsUnder(response.body, TOKEN_KEYS[k], n) || (sumsField(shape, k) && sumAppearsUnder(response.body, TOKEN_KEYS[k], n));
+        appearsUnder(carriedBody, TOKEN_KEYS[k], n) || (sumsField(shape, k) && sumAppearsUnder(carriedBody, TOKEN_KEYS[k], n));
       const ok = /^(0|[1-9][0-9]{0,14})$/.test(got) && (carried || (k === "total" && n === p + c));
       if (!ok) problems.push(`${k}: published ${got}, which the input does not carry`);
     }

@@ -1,3 +1,5 @@
+import { decodeStream } from "./eventstream";
+
 // A reference model, in plain TypeScript, of what the filter should publish for one exchange.
 // It is written independently of assembly/: a strict JSON parser (RFC 8259 structure, an
 // iterative one so 100k levels of nesting cost no stack), the WHATWG SSE event interpretation,
@@ -106,7 +108,13 @@ const FIELDS: Record<Shape, [string, Field][]> = {
     ["usage.cacheWriteInputTokens", "cacheWrite"],
     ["message", "error"],
   ],
-  "bedrock-invoke": ANTHROPIC_RESPONSE,
+  "bedrock-invoke": [
+    ...ANTHROPIC_RESPONSE,
+    ["amazon-bedrock-invocationMetrics.inputTokenCount", "prompt"],
+    ["amazon-bedrock-invocationMetrics.outputTokenCount", "completion"],
+    ["amazon-bedrock-invocationMetrics.cacheReadInputTokenCount", "cached"],
+    ["amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount", "cacheWrite"],
+  ],
 };
 
 /** Where each shape takes its request model from, and how it is recognised for streaming. */
@@ -453,7 +461,7 @@ export interface Expected {
   responseModel?: Uint8Array;
   /** Token filter state that must be published (absent keys must be absent). */
   tokens: Partial<Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", number>>;
-  skip?: "error_status" | "compressed" | "content_type" | "malformed" | "no_usage" | "provider_error" | "event_stream";
+  skip?: "error_status" | "compressed" | "content_type" | "malformed" | "no_usage" | "provider_error";
 }
 
 export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8Array } {
@@ -473,8 +481,13 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   const enc = h.get("content-encoding");
   if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
   const ct = (h.get("content-type") ?? "").toLowerCase();
-  if (ct.includes("vnd.amazon.eventstream")) return { ...out, skip: "event_stream" };
-  let kind: "sse" | "json" | undefined = ct.includes("text/event-stream") ? "sse" : ct.includes("json") ? "json" : undefined;
+  let kind: "sse" | "json" | "eventstream" | undefined = ct.includes("vnd.amazon.eventstream")
+    ? "eventstream"
+    : ct.includes("text/event-stream")
+      ? "sse"
+      : ct.includes("json")
+        ? "json"
+        : undefined;
   if (!kind) {
     const first = response.body.find((c) => c > 0x20);
     if (first === undefined) return { ...out, skip: "no_usage" };
@@ -488,6 +501,51 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     const root = parseJson(response.body);
     if (!root) return { ...out, exact: false, skip: "malformed" };
     if (root.t === "obj" || (root.t === "arr" && SHAPE_INFO[shape].rootArray)) docs.push(root);
+  } else if (kind === "eventstream") {
+    // Bedrock: every message framed and checked; exception/error messages are a provider
+    // error; events carry JSON (converse-stream) or base64 of it in `bytes` (invoke `chunk`s).
+    const framed = decodeStream(response.body);
+    if (!framed.ok) return { ...out, skip: "malformed" };
+    if (framed.messages.length === 0) return { ...out, skip: "no_usage" };
+    let problem = false;
+    let parsed = 0;
+    for (const m of framed.messages) {
+      const type = m.headers.get(":message-type") ?? "event";
+      if (type === "exception" || type === "error") {
+        problem = true;
+        continue;
+      }
+      // any other :message-type is read as an event, as the filter does
+      let json: Uint8Array | undefined = m.payload;
+      if (shape === "bedrock-invoke") {
+        if (m.headers.get(":event-type") !== "chunk") continue;
+        const outer = parseJson(m.payload);
+        if (outer?.t === "obj" && outer.entries.filter(([k]) => k === "bytes").length > 1) {
+          out.exact = false; // two documents in one chunk: the filter refuses the second
+          continue;
+        }
+        const bytes = member(outer, "bytes");
+        json =
+          bytes &&
+          bytes.t === "str" &&
+          /^[A-Za-z0-9+/]*={0,2}$/.test(Buffer.from(bytes.bytes).toString("latin1")) &&
+          bytes.bytes.length % 4 === 0
+            ? new Uint8Array(Buffer.from(Buffer.from(bytes.bytes).toString("latin1"), "base64"))
+            : undefined;
+        if (!outer || !json) out.exact = false;
+      }
+      const root = json && parseJson(json);
+      if (!root) {
+        out.exact = false;
+        continue;
+      }
+      if (root.t === "obj") {
+        docs.push(root);
+        parsed++;
+      }
+    }
+    if (parsed === 0 && !problem) return { ...out, skip: "malformed" };
+    if (problem) return { ...out, skip: "provider_error" };
   } else {
     const events = sseEvents(response.body).filter((e) => !startsWith(e.data, "[DONE]"));
     if (events.length === 0) return { ...out, skip: "no_usage" };
@@ -512,6 +570,21 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   }
   out.responseModel = model;
   if (error) return { ...out, skip: "provider_error" };
+  if (shape === "bedrock-invoke") {
+    // InvokeModel's count headers (Bedrock's metering) win over the body's numbers.
+    const count = (name: string) => {
+      const v = h.get(name);
+      return v !== undefined && /^[0-9]{1,9}$/.test(v) ? Number(v) : -1;
+    };
+    const input = count("x-amzn-bedrock-input-token-count");
+    const output = count("x-amzn-bedrock-output-token-count");
+    const cacheRead = count("x-amzn-bedrock-cache-read-input-token-count");
+    const cacheWrite = count("x-amzn-bedrock-cache-write-input-token-count");
+    if (input >= 0) acc.prompt = input;
+    if (output >= 0) acc.completion = output;
+    if (cacheRead >= 0) acc.cached = cacheRead;
+    if (cacheWrite >= 0) acc.cacheWrite = cacheWrite;
+  }
   if (acc.prompt < 0 && acc.completion < 0) return { ...out, skip: "no_usage" };
   const total = acc.total >= 0 ? acc.total : acc.prompt >= 0 && acc.completion >= 0 ? acc.prompt + acc.completion : -1;
   for (const [k, v] of Object.entries({ ...acc, total })) if (v >= 0) out.tokens[k as keyof Expected["tokens"]] = v;
@@ -553,10 +626,17 @@ export function sumsField(shape: Shape, field: "prompt" | "completion" | "total"
 }
 
 export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", string[]> = {
-  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens"],
-  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens"],
+  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "inputTokenCount"],
+  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens", "outputTokenCount"],
   total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens"],
-  cached: ["cached_tokens", "cache_read_input_tokens", "prompt_cache_hit_tokens", "cachedContentTokenCount", "cacheReadInputTokens"],
-  cacheWrite: ["cache_creation_input_tokens", "cacheWriteInputTokens"],
+  cached: [
+    "cached_tokens",
+    "cache_read_input_tokens",
+    "prompt_cache_hit_tokens",
+    "cachedContentTokenCount",
+    "cacheReadInputTokens",
+    "cacheReadInputTokenCount",
+  ],
+  cacheWrite: ["cache_creation_input_tokens", "cacheWriteInputTokens", "cacheWriteInputTokenCount"],
   reasoning: ["reasoning_tokens", "thoughtsTokenCount"],
 };
