@@ -236,6 +236,8 @@ export class LlmStream extends Context {
       this.skip = Skip.EventStream; // Bedrock's binary framing (converse-stream, invoke-with-response-stream)
     } else if (ct.includes("text/event-stream")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
+    } else if (ct.includes("ndjson")) {
+      this.parser = ResponseParser.acquire(shape, BodyKind.Ndjson, this.usage); // Ollama's native streams
     } else if (ct.includes("json")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
     } else {

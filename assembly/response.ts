@@ -1,13 +1,14 @@
-// Reads a response body as it streams past: one JSON document, or an SSE stream of them.
+// Reads a response body as it streams past: one JSON document, or an SSE or NDJSON stream of them.
 import { JsonScanner, Kind } from "./json/scanner";
 import { Field } from "./apis/fields";
 import { SseFramer, SseHandler } from "./sse";
+import { NdjsonFramer } from "./ndjson";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
 import { quietEvent } from "./json/prefilter";
 import { Field } from "./apis/fields";
 
-export const enum BodyKind { Json = 0, Sse = 1 }
+export const enum BodyKind { Json = 0, Sse = 1, Ndjson = 2 }
 
 // Parsers (scanner, framer and all) are pooled per VM, like the request scanners.
 const POOL_MAX = 64;
@@ -16,9 +17,10 @@ const parsers: ResponseParser[] = [];
 export class ResponseParser extends SseHandler {
   private scanner: JsonScanner;
   private framer: SseFramer | null = null;
+  private lines: NdjsonFramer | null = null;
   /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
   sound: bool = false;
-  /** SSE: events that carried data other than `[DONE]`. */
+  /** SSE: events that carried data other than `[DONE]`; NDJSON: non-blank lines. */
   dataEvents: i32 = 0;
   /** SSE: an event carried generated content (Field.Content). */
   sawContent: bool = false;
@@ -27,6 +29,7 @@ export class ResponseParser extends SseHandler {
     super();
     this.scanner = new JsonScanner(shape.response);
     if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
+    else if (kind == BodyKind.Ndjson) this.lines = new NdjsonFramer(this.scanner, this);
   }
 
   /** Ready for another response (see acquireParser). */
@@ -38,6 +41,8 @@ export class ResponseParser extends SseHandler {
     this.scanner.reset();
     const framer = this.framer;
     if (framer !== null) framer.reset();
+    const lines = this.lines;
+    if (lines !== null) lines.reset();
   }
 
   static acquire(shape: ApiShape, kind: BodyKind, usage: Usage): ResponseParser {
@@ -60,7 +65,9 @@ export class ResponseParser extends SseHandler {
 
   feed(ptr: usize, len: i32): void {
     const framer = this.framer;
+    const lines = this.lines;
     if (framer !== null) framer.feed(ptr, len);
+    else if (lines !== null) lines.feed(ptr, len);
     else this.scanner.feed(ptr, len);
   }
 
@@ -68,6 +75,11 @@ export class ResponseParser extends SseHandler {
     const framer = this.framer;
     if (framer !== null) {
       framer.finish();
+      return;
+    }
+    const lines = this.lines;
+    if (lines !== null) {
+      lines.finish();
       return;
     }
     this.scanner.finish();
@@ -81,12 +93,12 @@ export class ResponseParser extends SseHandler {
   /** Whether generated content has begun (time to first token): an SSE event carrying a
    *  Field.Content value; for JSON (Gemini's unframed array), any bytes. */
   get hasContent(): bool {
-    return this.framer !== null ? this.sawContent : this.scanner.rootSeen;
+    return this.framer !== null || this.lines !== null ? this.sawContent : this.scanner.rootSeen;
   }
 
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
   get empty(): bool {
-    return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
+    return this.framer !== null || this.lines !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
   }
 
   /** Once an event has parsed (so a broken one can no longer change `sound`), an event that

@@ -25,7 +25,7 @@ type Published = Record<string, string | number | undefined>;
 
 /** The expected values as the filter would publish them (absent keys: nothing published). */
 function want(e: RecordedExpected, keys: readonly string[] = EXPECTED_KEYS): Published {
-  const out: Published = { model: e.model };
+  const out: Published = { model: e.model ?? undefined };
   for (const k of keys) out[k] = e[k as keyof RecordedExpected] as number | undefined;
   return out;
 }

@@ -23,9 +23,10 @@ export interface RecordedExchange {
   response: { status: number; headers: Record<string, string>; body?: string; bodyBase64?: string };
 }
 
-/** What the filter must publish; a key left out means the filter publishes no value for it. */
+/** What the filter must publish; a key left out means the filter publishes no value for it
+ *  (`model: null`: neither the request nor the response names one). */
 export interface RecordedExpected {
-  model: string;
+  model: string | null;
   prompt?: number;
   completion?: number;
   cached?: number;
