@@ -22,6 +22,11 @@ const AUTHORITY: Record<string, string> = {
   gemini: "generativelanguage.googleapis.com",
   "bedrock-converse": "bedrock-runtime.us-east-1.amazonaws.com",
   "bedrock-invoke": "bedrock-runtime.us-east-1.amazonaws.com",
+  cohere: "api.cohere.com",
+  ollama: "ollama.default.svc.cluster.local:11434",
+  tgi: "tgi.default.svc.cluster.local",
+  "vertex-anthropic": "us-east5-aiplatform.googleapis.com",
+  "gemini-embed": "generativelanguage.googleapis.com",
 };
 
 const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 96 });

@@ -59,6 +59,11 @@ describe("every registered API shape has its tests, generator, docs row and mock
       "bedrock-converse": "/model/m/converse",
       "bedrock-invoke": "/model/m/invoke",
       "dashscope-apps": "/api/v1/apps/a/completion",
+      cohere: "/v2/chat",
+      ollama: "/api/chat",
+      tgi: "/generate_stream",
+      "vertex-anthropic": "/v1/projects/p/locations/l/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict",
+      "gemini-embed": "/v1beta/models/gemini-embedding-001:embedContent",
     };
     for (const name of listed) {
       expect([name, doc.includes(`| \`${name}\``)]).toEqual([name, true]);

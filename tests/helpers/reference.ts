@@ -21,7 +21,12 @@ export type Shape =
   | "anthropic"
   | "gemini"
   | "bedrock-converse"
-  | "bedrock-invoke";
+  | "bedrock-invoke"
+  | "cohere"
+  | "ollama"
+  | "tgi"
+  | "vertex-anthropic"
+  | "gemini-embed";
 
 // A path segment "[]" is every element of an array there (a leading "[]" the elements of a root
 // array); "sum" fields add their occurrences within one document (DashScope apps' usage.models[]).
@@ -107,6 +112,32 @@ const FIELDS: Record<Shape, [string, Field][]> = {
     ["message", "error"],
   ],
   "bedrock-invoke": ANTHROPIC_RESPONSE,
+  cohere: [
+    ["usage.tokens.input_tokens", "prompt"],
+    ["usage.tokens.output_tokens", "completion"],
+    ["usage.cached_tokens", "cached"],
+    ["delta.usage.tokens.input_tokens", "prompt"],
+    ["delta.usage.tokens.output_tokens", "completion"],
+    ["delta.usage.cached_tokens", "cached"],
+    ["meta.billed_units.input_tokens", "prompt"],
+    ["meta.tokens.input_tokens", "prompt"],
+    ["delta.error", "error"],
+  ],
+  ollama: [
+    ["model", "model"],
+    ["prompt_eval_count", "prompt"],
+    ["eval_count", "completion"],
+    ["error", "error"],
+  ],
+  tgi: [
+    ["details.generated_tokens", "completion"],
+    ["error", "error"],
+  ],
+  "vertex-anthropic": ANTHROPIC_RESPONSE,
+  "gemini-embed": [
+    ["predictions.[].embeddings.statistics.token_count", "prompt", "sum"],
+    ["error", "error"],
+  ] as [string, Field][],
 };
 
 /** Where each shape takes its request model from, and how it is recognised for streaming. */
@@ -119,6 +150,11 @@ export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: st
   gemini: { modelInPath: { after: "/models/", stop: ":/" }, rootArray: true, readsBody: false },
   "bedrock-converse": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
   "bedrock-invoke": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
+  cohere: { readsBody: true },
+  ollama: { readsBody: true },
+  tgi: { readsBody: false },
+  "vertex-anthropic": { modelInPath: { after: "/publishers/anthropic/models/", stop: ":/" }, readsBody: false },
+  "gemini-embed": { modelInPath: { after: "/models/", stop: ":/" }, readsBody: false },
 };
 
 /** The model a request path names (shape.ts modelFromPath, restated), percent-decoded bytes. */
@@ -438,6 +474,27 @@ export function sseEvents(b: Uint8Array): { data: Uint8Array }[] {
   return events;
 }
 
+// ---- NDJSON (Ollama): one document per LF-terminated line ------------------------------------
+
+/** The non-blank lines of an NDJSON body; a last line without its LF counts only when it parses
+ *  (JSON delimits itself; a cut-off document is dropped). */
+export function ndjsonLines(b: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  const blank = (l: Uint8Array) => l.every((c) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a);
+  while (at < b.length) {
+    const lf = b.indexOf(0x0a, at);
+    const line = b.subarray(at, lf < 0 ? b.length : lf);
+    if (lf < 0) {
+      if (!blank(line) && parseJson(line) !== undefined) out.push(line);
+      break;
+    }
+    if (!blank(line)) out.push(line);
+    at = lf + 1;
+  }
+  return out;
+}
+
 // ---- the whole exchange ---------------------------------------------------------------------
 
 export interface RefResponse {
@@ -474,7 +531,13 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
   const ct = (h.get("content-type") ?? "").toLowerCase();
   if (ct.includes("vnd.amazon.eventstream")) return { ...out, skip: "event_stream" };
-  let kind: "sse" | "json" | undefined = ct.includes("text/event-stream") ? "sse" : ct.includes("json") ? "json" : undefined;
+  let kind: "sse" | "ndjson" | "json" | undefined = ct.includes("text/event-stream")
+    ? "sse"
+    : ct.includes("ndjson")
+      ? "ndjson"
+      : ct.includes("json")
+        ? "json"
+        : undefined;
   if (!kind) {
     const first = response.body.find((c) => c > 0x20);
     if (first === undefined) return { ...out, skip: "no_usage" };
@@ -488,6 +551,17 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     const root = parseJson(response.body);
     if (!root) return { ...out, exact: false, skip: "malformed" };
     if (root.t === "obj" || (root.t === "arr" && SHAPE_INFO[shape].rootArray)) docs.push(root);
+  } else if (kind === "ndjson") {
+    const lines = ndjsonLines(response.body);
+    if (lines.length === 0) return { ...out, skip: "no_usage" };
+    for (const line of lines) {
+      const root = parseJson(line);
+      if (!root) {
+        out.exact = false;
+        continue;
+      }
+      if (root.t === "obj") docs.push(root);
+    }
   } else {
     const events = sseEvents(response.body).filter((e) => !startsWith(e.data, "[DONE]"));
     if (events.length === 0) return { ...out, skip: "no_usage" };
@@ -553,9 +627,9 @@ export function sumsField(shape: Shape, field: "prompt" | "completion" | "total"
 }
 
 export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", string[]> = {
-  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens"],
-  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens"],
-  total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens"],
+  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "prompt_eval_count", "token_count"],
+  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens", "eval_count", "generated_tokens"],
+  total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens", "prompt_eval_count", "eval_count"],
   cached: ["cached_tokens", "cache_read_input_tokens", "prompt_cache_hit_tokens", "cachedContentTokenCount", "cacheReadInputTokens"],
   cacheWrite: ["cache_creation_input_tokens", "cacheWriteInputTokens"],
   reasoning: ["reasoning_tokens", "thoughtsTokenCount"],
