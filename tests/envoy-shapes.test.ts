@@ -29,7 +29,7 @@ const AUTHORITY: Record<string, string> = {
   "gemini-embed": "generativelanguage.googleapis.com",
 };
 
-const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 96 });
+const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 200 });
 
 let upstream: ScriptedUpstream;
 const proxies: ProxyUnderTest[] = [];
@@ -92,7 +92,8 @@ describe("API shapes through Envoy and the TypeScript host", () => {
       }
       for (const r of results.slice(1))
         expect({ ...r, name: "" }, `${what}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
-      apis.add(`${c.api}/${c.responseHeaders[0]?.[1]?.includes("event-stream") ? "sse" : "json"}`);
+      const ct = c.responseHeaders[0]?.[1] ?? "";
+      apis.add(`${c.api}/${ct.includes("event-stream") ? "sse" : ct.includes("ndjson") ? "ndjson" : "json"}`);
     }
     // The sample covers every shape, streamed and not.
     expect([...apis].sort()).toEqual(
@@ -110,6 +111,15 @@ describe("API shapes through Envoy and the TypeScript host", () => {
         "gemini/sse",
         "bedrock-converse/json",
         "dashscope-apps/json",
+        "cohere/json",
+        "cohere/sse",
+        "ollama/json",
+        "ollama/ndjson",
+        "tgi/json",
+        "tgi/sse",
+        "vertex-anthropic/json",
+        "vertex-anthropic/sse",
+        "gemini-embed/json",
       ]),
     );
     const reference = await llmproxyLines(proxies[0]);
