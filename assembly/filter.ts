@@ -89,7 +89,9 @@ export class LlmStream extends Context {
     const shape = classifyPath(config.apiPaths, bare);
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
-    if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
+    // A form upload (image edits, audio transcriptions) is observed, its body never read.
+    const form = contentType !== null && shape.formRequests && contentType.toLowerCase().includes("multipart/form-data");
+    if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
     this.usage.startNs = nowNanoseconds();
     if (shape.streamSignal == StreamSignal.Header) {
@@ -107,7 +109,7 @@ export class LlmStream extends Context {
     const readable = encoding === null || encoding.toLowerCase() == "identity";
     // Shapes whose request body names nothing we read (model and stream flag in the path or
     // headers) are never scanned.
-    if (end_of_stream || !readable || !shape.readsRequestBody) {
+    if (end_of_stream || !readable || form || !shape.readsRequestBody) {
       this.requestDone = true;
       if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.vm, "compressed");
       publishRequestModel(this.usage.requestModel, this.streaming);
@@ -293,7 +295,7 @@ export class LlmStream extends Context {
       if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
       else if (!parser.sound) this.skip = Skip.Malformed;
       else if (this.usage.providerError) this.skip = Skip.ProviderError;
-      else if (!this.usage.hasTokens) this.skip = Skip.NoUsage;
+      else if (!this.usage.hasUsage) this.skip = Skip.NoUsage;
     } else if (this.skip == Skip.None) {
       this.skip = this.sniff ? Skip.NoUsage : Skip.ContentType;
     }

@@ -8,7 +8,9 @@
 // Cohere v2 (/v2/chat, /v2/embed), Ollama (/api/chat, /api/generate, /api/embed; NDJSON
 // streams), Hugging Face TGI (/generate, /generate_stream), Anthropic on Vertex AI
 // (.../publishers/anthropic/models/{m}:rawPredict, :streamRawPredict) and Gemini embeddings
-// (/v1beta/models/{m}:embedContent, :batchEmbedContents; Vertex .../publishers/google/models/{m}:predict).
+// (/v1beta/models/{m}:embedContent, :batchEmbedContents; Vertex .../publishers/google/models/{m}:predict),
+// OpenAI images (/v1/images/generations, /v1/images/edits) and transcriptions
+// (/v1/audio/transcriptions; multipart uploads: the mock reads only their `model` field).
 //
 // Token counts are deterministic functions of the input, so that they vary with the request:
 //   prompt tokens     = whitespace-separated words of all message contents (or the prompt)
@@ -138,11 +140,15 @@ export type MockShape =
   | "ollama"
   | "tgi"
   | "vertex-anthropic"
-  | "gemini-embed";
+  | "gemini-embed"
+  | "openai-images"
+  | "openai-audio";
 export function mockShape(path: string): { shape: MockShape; model?: string; stream?: boolean } | undefined {
   if (path === "/v1/responses" || path === "/openai/v1/responses") return { shape: "responses" };
   if (path === "/v1/messages") return { shape: "anthropic" };
   if (path === "/v2/chat" || path === "/v2/embed") return { shape: "cohere" };
+  if (/\/images\/(generations|edits)$/.test(path)) return { shape: "openai-images" };
+  if (/\/audio\/transcriptions$/.test(path)) return { shape: "openai-audio" };
   if (path === "/api/chat" || path === "/api/generate" || path === "/api/embed") return { shape: "ollama" };
   if (path === "/generate" || path === "/generate_stream") return { shape: "tgi", model: "tgi", stream: path === "/generate_stream" };
   let m = /\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/.exec(path);
@@ -307,6 +313,13 @@ export class MockLlm extends EventEmitter {
         return;
       }
       let parsed: Record<string, unknown>;
+      const form = /^multipart\/form-data/i.test(String(req.headers["content-type"] ?? ""));
+      if (form && (other?.shape === "openai-images" || other?.shape === "openai-audio")) {
+        // A form upload: only its text fields matter here.
+        const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([^\\r]*)`).exec(body)?.[1];
+        const fields = { model: field("model") ?? "", prompt: field("prompt") ?? "an uploaded file", form: true };
+        return this.otherShape(req, res, rec, fields, other, fields.model, requestId, send);
+      }
       try {
         const v = JSON.parse(body) as unknown;
         if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
@@ -482,7 +495,9 @@ export class MockLlm extends EventEmitter {
                 ? inputText(body.inputs)
                 : at.shape === "gemini-embed"
                   ? embedText(body)
-                  : partsText(body.messages);
+                  : at.shape === "openai-images" || at.shape === "openai-audio"
+                    ? inputText(body.prompt ?? "an uploaded file")
+                    : partsText(body.messages);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
     const { words } = reply(model, text);
@@ -650,6 +665,8 @@ export class MockLlm extends EventEmitter {
       case "ollama":
       case "tgi":
       case "gemini-embed":
+      case "openai-images":
+      case "openai-audio":
         return this.moreShapes(req, res, rec, body, at, model, { p, n, cached, words, requestId }, send);
       case "dashscope-apps": {
         // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
@@ -783,6 +800,29 @@ export class MockLlm extends EventEmitter {
         });
         return this.stream(res, rec, events, sseHeaders, requestId);
       }
+      case "openai-images": {
+        // gpt-image-1's usage; dall-e models report none.
+        const usage = {
+          input_tokens: p,
+          input_tokens_details: { text_tokens: p, image_tokens: 0 },
+          output_tokens: 272,
+          total_tokens: p + 272,
+        };
+        return send(200, {
+          created: Math.floor(Date.now() / 1000),
+          data: [{ b64_json: "iVBORw0KGgo=" }],
+          ...(model.startsWith("dall-e") ? {} : { usage }),
+        });
+      }
+      case "openai-audio":
+        // whisper-1 bills by duration (seconds, not tokens); gpt-4o-transcribe by tokens.
+        return send(200, {
+          text: words.join(" "),
+          usage:
+            model === "whisper-1"
+              ? { type: "duration", seconds: 7 }
+              : { type: "tokens", input_tokens: p, output_tokens: n, total_tokens: p + n },
+        });
       case "gemini-embed": {
         if (path.endsWith(":predict")) {
           const instances = Array.isArray(body.instances) ? body.instances : [];

@@ -27,6 +27,8 @@ const AUTHORITY: Record<string, string> = {
   tgi: "tgi.default.svc.cluster.local",
   "vertex-anthropic": "us-east5-aiplatform.googleapis.com",
   "gemini-embed": "generativelanguage.googleapis.com",
+  "openai-images": "api.openai.com",
+  "openai-audio": "api.openai.com",
 };
 
 const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 200 });
@@ -120,6 +122,10 @@ describe("API shapes through Envoy and the TypeScript host", () => {
         "vertex-anthropic/json",
         "vertex-anthropic/sse",
         "gemini-embed/json",
+        "openai-images/json",
+        "openai-images/sse",
+        "openai-audio/json",
+        "openai-audio/sse",
       ]),
     );
     const reference = await llmproxyLines(proxies[0]);

@@ -34,7 +34,7 @@ function want(e: RecordedExpected, keys: readonly string[] = EXPECTED_KEYS): Pub
 function fromFilterState(fs: Record<string, string>): Published {
   const out: Published = { model: fs[STATE + "response_model"] ?? fs[STATE + "request_model"] };
   for (const k of EXPECTED_KEYS) {
-    const v = fs[STATE + TOKEN_STATE[k]];
+    const v = fs[STATE + (k === "audioSeconds" ? "request_audio_seconds" : TOKEN_STATE[k])];
     out[k] = v === undefined ? undefined : Number(v);
   }
   return out;
@@ -82,8 +82,8 @@ describe("recorded exchanges through the TypeScript host", () => {
   }
 });
 
-// The access log prints no cache-write count (manifests/mesh-config.yaml), so Envoy is checked
-// on the rest.
+// The access log prints no cache-write count or audio seconds (manifests/mesh-config.yaml), so
+// Envoy is checked on the rest.
 const LOGGED = ["prompt", "completion", "cached", "reasoning"] as const;
 const LOG_FIELD = {
   prompt: "request_prompt_tokens",

@@ -64,6 +64,8 @@ describe("every registered API shape has its tests, generator, docs row and mock
       tgi: "/generate_stream",
       "vertex-anthropic": "/v1/projects/p/locations/l/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict",
       "gemini-embed": "/v1beta/models/gemini-embedding-001:embedContent",
+      "openai-images": "/v1/images/generations",
+      "openai-audio": "/v1/audio/transcriptions",
     };
     for (const name of listed) {
       expect([name, doc.includes(`| \`${name}\``)]).toEqual([name, true]);

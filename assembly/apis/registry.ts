@@ -14,12 +14,13 @@ import { ollama } from "./ollama";
 import { tgi } from "./tgi";
 import { vertexAnthropic } from "./vertex-anthropic";
 import { geminiEmbed } from "./gemini-embed";
+import { openaiImages, openaiAudio } from "./openai-media";
 import { StringMatch } from "../match";
 
 // ollama's `/api/generate` before tgi's `/generate`.
 export const SHAPES: ApiShape[] = [
   openai, responses, dashscope, dashscopeApps, anthropic, gemini, bedrockConverse, bedrockInvoke,
-  cohere, ollama, tgi, vertexAnthropic, geminiEmbed,
+  cohere, ollama, tgi, vertexAnthropic, geminiEmbed, openaiImages, openaiAudio,
 ];
 
 /** A provider's shape when its `api` is not set. */

@@ -44,6 +44,9 @@ export class ApiShape {
   auth: Auth = Auth.Bearer;
   /** Whether the filter may add stream_options.include_usage (OpenAI chat completions only). */
   includeUsage: bool = false;
+  /** Whether a multipart/form-data request (a file upload) is observed too; its body is never
+   *  read, so its model is unknown unless the response names one. */
+  formRequests: bool = false;
 
   constructor(public name: string) {}
 
@@ -95,6 +98,11 @@ export class ApiShape {
 
   authBy(auth: Auth): ApiShape {
     this.auth = auth;
+    return this;
+  }
+
+  acceptsForms(): ApiShape {
+    this.formRequests = true;
     return this;
   }
 

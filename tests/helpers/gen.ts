@@ -498,6 +498,90 @@ const geminiEmbedCase = fc
     }),
   );
 
+// A multipart upload as SDKs send it (the filter never reads it).
+const FORM_BOUNDARY = "----asmllmproxy7MA4YWxkTrZu0gW";
+function formBody(fields: Record<string, string>): Uint8Array {
+  const parts = Object.entries(fields).map(([k, v]) => `--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+  return enc.encode(`${parts.join("")}--${FORM_BOUNDARY}--\r\n`);
+}
+const FORM_CT: [string, string][] = [["content-type", `multipart/form-data; boundary=${FORM_BOUNDARY}`]];
+
+// OpenAI images: generations (JSON) or edits (a form upload); gpt-image-1's usage, or none (dall-e).
+const openaiImagesCase = fc
+  .record({ model: modelName, t: fullTokens, edit: fc.boolean(), stream: fc.boolean(), usage: fc.boolean() })
+  .map(({ model, t, edit, stream, usage }): Case => {
+    const u = {
+      input_tokens: t.prompt,
+      input_tokens_details: { text_tokens: t.prompt, image_tokens: 0, ...(t.cached !== undefined ? { cached_tokens: t.cached } : {}) },
+      output_tokens: t.completion,
+      total_tokens: t.prompt + t.completion,
+    };
+    const kind = edit ? "image_edit" : "image_generation";
+    const body = stream
+      ? sse(
+          [
+            {
+              event: `${kind}.partial_image`,
+              data: JSON.stringify({ type: `${kind}.partial_image`, b64_json: "QUJD", partial_image_index: 0 }),
+            },
+            {
+              event: `${kind}.completed`,
+              data: JSON.stringify({ type: `${kind}.completed`, b64_json: "QUJD", ...(usage ? { usage: u } : {}) }),
+            },
+          ],
+          "\n",
+          false,
+        )
+      : JSON.stringify({ created: 1, data: [{ b64_json: "QUJD" }], ...(usage ? { usage: u } : {}) });
+    return {
+      api: "openai-images",
+      shape: "openai-images",
+      path: edit ? "/v1/images/edits" : "/v1/images/generations",
+      request: edit
+        ? formBody({ model, prompt: "a cat", ...(stream ? { stream: "true" } : {}) })
+        : jsonReq({ model, prompt: "a cat", ...(stream ? { stream: true } : {}) }),
+      requestHeaders: edit ? FORM_CT : JSON_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(body),
+    };
+  });
+
+// OpenAI transcriptions: a form upload; usage in tokens (gpt-4o-transcribe) or seconds (whisper-1).
+const openaiAudioCase = fc
+  .record({ model: modelName, t: tokens, seconds: fc.nat({ max: 100_000 }), duration: fc.boolean(), stream: fc.boolean() })
+  .map(({ model, t, seconds, duration, stream }): Case => {
+    const usage = duration
+      ? { type: "duration", seconds }
+      : {
+          type: "tokens",
+          input_tokens: t.prompt,
+          input_token_details: { text_tokens: 0, audio_tokens: t.prompt },
+          output_tokens: t.completion,
+          total_tokens: t.prompt + t.completion,
+        };
+    const body = stream
+      ? sse(
+          [
+            { data: JSON.stringify({ type: "transcript.text.delta", delta: "The sun" }) },
+            { data: JSON.stringify({ type: "transcript.text.done", text: "The sun rises.", usage }) },
+          ],
+          "\n",
+          false,
+        )
+      : JSON.stringify({ text: "The sun rises.", usage });
+    return {
+      api: "openai-audio",
+      shape: "openai-audio",
+      path: "/v1/audio/transcriptions",
+      request: formBody({ model, ...(stream ? { stream: "true" } : {}) }),
+      requestHeaders: FORM_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(body),
+    };
+  });
+
 export const anyCase: fc.Arbitrary<Case> = fc.oneof(
   openaiCase,
   embeddingsCase,
@@ -513,6 +597,8 @@ export const anyCase: fc.Arbitrary<Case> = fc.oneof(
   tgiCase,
   vertexAnthropicCase,
   geminiEmbedCase,
+  openaiImagesCase,
+  openaiAudioCase,
 );
 export const byApi = {
   openai: openaiCase,
@@ -529,6 +615,8 @@ export const byApi = {
   tgi: tgiCase,
   "vertex-anthropic": vertexAnthropicCase,
   "gemini-embed": geminiEmbedCase,
+  "openai-images": openaiImagesCase,
+  "openai-audio": openaiAudioCase,
 };
 
 /** Cut positions as fractions, mapped onto a body of any length. */

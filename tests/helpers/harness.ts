@@ -31,6 +31,8 @@ export const PATHS: Record<string, { path: string; shape: Shape }> = {
     path: "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict",
     shape: "vertex-anthropic",
   },
+  "openai-images": { path: "/v1/images/generations", shape: "openai-images" },
+  "openai-audio": { path: "/v1/audio/transcriptions", shape: "openai-audio" },
   "gemini-embed": {
     path: "/v1/projects/p/locations/us-central1/publishers/google/models/text-embedding-005:predict",
     shape: "gemini-embed",

@@ -32,6 +32,8 @@ export interface RecordedExpected {
   cached?: number;
   cacheWrite?: number;
   reasoning?: number;
+  /** Seconds of audio a duration-billed transcription reports (filter state only). */
+  audioSeconds?: number;
 }
 
 export interface RecordedCase {
@@ -43,7 +45,7 @@ export interface RecordedCase {
   responseBody: Uint8Array;
 }
 
-export const EXPECTED_KEYS = ["prompt", "completion", "cached", "cacheWrite", "reasoning"] as const;
+export const EXPECTED_KEYS = ["prompt", "completion", "cached", "cacheWrite", "reasoning", "audioSeconds"] as const;
 
 /** The shape directories under tests/testdata/. */
 export function recordedShapes(): string[] {

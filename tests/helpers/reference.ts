@@ -26,7 +26,9 @@ export type Shape =
   | "ollama"
   | "tgi"
   | "vertex-anthropic"
-  | "gemini-embed";
+  | "gemini-embed"
+  | "openai-images"
+  | "openai-audio";
 
 // A path segment "[]" is every element of an array there (a leading "[]" the elements of a root
 // array); "sum" fields add their occurrences within one document (DashScope apps' usage.models[]).
@@ -138,10 +140,27 @@ const FIELDS: Record<Shape, [string, Field][]> = {
     ["predictions.[].embeddings.statistics.token_count", "prompt", "sum"],
     ["error", "error"],
   ] as [string, Field][],
+  "openai-images": [
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.input_tokens_details.cached_tokens", "cached"],
+    ["error", "error"],
+  ],
+  "openai-audio": [
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.seconds", "seconds"],
+    ["error", "error"],
+  ],
 };
 
 /** Where each shape takes its request model from, and how it is recognised for streaming. */
-export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: string }; rootArray?: boolean; readsBody: boolean }> = {
+export const SHAPE_INFO: Record<
+  Shape,
+  { modelInPath?: { after: string; stop: string }; rootArray?: boolean; readsBody: boolean; forms?: boolean }
+> = {
   openai: { readsBody: true },
   responses: { readsBody: true },
   dashscope: { readsBody: true },
@@ -155,6 +174,8 @@ export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: st
   tgi: { readsBody: false },
   "vertex-anthropic": { modelInPath: { after: "/publishers/anthropic/models/", stop: ":/" }, readsBody: false },
   "gemini-embed": { modelInPath: { after: "/models/", stop: ":/" }, readsBody: false },
+  "openai-images": { readsBody: true, forms: true },
+  "openai-audio": { readsBody: true, forms: true },
 };
 
 /** The model a request path names (shape.ts modelFromPath, restated), percent-decoded bytes. */
@@ -179,7 +200,7 @@ export function pathModel(shape: Shape, path: string): Uint8Array | undefined {
   }
   return Uint8Array.from(out);
 }
-type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "error";
+type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "seconds" | "error";
 
 // ---- strict JSON, iterative, materialising only shallow values ------------------------------
 
@@ -399,6 +420,7 @@ export interface DocFields {
   cached: number;
   cacheWrite: number;
   reasoning: number;
+  seconds: number;
   error: boolean;
 }
 
@@ -437,6 +459,7 @@ export function docFields(root: JVal, shape: Shape): DocFields {
     cached: num("cached"),
     cacheWrite: num("cacheWrite"),
     reasoning: num("reasoning"),
+    seconds: num("seconds"),
     error: !!err && !(err.t === "lit" && (err.word === "null" || err.word === "false")) && !(err.t === "str" && err.bytes.length === 0),
   };
 }
@@ -522,8 +545,10 @@ export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8A
 }
 
 export function expected(shape: Shape, request: Uint8Array, response: RefResponse, path = ""): Expected {
-  // Shapes with the model in the path never read the request body.
-  const rq = SHAPE_INFO[shape].readsBody ? requestModel(request) : { exact: true, model: pathModel(shape, path) };
+  // Shapes with the model in the path never read the request body, nor does a form upload
+  // (a multipart body starts with its boundary's `--`).
+  const form = SHAPE_INFO[shape].forms === true && request[0] === 0x2d && request[1] === 0x2d;
+  const rq = SHAPE_INFO[shape].readsBody && !form ? requestModel(request) : { exact: true, model: pathModel(shape, path) };
   const out: Expected = { exact: rq.exact, requestModel: rq.model, tokens: {} };
   const h = new Map(response.headers.map(([k, v]) => [k.toLowerCase(), v]));
   if (response.status < 200 || response.status >= 300) return { ...out, skip: "error_status" };
@@ -578,15 +603,18 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   const acc = { prompt: -1, completion: -1, total: -1, cached: -1, cacheWrite: -1, reasoning: -1 };
   let model: Uint8Array | undefined;
   let error = false;
+  let seconds = -1;
   for (const d of docs) {
     const f = docFields(d, shape);
     if (f.model) model = f.model;
+    if (f.seconds >= 0) seconds = f.seconds;
     for (const k of Object.keys(acc) as (keyof typeof acc)[]) if (f[k] >= 0) acc[k] = f[k];
     if (f.error) error = true;
   }
   out.responseModel = model;
   if (error) return { ...out, skip: "provider_error" };
-  if (acc.prompt < 0 && acc.completion < 0) return { ...out, skip: "no_usage" };
+  // Audio billed by duration reports seconds, not tokens: read, but nothing to count.
+  if (acc.prompt < 0 && acc.completion < 0) return seconds >= 0 ? out : { ...out, skip: "no_usage" };
   const total = acc.total >= 0 ? acc.total : acc.prompt >= 0 && acc.completion >= 0 ? acc.prompt + acc.completion : -1;
   for (const [k, v] of Object.entries({ ...acc, total })) if (v >= 0) out.tokens[k as keyof Expected["tokens"]] = v;
   return out;
