@@ -94,6 +94,7 @@ export class LlmStream extends Context {
     if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
     this.usage.startNs = nowNanoseconds();
+    this.usage.totalIsPrompt = shape.totalIsPromptFor(bare);
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
       const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);

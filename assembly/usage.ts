@@ -20,6 +20,9 @@ export class Usage {
   reasoningTokens: i64 = -1;
   /** Seconds of audio a duration-billed response reports (Field.AudioSeconds); not tokens. */
   audioSeconds: i64 = -1;
+  /** Set from the shape at request time: a response with only a total has it as its prompt
+   *  (embeddings). */
+  totalIsPrompt: bool = false;
   /** The response carried a provider error object. */
   providerError: bool = false;
 
@@ -45,6 +48,7 @@ export class Usage {
     this.cacheWriteTokens = pick(scanner.count(Field.CacheWriteTokens), this.cacheWriteTokens);
     this.reasoningTokens = pick(scanner.count(Field.ReasoningTokens), this.reasoningTokens);
     this.audioSeconds = pick(scanner.count(Field.AudioSeconds), this.audioSeconds);
+    if (this.totalIsPrompt && this.promptTokens < 0) this.promptTokens = this.totalTokens;
     // An error object or code; null, false and "" (DashScope's success bodies may carry
     // "code": "") are no error.
     if (scanner.has(Field.Error)) {

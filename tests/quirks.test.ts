@@ -36,6 +36,30 @@ const QUIRKS: Quirk[] = [
     want: { model: "m", prompt: 9, completion: 4 },
   },
   {
+    // OpenAI-compatible embedding servers (e.g. some TEI/infinity deployments) report only
+    // usage.total_tokens: for embeddings that total is the prompt.
+    name: "embeddings server with only usage.total_tokens",
+    path: "/v1/embeddings",
+    request: { model: "bge-m3", input: ["hello", "world"] },
+    contentType: "application/json",
+    body: JSON.stringify({
+      object: "list",
+      data: [{ object: "embedding", index: 0, embedding: [0.1] }],
+      model: "bge-m3",
+      usage: { total_tokens: 6 },
+    }),
+    want: { model: "bge-m3", prompt: 6 },
+  },
+  {
+    // ...but a chat completion's total is never taken for its prompt.
+    name: "chat completion with only usage.total_tokens: no prompt invented",
+    path: "/v1/chat/completions",
+    request: { model: "m", messages: [] },
+    contentType: "application/json",
+    body: JSON.stringify({ model: "m", choices: [], usage: { total_tokens: 6 } }),
+    want: { model: "m", skip: "no_usage" },
+  },
+  {
     // xAI: completion_tokens EXCLUDES reasoning_tokens (completion 12 + reasoning 230 = 242
     // billed output); the filter reports what the provider reports, reasoning separately.
     name: "xAI: completion excludes reasoning, reported as the provider says",

@@ -47,6 +47,9 @@ export class ApiShape {
   /** Whether a multipart/form-data request (a file upload) is observed too; its body is never
    *  read, so its model is unknown unless the response names one. */
   formRequests: bool = false;
+  /** Path suffixes whose answers are all prompt (embeddings): there a response that reports
+   *  only a total (some OpenAI-compatible embedding servers) has that total as its prompt. */
+  totalIsPromptAt: string[] = [];
 
   constructor(public name: string) {}
 
@@ -99,6 +102,17 @@ export class ApiShape {
   authBy(auth: Auth): ApiShape {
     this.auth = auth;
     return this;
+  }
+
+  totalIsPrompt(suffix: string): ApiShape {
+    this.totalIsPromptAt.push(suffix);
+    return this;
+  }
+
+  /** Whether a response to this path reports its prompt as a total (totalIsPromptAt). */
+  totalIsPromptFor(path: string): bool {
+    for (let i = 0; i < this.totalIsPromptAt.length; i++) if (path.endsWith(this.totalIsPromptAt[i])) return true;
+    return false;
   }
 
   acceptsForms(): ApiShape {

@@ -609,6 +609,8 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     if (f.model) model = f.model;
     if (f.seconds >= 0) seconds = f.seconds;
     for (const k of Object.keys(acc) as (keyof typeof acc)[]) if (f[k] >= 0) acc[k] = f[k];
+    // An embeddings answer is all prompt: a server that reports only a total has it as prompt.
+    if (shape === "openai" && path.split("?")[0].endsWith("/embeddings") && acc.prompt < 0) acc.prompt = acc.total;
     if (f.error) error = true;
   }
   out.responseModel = model;
