@@ -97,10 +97,13 @@ export class LlmStream extends Context {
     const shape = classifyPath(config.apiPaths, bare);
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
-    if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
+    // A form upload (image edits, audio transcriptions) is observed, its body never read.
+    const form = contentType !== null && shape.formRequests && contentType.toLowerCase().includes("multipart/form-data");
+    if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
     this.attribution = this.vm.identity.attribute(this.vm.metrics, clientKey);
     this.usage.startNs = nowNanoseconds();
+    this.usage.totalIsPrompt = shape.totalIsPromptFor(bare);
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
       const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);
@@ -116,7 +119,7 @@ export class LlmStream extends Context {
     const readable = encoding === null || encoding.toLowerCase() == "identity";
     // Shapes whose request body names nothing we read (model and stream flag in the path or
     // headers) are never scanned.
-    if (end_of_stream || !readable || !shape.readsRequestBody) {
+    if (end_of_stream || !readable || form || !shape.readsRequestBody) {
       this.requestDone = true;
       if (!readable && provider !== null && this.wantsRewrite(shape)) countSkippedRewrite(this.vm, "compressed");
       publishRequestModel(this.vm, this.usage.requestModel, this.streaming);
@@ -245,6 +248,8 @@ export class LlmStream extends Context {
       this.parser = ResponseParser.acquire(shape, BodyKind.EventStream, this.usage); // Bedrock's binary framing
     } else if (ct.includes("text/event-stream")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
+    } else if (ct.includes("ndjson")) {
+      this.parser = ResponseParser.acquire(shape, BodyKind.Ndjson, this.usage); // Ollama's native streams
     } else if (ct.includes("json")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
     } else {
@@ -306,7 +311,7 @@ export class LlmStream extends Context {
       if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
       else if (!parser.sound) this.skip = Skip.Malformed;
       else if (this.usage.providerError) this.skip = Skip.ProviderError;
-      else if (!this.usage.hasTokens) this.skip = Skip.NoUsage;
+      else if (!this.usage.hasUsage) this.skip = Skip.NoUsage;
     } else if (this.skip == Skip.None) {
       this.skip = this.sniff ? Skip.NoUsage : Skip.ContentType;
     }

@@ -1,15 +1,16 @@
-// Reads a response body as it streams past: one JSON document, an SSE stream of them, or an
-// AWS event stream of them (eventstream-body.ts).
+// Reads a response body as it streams past: one JSON document, an SSE or NDJSON stream of them,
+// or an AWS event stream of them (eventstream-body.ts).
 import { JsonScanner, Kind } from "./json/scanner";
 import { Field } from "./apis/fields";
 import { SseFramer, SseHandler } from "./sse";
+import { NdjsonFramer } from "./ndjson";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
 import { quietEvent } from "./json/prefilter";
 import { EventStreamBody } from "./eventstream-body";
 import { Field } from "./apis/fields";
 
-export const enum BodyKind { Json = 0, Sse = 1, EventStream = 2 }
+export const enum BodyKind { Json = 0, Sse = 1, EventStream = 2, Ndjson = 3 }
 
 // Parsers (scanner, framer and all) are pooled per VM, like the request scanners.
 const POOL_MAX = 64;
@@ -19,9 +20,10 @@ export class ResponseParser extends SseHandler {
   private scanner: JsonScanner;
   private framer: SseFramer | null = null;
   private events: EventStreamBody | null = null;
+  private lines: NdjsonFramer | null = null;
   /** JSON bodies: whether the document was complete and sound. SSE: whether any event parsed. */
   sound: bool = false;
-  /** SSE: events that carried data other than `[DONE]`. */
+  /** SSE: events that carried data other than `[DONE]`; NDJSON: non-blank lines. */
   dataEvents: i32 = 0;
   /** SSE: an event carried generated content (Field.Content). */
   sawContent: bool = false;
@@ -31,6 +33,7 @@ export class ResponseParser extends SseHandler {
     this.scanner = new JsonScanner(shape.response);
     if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
     else if (kind == BodyKind.EventStream) this.events = new EventStreamBody(shape, this.scanner, usage);
+    else if (kind == BodyKind.Ndjson) this.lines = new NdjsonFramer(this.scanner, this);
   }
 
   /** Ready for another response (see acquireParser). */
@@ -44,6 +47,8 @@ export class ResponseParser extends SseHandler {
     if (framer !== null) framer.reset();
     const events = this.events;
     if (events !== null) events.reset(usage);
+    const lines = this.lines;
+    if (lines !== null) lines.reset();
   }
 
   static acquire(shape: ApiShape, kind: BodyKind, usage: Usage): ResponseParser {
@@ -67,8 +72,10 @@ export class ResponseParser extends SseHandler {
   feed(ptr: usize, len: i32): void {
     const framer = this.framer;
     const events = this.events;
+    const lines = this.lines;
     if (framer !== null) framer.feed(ptr, len);
     else if (events !== null) events.feed(ptr, len);
+    else if (lines !== null) lines.feed(ptr, len);
     else this.scanner.feed(ptr, len);
   }
 
@@ -85,6 +92,11 @@ export class ResponseParser extends SseHandler {
       this.sawContent = events.sawContent;
       return;
     }
+    const lines = this.lines;
+    if (lines !== null) {
+      lines.finish();
+      return;
+    }
     this.scanner.finish();
     // One object; or an array where the shape reads array elements (Gemini's unframed stream).
     this.sound = this.scanner.complete && (this.scanner.rootIsObject || (this.scanner.rootIsArray && this.shape.response.rootElement >= 0));
@@ -98,14 +110,14 @@ export class ResponseParser extends SseHandler {
   get hasContent(): bool {
     const events = this.events;
     if (events !== null) return events.sawContent;
-    return this.framer !== null ? this.sawContent : this.scanner.rootSeen;
+    return this.framer !== null || this.lines !== null ? this.sawContent : this.scanner.rootSeen;
   }
 
   /** Nothing to read: a JSON body of only blanks, or a stream without a data event. */
   get empty(): bool {
     const events = this.events;
     if (events !== null) return events.empty;
-    return this.framer !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
+    return this.framer !== null || this.lines !== null ? this.dataEvents == 0 : !this.scanner.rootSeen && !this.scanner.malformed;
   }
 
   /** Once an event has parsed (so a broken one can no longer change `sound`), an event that

@@ -18,6 +18,11 @@ export class Usage {
   cacheWriteTokens: i64 = -1;
   /** Output tokens spent on reasoning (OpenAI o-series, Gemini thoughts, DashScope thinking). */
   reasoningTokens: i64 = -1;
+  /** Seconds of audio a duration-billed response reports (Field.AudioSeconds); not tokens. */
+  audioSeconds: i64 = -1;
+  /** Set from the shape at request time: a response with only a total has it as its prompt
+   *  (embeddings). */
+  totalIsPrompt: bool = false;
   /** The response carried a provider error object. */
   providerError: bool = false;
 
@@ -42,6 +47,8 @@ export class Usage {
     this.cachedTokens = pick(scanner.count(Field.CachedTokens), this.cachedTokens);
     this.cacheWriteTokens = pick(scanner.count(Field.CacheWriteTokens), this.cacheWriteTokens);
     this.reasoningTokens = pick(scanner.count(Field.ReasoningTokens), this.reasoningTokens);
+    this.audioSeconds = pick(scanner.count(Field.AudioSeconds), this.audioSeconds);
+    if (this.totalIsPrompt && this.promptTokens < 0) this.promptTokens = this.totalTokens;
     // An error object or code; null, false and "" (DashScope's success bodies may carry
     // "code": "") are no error.
     if (scanner.has(Field.Error)) {
@@ -52,6 +59,11 @@ export class Usage {
 
   get hasTokens(): bool {
     return this.promptTokens >= 0 || this.completionTokens >= 0;
+  }
+
+  /** The response reported its usage: tokens, or (audio billed by duration) seconds. */
+  get hasUsage(): bool {
+    return this.hasTokens || this.audioSeconds >= 0;
   }
 
   /** Total tokens as the provider said, else prompt + completion when both are known. */

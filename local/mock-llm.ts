@@ -5,7 +5,13 @@
 // (/v1/responses), Gemini (/v1beta/models/{model}:generateContent, :streamGenerateContent with
 // or without ?alt=sse), Anthropic Messages (/v1/messages), Bedrock Converse and InvokeModel (/model/{id}/converse, /invoke,
 // with the x-amzn-bedrock-*-token-count headers; /converse-stream and /invoke-with-response-stream in the binary
-// application/vnd.amazon.eventstream framing) and DashScope applications (/api/v1/apps/{id}/completion).
+// application/vnd.amazon.eventstream framing), DashScope applications (/api/v1/apps/{id}/completion),
+// Cohere v2 (/v2/chat, /v2/embed), Ollama (/api/chat, /api/generate, /api/embed; NDJSON
+// streams), Hugging Face TGI (/generate, /generate_stream), Anthropic on Vertex AI
+// (.../publishers/anthropic/models/{m}:rawPredict, :streamRawPredict) and Gemini embeddings
+// (/v1beta/models/{m}:embedContent, :batchEmbedContents; Vertex .../publishers/google/models/{m}:predict),
+// OpenAI images (/v1/images/generations, /v1/images/edits) and transcriptions
+// (/v1/audio/transcriptions; multipart uploads: the mock reads only their `model` field).
 //
 // Token counts are deterministic functions of the input, so that they vary with the request:
 //   prompt tokens     = whitespace-separated words of all message contents (or the prompt)
@@ -132,11 +138,27 @@ export type MockShape =
   | "bedrock-converse-stream"
   | "bedrock-invoke"
   | "bedrock-invoke-stream"
-  | "dashscope-apps";
+  | "dashscope-apps"
+  | "cohere"
+  | "ollama"
+  | "tgi"
+  | "vertex-anthropic"
+  | "gemini-embed"
+  | "openai-images"
+  | "openai-audio";
 export function mockShape(path: string): { shape: MockShape; model?: string; stream?: boolean } | undefined {
   if (path === "/v1/responses" || path === "/openai/v1/responses") return { shape: "responses" };
   if (path === "/v1/messages") return { shape: "anthropic" };
-  let m = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
+  if (path === "/v2/chat" || path === "/v2/embed") return { shape: "cohere" };
+  if (/\/images\/(generations|edits)$/.test(path)) return { shape: "openai-images" };
+  if (/\/audio\/transcriptions$/.test(path)) return { shape: "openai-audio" };
+  if (path === "/api/chat" || path === "/api/generate" || path === "/api/embed") return { shape: "ollama" };
+  if (path === "/generate" || path === "/generate_stream") return { shape: "tgi", model: "tgi", stream: path === "/generate_stream" };
+  let m = /\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/.exec(path);
+  if (m) return { shape: "vertex-anthropic", model: decodeURIComponent(m[1]), stream: m[2] === "streamRawPredict" };
+  m = /\/models\/([^/:]+):(embedContent|batchEmbedContents)$/.exec(path) ?? /\/publishers\/google\/models\/([^/:]+):(predict)$/.exec(path);
+  if (m) return { shape: "gemini-embed", model: decodeURIComponent(m[1]) };
+  m = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
   if (m) return { shape: "gemini", model: decodeURIComponent(m[1]), stream: m[2] === "streamGenerateContent" };
   m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(path);
   if (m) {
@@ -149,6 +171,23 @@ export function mockShape(path: string): { shape: MockShape; model?: string; str
     return { shape: shapes[m[2]], model: decodeURIComponent(m[1]) };
   }
   if (/^\/api\/v1\/apps\/[^/]+\/completion$/.test(path)) return { shape: "dashscope-apps", model: "qwen-plus" };
+  return undefined;
+}
+
+/** A prompt given as a string or a list of strings (Ollama, Cohere embed, TGI). */
+function inputText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v.join("\n");
+  return undefined;
+}
+
+/** The texts of a Gemini embedding request: `content`, `requests[].content`, or Vertex `instances[].content`. */
+function embedText(body: Record<string, unknown>): string | undefined {
+  const one = (c: unknown) => partsText([c]);
+  if (body.content !== undefined) return one(body.content);
+  if (Array.isArray(body.requests)) return body.requests.map((r) => one((r as { content?: unknown } | null)?.content) ?? "").join("\n");
+  if (Array.isArray(body.instances))
+    return body.instances.map((r) => String((r as { content?: unknown } | null)?.content ?? "")).join("\n");
   return undefined;
 }
 
@@ -281,6 +320,13 @@ export class MockLlm extends EventEmitter {
         return;
       }
       let parsed: Record<string, unknown>;
+      const form = /^multipart\/form-data/i.test(String(req.headers["content-type"] ?? ""));
+      if (form && (other?.shape === "openai-images" || other?.shape === "openai-audio")) {
+        // A form upload: only its text fields matter here.
+        const field = (name: string) => new RegExp(`name="${name}"\\r\\n\\r\\n([^\\r]*)`).exec(body)?.[1];
+        const fields = { model: field("model") ?? "", prompt: field("prompt") ?? "an uploaded file", form: true };
+        return this.otherShape(req, res, rec, fields, other, fields.model, requestId, send);
+      }
       try {
         const v = JSON.parse(body) as unknown;
         if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
@@ -443,9 +489,15 @@ export class MockLlm extends EventEmitter {
             ? typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
               ? (body.input as { prompt: string }).prompt
               : undefined
-            : at.shape === "anthropic"
-              ? messagesText(body.messages)
-              : partsText(body.messages);
+            : at.shape === "anthropic" || at.shape === "vertex-anthropic" || at.shape === "cohere" || at.shape === "ollama"
+              ? (messagesText(body.messages) ?? inputText(body.prompt ?? body.input ?? body.texts))
+              : at.shape === "tgi"
+                ? inputText(body.inputs)
+                : at.shape === "gemini-embed"
+                  ? embedText(body)
+                  : at.shape === "openai-images" || at.shape === "openai-audio"
+                    ? inputText(body.prompt ?? "an uploaded file")
+                    : partsText(body.messages);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
     const { words } = reply(model, text);
@@ -661,6 +713,14 @@ export class MockLlm extends EventEmitter {
             "x-amzn-bedrock-cache-write-input-token-count": "0",
           },
         );
+      case "vertex-anthropic":
+      case "cohere":
+      case "ollama":
+      case "tgi":
+      case "gemini-embed":
+      case "openai-images":
+      case "openai-audio":
+        return this.moreShapes(req, res, rec, body, at, model, { p, n, cached, words, requestId }, send);
       case "dashscope-apps": {
         // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
         const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
@@ -675,6 +735,164 @@ export class MockLlm extends EventEmitter {
           (_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`,
         );
         return this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" }, requestId);
+      }
+    }
+  }
+
+  /** Cohere v2, Ollama, TGI, Anthropic on Vertex AI and Gemini embeddings. */
+  private moreShapes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: MockRequest,
+    body: Record<string, unknown>,
+    at: { shape: MockShape; model?: string; stream?: boolean },
+    model: string,
+    u: { p: number; n: number; cached: number; words: string[]; requestId: string },
+    send: (status: number, obj: unknown) => void,
+  ): void {
+    const { p, n, cached, words, requestId } = u;
+    const path = (req.url ?? "/").split("?")[0];
+    const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+    switch (at.shape) {
+      case "vertex-anthropic": {
+        // The Messages API's body, as Vertex returns it; the model came from the path.
+        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
+        const message = {
+          id: `msg_vrtx_${requestId}`,
+          type: "message",
+          role: "assistant",
+          model,
+          stop_reason: "end_turn",
+          stop_sequence: null,
+        };
+        if (!at.stream) return send(200, { ...message, content: [{ type: "text", text: words.join(" ") }], usage });
+        const events = [
+          [
+            "message_start",
+            { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } },
+          ],
+          ...words.map((w, i) => [
+            "content_block_delta",
+            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
+          ]),
+          ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: n } }],
+          ["message_stop", { type: "message_stop" }],
+        ] as [string, unknown][];
+        return this.stream(
+          res,
+          rec,
+          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+          sseHeaders,
+          requestId,
+        );
+      }
+      case "cohere": {
+        if (path === "/v2/embed")
+          return send(200, {
+            id: requestId,
+            texts: body.texts,
+            embeddings: { float: [[0.016, -0.008]] },
+            meta: { api_version: { version: "2" }, billed_units: { input_tokens: p } },
+          });
+        // Cohere bills no prompt template: billed input is the words alone.
+        const usage = {
+          billed_units: { input_tokens: Math.max(0, p - 5), output_tokens: n },
+          tokens: { input_tokens: p, output_tokens: n },
+          cached_tokens: cached,
+        };
+        if (body.stream !== true)
+          return send(200, {
+            id: requestId,
+            message: { role: "assistant", content: [{ type: "text", text: words.join(" ") }] },
+            finish_reason: "COMPLETE",
+            usage,
+          });
+        const events = [
+          ["message-start", { type: "message-start", id: requestId, delta: { message: { role: "assistant" } } }],
+          ...words.map((w, i) => [
+            "content-delta",
+            { type: "content-delta", index: 0, delta: { message: { content: { text: (i ? " " : "") + w } } } },
+          ]),
+          ["message-end", { type: "message-end", delta: { finish_reason: "COMPLETE", usage } }],
+        ] as [string, unknown][];
+        return this.stream(
+          res,
+          rec,
+          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+          sseHeaders,
+          requestId,
+        );
+      }
+      case "ollama": {
+        if (path === "/api/embed")
+          return send(200, { model, embeddings: [[0.01, -0.0017]], total_duration: 14143917, prompt_eval_count: p });
+        const chat = path === "/api/chat";
+        const part = (w: string, done: boolean) => ({
+          model,
+          created_at: new Date().toISOString(),
+          ...(chat ? { message: { role: "assistant", content: w } } : { response: w }),
+          done,
+          ...(done ? { done_reason: "stop", total_duration: 4883583458, prompt_eval_count: p, eval_count: n } : {}),
+        });
+        if (body.stream === false) return send(200, part(words.join(" "), true));
+        const lines = [...words.map((w, i) => part((i ? " " : "") + w, false)), part("", true)].map((o) => `${JSON.stringify(o)}\n`);
+        return this.stream(res, rec, lines, { "content-type": "application/x-ndjson" }, requestId);
+      }
+      case "tgi": {
+        const details = { finish_reason: "eos_token", generated_tokens: n, seed: null };
+        if (!at.stream) return send(200, { generated_text: words.join(" "), details: { ...details, prefill: [], tokens: [] } });
+        const events = words.map((w, i) => {
+          const last = i === n - 1;
+          const ev = {
+            index: i + 1,
+            token: { id: i, text: (i ? " " : "") + w, logprob: -0.5, special: false },
+            generated_text: last ? words.join(" ") : null,
+            details: last ? details : null,
+          };
+          return `data:${JSON.stringify(ev)}\n\n`;
+        });
+        return this.stream(res, rec, events, sseHeaders, requestId);
+      }
+      case "openai-images": {
+        // gpt-image-1's usage; dall-e models report none.
+        const usage = {
+          input_tokens: p,
+          input_tokens_details: { text_tokens: p, image_tokens: 0 },
+          output_tokens: 272,
+          total_tokens: p + 272,
+        };
+        return send(200, {
+          created: Math.floor(Date.now() / 1000),
+          data: [{ b64_json: "iVBORw0KGgo=" }],
+          ...(model.startsWith("dall-e") ? {} : { usage }),
+        });
+      }
+      case "openai-audio":
+        // whisper-1 bills by duration (seconds, not tokens); gpt-4o-transcribe by tokens.
+        return send(200, {
+          text: words.join(" "),
+          usage:
+            model === "whisper-1"
+              ? { type: "duration", seconds: 7 }
+              : { type: "tokens", input_tokens: p, output_tokens: n, total_tokens: p + n },
+        });
+      case "gemini-embed": {
+        if (path.endsWith(":predict")) {
+          const instances = Array.isArray(body.instances) ? body.instances : [];
+          return send(200, {
+            predictions: instances.map((x) => ({
+              embeddings: {
+                statistics: { token_count: countWords(String((x as { content?: unknown } | null)?.content ?? "")), truncated: false },
+                values: [0.01, -0.02],
+              },
+            })),
+            metadata: { billableCharacterCount: JSON.stringify(instances).length },
+          });
+        }
+        // AI Studio reports no token counts for embeddings.
+        if (path.endsWith(":batchEmbedContents"))
+          return send(200, { embeddings: (Array.isArray(body.requests) ? body.requests : []).map(() => ({ values: [0.01, -0.02] })) });
+        return send(200, { embedding: { values: [0.01, -0.02] } });
       }
     }
   }

@@ -69,7 +69,7 @@ const invalid: [string, unknown, string][] = [
   [
     "unknown api",
     { providers: [{ ...provider, api: "palm" }] },
-    "providers[0].api: expected one of openai, responses, dashscope, dashscope-apps, anthropic, gemini, bedrock-converse, bedrock-invoke, got 'palm'",
+    "providers[0].api: expected one of openai, responses, dashscope, dashscope-apps, anthropic, gemini, bedrock-converse, bedrock-invoke, cohere, ollama, tgi, vertex-anthropic, gemini-embed, openai-images, openai-audio, got 'palm'",
   ],
   ["relative path", { providers: [{ ...provider, path: "v1/chat" }] }, "providers[0].path: expected a path starting with '/'"],
   ["apiKeyEnv not a string", { providers: [{ ...provider, apiKeyEnv: 5 }] }, "providers[0].apiKeyEnv: expected a string"],

@@ -1,7 +1,7 @@
 // Facts the docs state that the code knows, checked against the code: a page that drifts fails
 // here rather than in a new user's first hour.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { banner, envoyRuntime, SEED_METRICS_GREP } from "../local/banner";
@@ -29,9 +29,9 @@ function registryShapes(): [string, string][] {
     .exec(readFileSync(join(dir, "registry.ts"), "utf8"))![1]
     .split(",")
     .map((s) => s.trim());
-  const sources = ["openai", "responses", "anthropic", "dashscope", "dashscope-apps", "gemini", "bedrock"].map((f) =>
-    readFileSync(join(dir, `${f}.ts`), "utf8"),
-  );
+  const sources = readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => readFileSync(join(dir, f), "utf8"));
   return order.map((ident) => {
     const start = new RegExp(`export const ${ident} = [^\\n]*new ApiShape\\(`);
     const src = sources.find((s) => start.test(s))!;

@@ -5,7 +5,7 @@
 // model, and the three proxies must agree on every byte and every number.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { anyCase, positions, cuts, type Case } from "./helpers/gen";
+import { byApi, positions, cuts, type Case } from "./helpers/gen";
 import { cut } from "./helpers/harness";
 import { expected } from "./helpers/reference";
 import { ScriptedUpstream } from "./helpers/scripted-upstream";
@@ -22,9 +22,20 @@ const AUTHORITY: Record<string, string> = {
   gemini: "generativelanguage.googleapis.com",
   "bedrock-converse": "bedrock-runtime.us-east-1.amazonaws.com",
   "bedrock-invoke": "bedrock-runtime.us-east-1.amazonaws.com",
+  cohere: "api.cohere.com",
+  ollama: "ollama.default.svc.cluster.local:11434",
+  tgi: "tgi.default.svc.cluster.local",
+  "vertex-anthropic": "us-east5-aiplatform.googleapis.com",
+  "gemini-embed": "generativelanguage.googleapis.com",
+  "openai-images": "api.openai.com",
+  "openai-audio": "api.openai.com",
 };
 
-const CASES = fc.sample(fc.tuple(anyCase, cuts), { seed: 20261202, numRuns: 96 });
+// Stratified: a fixed number of cases from each generator, so that adding a shape does not
+// thin out the others' share of the sample.
+const CASES = Object.values(byApi).flatMap((arb, i) =>
+  fc.sample(fc.tuple(arb as fc.Arbitrary<Case>, cuts), { seed: 20261202 + i, numRuns: 12 }),
+);
 
 let upstream: ScriptedUpstream;
 const proxies: ProxyUnderTest[] = [];
@@ -87,7 +98,8 @@ describe("API shapes through Envoy and the TypeScript host", () => {
       }
       for (const r of results.slice(1))
         expect({ ...r, name: "" }, `${what}: ${r.name} vs ${results[0].name}`).toEqual({ ...results[0], name: "" });
-      apis.add(`${c.api}/${c.responseHeaders[0]?.[1]?.includes("event-stream") ? "sse" : "json"}`);
+      const ct = c.responseHeaders[0]?.[1] ?? "";
+      apis.add(`${c.api}/${ct.includes("event-stream") ? "sse" : ct.includes("ndjson") ? "ndjson" : "json"}`);
     }
     // The sample covers every shape, streamed and not.
     expect([...apis].sort()).toEqual(
@@ -105,6 +117,19 @@ describe("API shapes through Envoy and the TypeScript host", () => {
         "gemini/sse",
         "bedrock-converse/json",
         "dashscope-apps/json",
+        "cohere/json",
+        "cohere/sse",
+        "ollama/json",
+        "ollama/ndjson",
+        "tgi/json",
+        "tgi/sse",
+        "vertex-anthropic/json",
+        "vertex-anthropic/sse",
+        "gemini-embed/json",
+        "openai-images/json",
+        "openai-images/sse",
+        "openai-audio/json",
+        "openai-audio/sse",
       ]),
     );
     const reference = await llmproxyLines(proxies[0]);

@@ -28,6 +28,15 @@ describe("metric ids (stats_handler / context.cc defineMetric)", () => {
     expect(s.counterValue("c")).toBe(5);
     expect(s.counterValue("wasmcustom.c")).toBe(5);
   });
+  it("a name's trailing dots are dropped, as Envoy does (the stat of `z.` is the stat of `z`); inner dots stay", () => {
+    const s = new StatsStore();
+    s.incrementMetric(s.defineMetric(MetricType.Counter, "m|k=z.."), 2);
+    s.incrementMetric(s.defineMetric(MetricType.Counter, "m|k=z"), 3);
+    s.incrementMetric(s.defineMetric(MetricType.Counter, "m|k=a..b"), 1);
+    expect(s.counterValue("wasmcustom.m|k=z")).toBe(5);
+    expect(s.counterValue("wasmcustom.m|k=a..b")).toBe(1);
+  });
+
   it("counter increment with offset <= 0 is BadArgument; unknown id NotFound", () => {
     const s = new StatsStore();
     const id = s.defineMetric(MetricType.Counter, "c");

@@ -67,6 +67,8 @@ const FORGERIES = [
   "x.rbac.allowed",
   "x.istio_dry_run_allow_",
   "x.shadow_denied",
+  ".",
+  "gpt-4..",
   "x;.tag.evil;.",
   "=",
   "|",
@@ -149,6 +151,15 @@ describe("label values cannot forge labels", () => {
       { numRuns: 300 },
     );
     expectClean(s);
+  });
+
+  it("a model's trailing dots become '_' (Envoy would drop them, counting `gpt-4.` as `gpt-4`)", async () => {
+    const s = await sidecar();
+    call(s, { requestModel: "gpt-4." });
+    call(s, { requestModel: "gpt-4" });
+    const lines = s.prometheus().filter((l) => l.startsWith("asm_llm_proxy_prompt_tokens{"));
+    expect(lines.some((l) => l.includes('llmproxy_model="gpt-4_"'))).toBe(true);
+    expect(lines.some((l) => l.includes('llmproxy_model="gpt-4"'))).toBe(true);
   });
 
   it("a long name is capped; one longer than the scanner keeps (512 bytes) counts as absent", async () => {

@@ -1,7 +1,7 @@
 // The filter's module graph (issue 12): no import cycles in assembly/, and one place per API
 // shape: lifecycle code never names a shape.
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { repoRoot } from "../repo/manifests";
 // The same graph and cycle search `npm run check:cycles` runs over the whole project.
@@ -44,7 +44,7 @@ describe("every registered API shape has its tests, generator, docs row and mock
     const { mockShape } = await import("../local/mock-llm");
     const fc = (await import("fast-check")).default;
     const r = await configure({ providers: [{ name: "x", hosts: ["x.example"], api: "?" }] });
-    const listed = /expected one of ([a-z, -]+), got/.exec(r.logs.join("\n"))![1].split(", ");
+    const listed = /expected one of ([a-z0-9, -]+), got/.exec(r.logs.join("\n"))![1].split(", ");
     expect(listed.length).toBeGreaterThanOrEqual(8);
     expect([...listed].sort()).toEqual(Object.keys(SHAPE_INFO).sort());
     const doc = readFileSync(join(repoRoot, "docs", "api-shapes.md"), "utf8");
@@ -59,11 +59,40 @@ describe("every registered API shape has its tests, generator, docs row and mock
       "bedrock-converse": "/model/m/converse",
       "bedrock-invoke": "/model/m/invoke",
       "dashscope-apps": "/api/v1/apps/a/completion",
+      cohere: "/v2/chat",
+      ollama: "/api/chat",
+      tgi: "/generate_stream",
+      "vertex-anthropic": "/v1/projects/p/locations/l/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict",
+      "gemini-embed": "/v1beta/models/gemini-embedding-001:embedContent",
+      "openai-images": "/v1/images/generations",
+      "openai-audio": "/v1/audio/transcriptions",
     };
     for (const name of listed) {
       expect([name, doc.includes(`| \`${name}\``)]).toEqual([name, true]);
       expect([name, generated.has(name)]).toEqual([name, true]);
       if (name !== "openai" && name !== "dashscope") expect([name, mockShape(mockPaths[name])?.shape]).toEqual([name, name]);
     }
+  });
+
+  it("every registered shape has recorded exchanges in tests/testdata/<shape>/ or a README.md saying why none", async () => {
+    const { configure } = await import("./helpers/sidecar");
+    const { TESTDATA, recordedShapes } = await import("./helpers/recorded");
+    const r = await configure({ providers: [{ name: "x", hosts: ["x.example"], api: "?" }] });
+    const listed = /expected one of ([a-z0-9, -]+), got/.exec(r.logs.join("\n"))![1].split(", ");
+    const dirs = recordedShapes();
+    for (const name of listed) {
+      const files = dirs.includes(name) ? readdirSync(join(TESTDATA, name)) : [];
+      const cases = files.filter((f) => f.endsWith(".exchange.json"));
+      const reason = files.includes("README.md") && readFileSync(join(TESTDATA, name, "README.md"), "utf8").trim().length > 80;
+      expect([name, cases.length > 0 || reason]).toEqual([name, true]);
+      // every exchange has its expected values, and names its source
+      for (const f of cases) {
+        expect([name, f, files.includes(f.replace(".exchange.json", ".expected.json"))]).toEqual([name, f, true]);
+        const src = JSON.parse(readFileSync(join(TESTDATA, name, f), "utf8")).source;
+        expect([f, Boolean((src.repository || src.url) && src.path && (src.commit || src.date) && src.licence)]).toEqual([f, true]);
+      }
+    }
+    // no directory for a shape that is not registered (a renamed shape leaves none behind)
+    expect(dirs.filter((d) => !listed.includes(d))).toEqual([]);
   });
 });

@@ -20,4 +20,7 @@ export const enum Field {
   /** Response-only: generated content in this event (a text or reasoning delta, a candidate):
    *  marks the time to first token; never published. */
   Content = 11,
+  /** Response-only: seconds of audio billed by duration (OpenAI transcriptions' `usage.type:
+   *  duration`): not tokens, so filter state only, never a counter. */
+  AudioSeconds = 12,
 }

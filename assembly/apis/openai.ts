@@ -14,6 +14,8 @@ export const openai = new ApiShape("openai")
   .path(MatchKind.Suffix, "/embeddings")
   .authBy(Auth.Bearer)
   .withIncludeUsage()
+  // Embedding servers that send only usage.total_tokens (OpenAI's own send prompt_tokens too).
+  .totalIsPrompt("/embeddings")
   .requestField("model", Field.Model)
   .requestField("stream", Field.Stream)
   .requestField("stream_options", Field.StreamOptions)

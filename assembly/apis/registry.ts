@@ -9,9 +9,19 @@ import { dashscope } from "./dashscope";
 import { dashscopeApps } from "./dashscope-apps";
 import { gemini } from "./gemini";
 import { bedrockConverse, bedrockInvoke } from "./bedrock";
+import { cohere } from "./cohere";
+import { ollama } from "./ollama";
+import { tgi } from "./tgi";
+import { vertexAnthropic } from "./vertex-anthropic";
+import { geminiEmbed } from "./gemini-embed";
+import { openaiImages, openaiAudio } from "./openai-media";
 import { StringMatch } from "../match";
 
-export const SHAPES: ApiShape[] = [openai, responses, dashscope, dashscopeApps, anthropic, gemini, bedrockConverse, bedrockInvoke];
+// ollama's `/api/generate` before tgi's `/generate`.
+export const SHAPES: ApiShape[] = [
+  openai, responses, dashscope, dashscopeApps, anthropic, gemini, bedrockConverse, bedrockInvoke,
+  cohere, ollama, tgi, vertexAnthropic, geminiEmbed, openaiImages, openaiAudio,
+];
 
 /** A provider's shape when its `api` is not set. */
 export const DEFAULT_SHAPE: ApiShape = openai;

@@ -52,6 +52,12 @@ export class ApiShape {
   /** Whether the answer's token counts may come in response headers (Bedrock's
    *  x-amzn-bedrock-input-token-count / -output-token-count: token-headers.ts). */
   countsInHeaders: bool = false;
+  /** Whether a multipart/form-data request (a file upload) is observed too; its body is never
+   *  read, so its model is unknown unless the response names one. */
+  formRequests: bool = false;
+  /** Path suffixes whose answers are all prompt (embeddings): there a response that reports
+   *  only a total (some OpenAI-compatible embedding servers) has that total as its prompt. */
+  totalIsPromptAt: string[] = [];
 
   constructor(public name: string) {}
 
@@ -113,6 +119,22 @@ export class ApiShape {
 
   withCountHeaders(): ApiShape {
     this.countsInHeaders = true;
+    return this;
+  }
+
+  totalIsPrompt(suffix: string): ApiShape {
+    this.totalIsPromptAt.push(suffix);
+    return this;
+  }
+
+  /** Whether a response to this path reports its prompt as a total (totalIsPromptAt). */
+  totalIsPromptFor(path: string): bool {
+    for (let i = 0; i < this.totalIsPromptAt.length; i++) if (path.endsWith(this.totalIsPromptAt[i])) return true;
+    return false;
+  }
+
+  acceptsForms(): ApiShape {
+    this.formRequests = true;
     return this;
   }
 

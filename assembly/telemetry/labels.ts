@@ -7,6 +7,7 @@
 // `rbac(\.(allowed|denied))`, `(\.istio_dry_run_(allow|deny)_)`, `(\.shadow_(allowed|denied))`,
 // `_rq(_(\d{3}))$`, `_rq(_(\dxx))$`. A model named `a.cache.x.` or `x_rq_200` would add a label
 // (cache="x", response_code="200"); the `.` or `_` those patterns need becomes `-` (see defuse).
+// And Envoy drops a stat name's trailing dots: a value's trailing dots become `_`.
 export const MAX_LABEL_BYTES = 96;
 export const UNKNOWN = "unknown";
 export const OTHER = "other";
@@ -44,6 +45,9 @@ function defuse(v: Uint8Array): void {
     if (endsWith(v, i, "cache") || endsWith(v, i, "component") || endsWith(v, i, "wasm_filter") || endsWith(v, i, "rbac")
       || startsWith(v, i + 1, "istio_dry_run_") || startsWith(v, i + 1, "shadow_")) unchecked(v[i] = 0x2d);
   }
+  // Envoy drops a stat name's trailing dots, and the model ends the name: `z.` would be
+  // counted as `z` (and `.` as an empty label). A value's trailing dots become `_`.
+  for (let i = n - 1; i >= 0 && unchecked(v[i]) == 0x2e; i--) unchecked(v[i] = 0x5f);
   // `_rq_NNN` / `_rq_Nxx` at the end of a value (the model ends the name): `_rq-NNN`.
   if (n >= 7 && startsWith(v, n - 7, "_rq_")) {
     const a = <u32>unchecked(v[n - 3]), b = <u32>unchecked(v[n - 2]), c = <u32>unchecked(v[n - 1]);

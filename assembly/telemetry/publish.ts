@@ -24,6 +24,7 @@ export const KEY_TOTAL_TOKENS = "asm.llmproxy.request_total_tokens";
 export const KEY_CACHED_TOKENS = "asm.llmproxy.request_cached_tokens";
 export const KEY_CACHE_WRITE_TOKENS = "asm.llmproxy.request_cache_write_tokens";
 export const KEY_REASONING_TOKENS = "asm.llmproxy.request_reasoning_tokens";
+export const KEY_AUDIO_SECONDS = "asm.llmproxy.request_audio_seconds";
 export const KEY_STREAM = "asm.llmproxy.request_stream";
 export const KEY_SKIP = "asm.llmproxy.usage_skipped";
 export const KEY_TIME_TO_FIRST_TOKEN = "asm.llmproxy.time_to_first_token_ms";
@@ -40,6 +41,7 @@ const B_TOTAL_TOKENS = String.UTF8.encode(KEY_TOTAL_TOKENS);
 const B_CACHED_TOKENS = String.UTF8.encode(KEY_CACHED_TOKENS);
 const B_CACHE_WRITE_TOKENS = String.UTF8.encode(KEY_CACHE_WRITE_TOKENS);
 const B_REASONING_TOKENS = String.UTF8.encode(KEY_REASONING_TOKENS);
+const B_AUDIO_SECONDS = String.UTF8.encode(KEY_AUDIO_SECONDS);
 const B_STREAM = String.UTF8.encode(KEY_STREAM);
 const B_SKIP = String.UTF8.encode(KEY_SKIP);
 const B_TIME_TO_FIRST_TOKEN = String.UTF8.encode(KEY_TIME_TO_FIRST_TOKEN);
@@ -90,6 +92,7 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
     setCount(B_CACHED_TOKENS, usage.cachedTokens);
     setCount(B_CACHE_WRITE_TOKENS, usage.cacheWriteTokens);
     setCount(B_REASONING_TOKENS, usage.reasoningTokens);
+    setCount(B_AUDIO_SECONDS, usage.audioSeconds); // filter state only: seconds are not tokens
     sample.promptTokens = usage.promptTokens;
     sample.completionTokens = usage.completionTokens;
     sample.cachedTokens = usage.cachedTokens;

@@ -166,7 +166,10 @@ export class StatsStore {
     return s;
   }
 
-  getOrCreate(kind: StatKind, fullName: string): Stat {
+  getOrCreate(kind: StatKind, name: string): Stat {
+    // Envoy drops a stat name's trailing dots (`...|llmproxy_model=z.` is the stat of model
+    // `z`; seen in Envoy 1.40.0 and 1.36.4); dots inside the name stay.
+    const fullName = name.replace(/\.+$/, "");
     const key = `${kind}\u0000${fullName}`;
     let s = this.stats.get(key);
     if (!s) {

@@ -10,6 +10,7 @@ import {
   geminiArray,
   bedrockConverseJson,
   anthropicJson,
+  anthropicSse,
   dashscopeAppJson,
   dashscopeAppSse,
   openaiVariantSse,
@@ -360,6 +361,253 @@ const openaiVariantCase = fc
     }),
   );
 
+// Cohere v2: chat (JSON, or SSE whose message-end carries the usage) and embed.
+const cohereCase = fc
+  .record({ model: modelName, t: fullTokens, form: fc.constantFrom("json", "sse", "embed"), words, billed: fc.boolean() })
+  .map(({ model, t, form, words, billed }): Case => {
+    const usage = {
+      ...(billed ? { billed_units: { input_tokens: Math.min(t.prompt, 5), output_tokens: t.completion } } : {}),
+      tokens: { input_tokens: t.prompt, output_tokens: t.completion },
+      ...(t.cached !== undefined ? { cached_tokens: t.cached } : {}),
+    };
+    let body: string;
+    if (form === "embed") {
+      body = JSON.stringify({
+        id: "e1",
+        texts: ["hello"],
+        embeddings: { float: [[0.1, -0.2]] },
+        meta: { api_version: { version: "2" }, billed_units: { input_tokens: t.prompt } },
+      });
+    } else if (form === "sse") {
+      const ev = (type: string, data: object) => ({ event: type, data: JSON.stringify({ type, ...data }) });
+      body = sse(
+        [
+          ev("message-start", { id: "m1", delta: { message: { role: "assistant" } } }),
+          ...words.map((w) => ev("content-delta", { index: 0, delta: { message: { content: { text: w } } } })),
+          ev("message-end", { delta: { finish_reason: "COMPLETE", usage } }),
+        ],
+        "\n",
+        false,
+      );
+    } else {
+      body = JSON.stringify({
+        id: "c1",
+        message: { role: "assistant", content: [{ type: "text", text: words.join(" ") }] },
+        finish_reason: "COMPLETE",
+        usage,
+      });
+    }
+    return {
+      api: "cohere",
+      shape: "cohere",
+      path: form === "embed" ? "/v2/embed" : "/v2/chat",
+      request: jsonReq(
+        form === "embed"
+          ? { model, texts: ["hello"], input_type: "search_document" }
+          : { model, messages: [], ...(form === "sse" ? { stream: true } : {}) },
+      ),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: form === "sse" ? SSE_CT : JSON_CT,
+      response: enc.encode(body),
+    };
+  });
+
+// Ollama native: JSON (stream: false), or NDJSON whose last line (done: true) has the counts.
+const ollamaCase = fc
+  .record({
+    model: modelName,
+    t: tokens,
+    stream: fc.boolean(),
+    chat: fc.boolean(),
+    words,
+    eol: fc.constantFrom("\n", "\r\n"),
+    trailingNewline: fc.boolean(),
+  })
+  .map(({ model, t, stream, chat, words, eol, trailingNewline }): Case => {
+    const part = (w: string, done: boolean) => ({
+      model,
+      created_at: "2023-08-04T19:22:45.499127Z",
+      ...(chat ? { message: { role: "assistant", content: w } } : { response: w }),
+      done,
+      ...(done ? { done_reason: "stop", total_duration: 4883583458, prompt_eval_count: t.prompt, eval_count: t.completion } : {}),
+    });
+    const body = stream
+      ? [...words.map((w) => part(w, false)), part("", true)].map((o) => JSON.stringify(o)).join(eol) + (trailingNewline ? eol : "")
+      : JSON.stringify(part(words.join(" "), true));
+    return {
+      api: "ollama",
+      shape: "ollama",
+      path: chat ? "/api/chat" : "/api/generate",
+      request: jsonReq(
+        chat
+          ? { model, messages: [], ...(stream ? {} : { stream: false }) }
+          : { model, prompt: "hi", ...(stream ? {} : { stream: false }) },
+      ),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: [["content-type", stream ? "application/x-ndjson" : "application/json; charset=utf-8"]],
+      response: enc.encode(body),
+    };
+  });
+
+// Hugging Face TGI: /generate (JSON with details) and /generate_stream (SSE, the last event's details).
+const tgiCase = fc.record({ t: tokens, stream: fc.boolean(), words, details: fc.boolean() }).map(({ t, stream, words, details }): Case => {
+  const det = details ? { finish_reason: "length", generated_tokens: t.completion, seed: null } : null;
+  const body = stream
+    ? words
+        .map((w, i) => {
+          const last = i === words.length - 1;
+          return `data:${JSON.stringify({ index: i + 1, token: { id: i, text: w, logprob: -0.5, special: false }, generated_text: last ? words.join("") : null, details: last ? det : null })}\n\n`;
+        })
+        .join("")
+    : JSON.stringify({ generated_text: words.join(""), ...(det ? { details: { ...det, prefill: [], tokens: [] } } : {}) });
+  return {
+    api: "tgi",
+    shape: "tgi",
+    path: stream ? "/generate_stream" : "/generate",
+    request: jsonReq({ inputs: "hi", parameters: { max_new_tokens: 20, details } }),
+    requestHeaders: JSON_CT,
+    status: 200,
+    responseHeaders: stream ? SSE_CT : JSON_CT,
+    response: enc.encode(body),
+  };
+});
+
+// Anthropic on Vertex AI: the model in the path, the Messages API's body.
+const vertexAnthropicCase = fc
+  .record({
+    model: fc.constantFrom("claude-sonnet-4@20250514", "claude-3-5-haiku@20241022"),
+    version: modelName,
+    t: fullTokens,
+    stream: fc.boolean(),
+  })
+  .map(
+    ({ model, version, t, stream }): Case => ({
+      api: "vertex-anthropic",
+      shape: "vertex-anthropic",
+      path: `/v1/projects/p/locations/us-east5/publishers/anthropic/models/${model}:${stream ? "streamRawPredict" : "rawPredict"}`,
+      request: jsonReq({ anthropic_version: "vertex-2023-10-16", max_tokens: 64, messages: [], ...(stream ? { stream: true } : {}) }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(stream ? anthropicSse(version, t) : anthropicJson(version, t)),
+    }),
+  );
+
+// Gemini embeddings: AI Studio embedContent (no counts), Vertex AI :predict (a count per text).
+const geminiEmbedCase = fc
+  .record({ counts: fc.array(fc.nat({ max: 5000 }), { minLength: 1, maxLength: 4 }), vertex: fc.boolean(), batch: fc.boolean() })
+  .map(
+    ({ counts, vertex, batch }): Case => ({
+      api: "gemini-embed",
+      shape: "gemini-embed",
+      path: vertex
+        ? "/v1/projects/p/locations/us-central1/publishers/google/models/text-embedding-005:predict"
+        : `/v1beta/models/gemini-embedding-001:${batch ? "batchEmbedContents" : "embedContent"}`,
+      request: jsonReq(vertex ? { instances: counts.map(() => ({ content: "hi" })) } : { content: { parts: [{ text: "hi" }] } }),
+      requestHeaders: JSON_CT,
+      status: 200,
+      responseHeaders: JSON_CT,
+      response: enc.encode(
+        JSON.stringify(
+          vertex
+            ? {
+                predictions: counts.map((n) => ({ embeddings: { statistics: { token_count: n, truncated: false }, values: [0.1, -0.2] } })),
+                metadata: { billableCharacterCount: 10 },
+              }
+            : batch
+              ? { embeddings: counts.map(() => ({ values: [0.1, -0.2] })) }
+              : { embedding: { values: [0.1, -0.2] } },
+        ),
+      ),
+    }),
+  );
+
+// A multipart upload as SDKs send it (the filter never reads it).
+const FORM_BOUNDARY = "----asmllmproxy7MA4YWxkTrZu0gW";
+function formBody(fields: Record<string, string>): Uint8Array {
+  const parts = Object.entries(fields).map(([k, v]) => `--${FORM_BOUNDARY}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+  return enc.encode(`${parts.join("")}--${FORM_BOUNDARY}--\r\n`);
+}
+const FORM_CT: [string, string][] = [["content-type", `multipart/form-data; boundary=${FORM_BOUNDARY}`]];
+
+// OpenAI images: generations (JSON) or edits (a form upload); gpt-image-1's usage, or none (dall-e).
+const openaiImagesCase = fc
+  .record({ model: modelName, t: fullTokens, edit: fc.boolean(), stream: fc.boolean(), usage: fc.boolean() })
+  .map(({ model, t, edit, stream, usage }): Case => {
+    const u = {
+      input_tokens: t.prompt,
+      input_tokens_details: { text_tokens: t.prompt, image_tokens: 0, ...(t.cached !== undefined ? { cached_tokens: t.cached } : {}) },
+      output_tokens: t.completion,
+      total_tokens: t.prompt + t.completion,
+    };
+    const kind = edit ? "image_edit" : "image_generation";
+    const body = stream
+      ? sse(
+          [
+            {
+              event: `${kind}.partial_image`,
+              data: JSON.stringify({ type: `${kind}.partial_image`, b64_json: "QUJD", partial_image_index: 0 }),
+            },
+            {
+              event: `${kind}.completed`,
+              data: JSON.stringify({ type: `${kind}.completed`, b64_json: "QUJD", ...(usage ? { usage: u } : {}) }),
+            },
+          ],
+          "\n",
+          false,
+        )
+      : JSON.stringify({ created: 1, data: [{ b64_json: "QUJD" }], ...(usage ? { usage: u } : {}) });
+    return {
+      api: "openai-images",
+      shape: "openai-images",
+      path: edit ? "/v1/images/edits" : "/v1/images/generations",
+      request: edit
+        ? formBody({ model, prompt: "a cat", ...(stream ? { stream: "true" } : {}) })
+        : jsonReq({ model, prompt: "a cat", ...(stream ? { stream: true } : {}) }),
+      requestHeaders: edit ? FORM_CT : JSON_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(body),
+    };
+  });
+
+// OpenAI transcriptions: a form upload; usage in tokens (gpt-4o-transcribe) or seconds (whisper-1).
+const openaiAudioCase = fc
+  .record({ model: modelName, t: tokens, seconds: fc.nat({ max: 100_000 }), duration: fc.boolean(), stream: fc.boolean() })
+  .map(({ model, t, seconds, duration, stream }): Case => {
+    const usage = duration
+      ? { type: "duration", seconds }
+      : {
+          type: "tokens",
+          input_tokens: t.prompt,
+          input_token_details: { text_tokens: 0, audio_tokens: t.prompt },
+          output_tokens: t.completion,
+          total_tokens: t.prompt + t.completion,
+        };
+    const body = stream
+      ? sse(
+          [
+            { data: JSON.stringify({ type: "transcript.text.delta", delta: "The sun" }) },
+            { data: JSON.stringify({ type: "transcript.text.done", text: "The sun rises.", usage }) },
+          ],
+          "\n",
+          false,
+        )
+      : JSON.stringify({ text: "The sun rises.", usage });
+    return {
+      api: "openai-audio",
+      shape: "openai-audio",
+      path: "/v1/audio/transcriptions",
+      request: formBody({ model, ...(stream ? { stream: "true" } : {}) }),
+      requestHeaders: FORM_CT,
+      status: 200,
+      responseHeaders: stream ? SSE_CT : JSON_CT,
+      response: enc.encode(body),
+    };
+  });
+
 export const anyCase: fc.Arbitrary<Case> = fc.oneof(
   openaiCase,
   embeddingsCase,
@@ -371,6 +619,13 @@ export const anyCase: fc.Arbitrary<Case> = fc.oneof(
   bedrockStreamCase,
   dashscopeAppsCase,
   openaiVariantCase,
+  cohereCase,
+  ollamaCase,
+  tgiCase,
+  vertexAnthropicCase,
+  geminiEmbedCase,
+  openaiImagesCase,
+  openaiAudioCase,
 );
 export const byApi = {
   openai: openaiCase,
@@ -383,6 +638,13 @@ export const byApi = {
   "bedrock-stream": bedrockStreamCase,
   "dashscope-apps": dashscopeAppsCase,
   "openai-variants": openaiVariantCase,
+  cohere: cohereCase,
+  ollama: ollamaCase,
+  tgi: tgiCase,
+  "vertex-anthropic": vertexAnthropicCase,
+  "gemini-embed": geminiEmbedCase,
+  "openai-images": openaiImagesCase,
+  "openai-audio": openaiAudioCase,
 };
 
 /** Cut positions as fractions, mapped onto a body of any length. */

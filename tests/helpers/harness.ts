@@ -25,6 +25,19 @@ export const PATHS: Record<string, { path: string; shape: Shape }> = {
   "bedrock-converse": { path: "/model/amazon.nova-pro-v1%3A0/converse", shape: "bedrock-converse" },
   "bedrock-invoke": { path: "/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke", shape: "bedrock-invoke" },
   "dashscope-apps": { path: "/api/v1/apps/app123/completion", shape: "dashscope-apps" },
+  cohere: { path: "/v2/chat", shape: "cohere" },
+  ollama: { path: "/api/chat", shape: "ollama" },
+  tgi: { path: "/generate_stream", shape: "tgi" },
+  "vertex-anthropic": {
+    path: "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict",
+    shape: "vertex-anthropic",
+  },
+  "openai-images": { path: "/v1/images/generations", shape: "openai-images" },
+  "openai-audio": { path: "/v1/audio/transcriptions", shape: "openai-audio" },
+  "gemini-embed": {
+    path: "/v1/projects/p/locations/us-central1/publishers/google/models/text-embedding-005:predict",
+    shape: "gemini-embed",
+  },
 };
 
 export interface Snapshot {

@@ -23,7 +23,14 @@ export type Shape =
   | "anthropic"
   | "gemini"
   | "bedrock-converse"
-  | "bedrock-invoke";
+  | "bedrock-invoke"
+  | "cohere"
+  | "ollama"
+  | "tgi"
+  | "vertex-anthropic"
+  | "gemini-embed"
+  | "openai-images"
+  | "openai-audio";
 
 // A path segment "[]" is every element of an array there (a leading "[]" the elements of a root
 // array); "sum" fields add their occurrences within one document (DashScope apps' usage.models[]).
@@ -115,10 +122,53 @@ const FIELDS: Record<Shape, [string, Field][]> = {
     ["amazon-bedrock-invocationMetrics.cacheReadInputTokenCount", "cached"],
     ["amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount", "cacheWrite"],
   ],
+  cohere: [
+    ["usage.tokens.input_tokens", "prompt"],
+    ["usage.tokens.output_tokens", "completion"],
+    ["usage.cached_tokens", "cached"],
+    ["delta.usage.tokens.input_tokens", "prompt"],
+    ["delta.usage.tokens.output_tokens", "completion"],
+    ["delta.usage.cached_tokens", "cached"],
+    ["meta.billed_units.input_tokens", "prompt"],
+    ["meta.tokens.input_tokens", "prompt"],
+    ["delta.error", "error"],
+  ],
+  ollama: [
+    ["model", "model"],
+    ["prompt_eval_count", "prompt"],
+    ["eval_count", "completion"],
+    ["error", "error"],
+  ],
+  tgi: [
+    ["details.generated_tokens", "completion"],
+    ["error", "error"],
+  ],
+  "vertex-anthropic": ANTHROPIC_RESPONSE,
+  "gemini-embed": [
+    ["predictions.[].embeddings.statistics.token_count", "prompt", "sum"],
+    ["error", "error"],
+  ] as [string, Field][],
+  "openai-images": [
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.input_tokens_details.cached_tokens", "cached"],
+    ["error", "error"],
+  ],
+  "openai-audio": [
+    ["usage.input_tokens", "prompt"],
+    ["usage.output_tokens", "completion"],
+    ["usage.total_tokens", "total"],
+    ["usage.seconds", "seconds"],
+    ["error", "error"],
+  ],
 };
 
 /** Where each shape takes its request model from, and how it is recognised for streaming. */
-export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: string }; rootArray?: boolean; readsBody: boolean }> = {
+export const SHAPE_INFO: Record<
+  Shape,
+  { modelInPath?: { after: string; stop: string }; rootArray?: boolean; readsBody: boolean; forms?: boolean }
+> = {
   openai: { readsBody: true },
   responses: { readsBody: true },
   dashscope: { readsBody: true },
@@ -127,6 +177,13 @@ export const SHAPE_INFO: Record<Shape, { modelInPath?: { after: string; stop: st
   gemini: { modelInPath: { after: "/models/", stop: ":/" }, rootArray: true, readsBody: false },
   "bedrock-converse": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
   "bedrock-invoke": { modelInPath: { after: "/model/", stop: "/" }, readsBody: false },
+  cohere: { readsBody: true },
+  ollama: { readsBody: true },
+  tgi: { readsBody: false },
+  "vertex-anthropic": { modelInPath: { after: "/publishers/anthropic/models/", stop: ":/" }, readsBody: false },
+  "gemini-embed": { modelInPath: { after: "/models/", stop: ":/" }, readsBody: false },
+  "openai-images": { readsBody: true, forms: true },
+  "openai-audio": { readsBody: true, forms: true },
 };
 
 /** The model a request path names (shape.ts modelFromPath, restated), percent-decoded bytes. */
@@ -151,7 +208,7 @@ export function pathModel(shape: Shape, path: string): Uint8Array | undefined {
   }
   return Uint8Array.from(out);
 }
-type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "error";
+type Field = "model" | "prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning" | "seconds" | "error";
 
 // ---- strict JSON, iterative, materialising only shallow values ------------------------------
 
@@ -371,6 +428,7 @@ export interface DocFields {
   cached: number;
   cacheWrite: number;
   reasoning: number;
+  seconds: number;
   error: boolean;
 }
 
@@ -409,6 +467,7 @@ export function docFields(root: JVal, shape: Shape): DocFields {
     cached: num("cached"),
     cacheWrite: num("cacheWrite"),
     reasoning: num("reasoning"),
+    seconds: num("seconds"),
     error: !!err && !(err.t === "lit" && (err.word === "null" || err.word === "false")) && !(err.t === "str" && err.bytes.length === 0),
   };
 }
@@ -446,6 +505,27 @@ export function sseEvents(b: Uint8Array): { data: Uint8Array }[] {
   return events;
 }
 
+// ---- NDJSON (Ollama): one document per LF-terminated line ------------------------------------
+
+/** The non-blank lines of an NDJSON body; a last line without its LF counts only when it parses
+ *  (JSON delimits itself; a cut-off document is dropped). */
+export function ndjsonLines(b: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  const blank = (l: Uint8Array) => l.every((c) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a);
+  while (at < b.length) {
+    const lf = b.indexOf(0x0a, at);
+    const line = b.subarray(at, lf < 0 ? b.length : lf);
+    if (lf < 0) {
+      if (!blank(line) && parseJson(line) !== undefined) out.push(line);
+      break;
+    }
+    if (!blank(line)) out.push(line);
+    at = lf + 1;
+  }
+  return out;
+}
+
 // ---- the whole exchange ---------------------------------------------------------------------
 
 export interface RefResponse {
@@ -473,21 +553,25 @@ export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8A
 }
 
 export function expected(shape: Shape, request: Uint8Array, response: RefResponse, path = ""): Expected {
-  // Shapes with the model in the path never read the request body.
-  const rq = SHAPE_INFO[shape].readsBody ? requestModel(request) : { exact: true, model: pathModel(shape, path) };
+  // Shapes with the model in the path never read the request body, nor does a form upload
+  // (a multipart body starts with its boundary's `--`).
+  const form = SHAPE_INFO[shape].forms === true && request[0] === 0x2d && request[1] === 0x2d;
+  const rq = SHAPE_INFO[shape].readsBody && !form ? requestModel(request) : { exact: true, model: pathModel(shape, path) };
   const out: Expected = { exact: rq.exact, requestModel: rq.model, tokens: {} };
   const h = new Map(response.headers.map(([k, v]) => [k.toLowerCase(), v]));
   if (response.status < 200 || response.status >= 300) return { ...out, skip: "error_status" };
   const enc = h.get("content-encoding");
   if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
   const ct = (h.get("content-type") ?? "").toLowerCase();
-  let kind: "sse" | "json" | "eventstream" | undefined = ct.includes("vnd.amazon.eventstream")
+  let kind: "sse" | "ndjson" | "json" | "eventstream" | undefined = ct.includes("vnd.amazon.eventstream")
     ? "eventstream"
     : ct.includes("text/event-stream")
       ? "sse"
-      : ct.includes("json")
-        ? "json"
-        : undefined;
+      : ct.includes("ndjson")
+        ? "ndjson"
+        : ct.includes("json")
+          ? "json"
+          : undefined;
   if (!kind) {
     const first = response.body.find((c) => c > 0x20);
     if (first === undefined) return { ...out, skip: "no_usage" };
@@ -546,6 +630,17 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     }
     if (parsed === 0 && !problem) return { ...out, skip: "malformed" };
     if (problem) return { ...out, skip: "provider_error" };
+  } else if (kind === "ndjson") {
+    const lines = ndjsonLines(response.body);
+    if (lines.length === 0) return { ...out, skip: "no_usage" };
+    for (const line of lines) {
+      const root = parseJson(line);
+      if (!root) {
+        out.exact = false;
+        continue;
+      }
+      if (root.t === "obj") docs.push(root);
+    }
   } else {
     const events = sseEvents(response.body).filter((e) => !startsWith(e.data, "[DONE]"));
     if (events.length === 0) return { ...out, skip: "no_usage" };
@@ -562,10 +657,14 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   const acc = { prompt: -1, completion: -1, total: -1, cached: -1, cacheWrite: -1, reasoning: -1 };
   let model: Uint8Array | undefined;
   let error = false;
+  let seconds = -1;
   for (const d of docs) {
     const f = docFields(d, shape);
     if (f.model) model = f.model;
+    if (f.seconds >= 0) seconds = f.seconds;
     for (const k of Object.keys(acc) as (keyof typeof acc)[]) if (f[k] >= 0) acc[k] = f[k];
+    // An embeddings answer is all prompt: a server that reports only a total has it as prompt.
+    if (shape === "openai" && path.split("?")[0].endsWith("/embeddings") && acc.prompt < 0) acc.prompt = acc.total;
     if (f.error) error = true;
   }
   out.responseModel = model;
@@ -585,7 +684,8 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     if (cacheRead >= 0) acc.cached = cacheRead;
     if (cacheWrite >= 0) acc.cacheWrite = cacheWrite;
   }
-  if (acc.prompt < 0 && acc.completion < 0) return { ...out, skip: "no_usage" };
+  // Audio billed by duration reports seconds, not tokens: read, but nothing to count.
+  if (acc.prompt < 0 && acc.completion < 0) return seconds >= 0 ? out : { ...out, skip: "no_usage" };
   const total = acc.total >= 0 ? acc.total : acc.prompt >= 0 && acc.completion >= 0 ? acc.prompt + acc.completion : -1;
   for (const [k, v] of Object.entries({ ...acc, total })) if (v >= 0) out.tokens[k as keyof Expected["tokens"]] = v;
   return out;
@@ -626,9 +726,17 @@ export function sumsField(shape: Shape, field: "prompt" | "completion" | "total"
 }
 
 export const TOKEN_KEYS: Record<"prompt" | "completion" | "total" | "cached" | "cacheWrite" | "reasoning", string[]> = {
-  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "inputTokenCount"],
-  completion: ["completion_tokens", "output_tokens", "candidatesTokenCount", "outputTokens", "outputTokenCount"],
-  total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens"],
+  prompt: ["prompt_tokens", "input_tokens", "promptTokenCount", "inputTokens", "inputTokenCount", "prompt_eval_count", "token_count"],
+  completion: [
+    "completion_tokens",
+    "output_tokens",
+    "candidatesTokenCount",
+    "outputTokens",
+    "outputTokenCount",
+    "eval_count",
+    "generated_tokens",
+  ],
+  total: ["total_tokens", "prompt_tokens", "input_tokens", "totalTokenCount", "totalTokens", "prompt_eval_count", "eval_count"],
   cached: [
     "cached_tokens",
     "cache_read_input_tokens",
