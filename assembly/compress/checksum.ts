@@ -1,0 +1,47 @@
+// The checks the compressed formats carry over their uncompressed data: CRC-32 (gzip, RFC 1952
+// section 8) and Adler-32 (zlib, RFC 1950 section 9), both updated slice by slice.
+
+const CRC_TABLE = new StaticArray<u32>(256);
+for (let n: u32 = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  unchecked((CRC_TABLE[n] = c));
+}
+
+/** The CRC-32 of [ptr, ptr + len) continued from `crc` (0 for a fresh one). */
+export function crc32(crc: u32, ptr: usize, len: i32): u32 {
+  let c = ~crc;
+  const end = ptr + <usize>len;
+  for (let p = ptr; p < end; p++) c = unchecked(CRC_TABLE[(c ^ <u32>load<u8>(p)) & 0xff]) ^ (c >>> 8);
+  return ~c;
+}
+
+/** One byte into a CRC-32 (the gzip header's optional FHCRC). */
+export function crc32Byte(crc: u32, b: u32): u32 {
+  const c = ~crc;
+  return ~(unchecked(CRC_TABLE[(c ^ b) & 0xff]) ^ (c >>> 8));
+}
+
+const ADLER_BASE: u32 = 65521;
+/** Bytes summed before the modulo: the largest n with 255n(n+1)/2 + (n+1)(BASE-1) < 2^32 (zlib's NMAX). */
+const ADLER_NMAX: i32 = 5552;
+
+/** The Adler-32 of [ptr, ptr + len) continued from `adler` (1 for a fresh one). */
+export function adler32(adler: u32, ptr: usize, len: i32): u32 {
+  let a = adler & 0xffff;
+  let b = adler >>> 16;
+  let p = ptr;
+  let left = len;
+  while (left > 0) {
+    const n = min(left, ADLER_NMAX);
+    const end = p + <usize>n;
+    for (; p < end; p++) {
+      a += <u32>load<u8>(p);
+      b += a;
+    }
+    a %= ADLER_BASE;
+    b %= ADLER_BASE;
+    left -= n;
+  }
+  return (b << 16) | a;
+}
