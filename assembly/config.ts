@@ -6,6 +6,7 @@ import { JsonParser, JType, JValue } from "./json/value";
 import { MatchKind, StringMatch } from "./match";
 import { ApiShape } from "./apis/shape";
 import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
+import { AcceptEncoding, acceptEncodingMode, ACCEPT_ENCODING_CHOICES, INHERIT } from "./compress/codings";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
 
@@ -18,7 +19,9 @@ export class Provider {
   apiKey: string = "";
   model: string = "";
   includeUsage: bool = true;
-  dropAcceptEncoding: bool = true;
+  /** An AcceptEncoding from the older providers[].dropAcceptEncoding (true: identity, false:
+   *  keep), or INHERIT (the configuration's acceptEncoding) when that is unset. */
+  acceptEncoding: i32 = INHERIT;
 }
 
 export class HeaderMatch {
@@ -55,6 +58,8 @@ export class Config {
   maxDestinations: i32 = 100;
   /** Emit debug log lines (never the API key). */
   debug: bool = false;
+  /** What a recognised LLM call's accept-encoding becomes (compress/codings.ts). */
+  acceptEncoding: i32 = AcceptEncoding.Narrow;
 
   providerForHost(host: string): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {
@@ -90,7 +95,7 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug"])) {
+  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "acceptEncoding"])) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
@@ -99,6 +104,9 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     config.maxDestinations = r.int(root.get("maxDestinations"), "maxDestinations", 1, 10000, config.maxDestinations);
     config.modelAllowList = r.strings(root.get("modelAllowList"), "modelAllowList", false);
     config.debug = r.bool(root.get("debug"), "debug", false);
+    const mode = r.string(root.get("acceptEncoding"), "acceptEncoding", false, "narrow");
+    config.acceptEncoding = acceptEncodingMode(mode);
+    if (config.acceptEncoding < 0) r.fail("acceptEncoding", "expected one of " + ACCEPT_ENCODING_CHOICES + ", got '" + mode + "'");
   }
   if (r.error.length > 0) {
     result.error = r.error;
@@ -144,7 +152,9 @@ function readProviders(r: Reader, root: JValue, config: Config, env: (name: stri
     p.apiKey = key;
     p.model = r.string(v.get("model"), at + ".model", false, "");
     p.includeUsage = r.bool(v.get("includeUsage"), at + ".includeUsage", true);
-    p.dropAcceptEncoding = r.bool(v.get("dropAcceptEncoding"), at + ".dropAcceptEncoding", true);
+    if (v.get("dropAcceptEncoding") !== null) {
+      p.acceptEncoding = r.bool(v.get("dropAcceptEncoding"), at + ".dropAcceptEncoding", true) ? AcceptEncoding.Identity : AcceptEncoding.Keep;
+    }
     config.providers.push(p);
   }
 }

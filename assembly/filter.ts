@@ -16,6 +16,8 @@ import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
 import { Skip } from "./outcome";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
+import { Inflater, InflateSink } from "./compress/inflate";
+import { AcceptEncoding, BodyCoding, bodyCoding, narrowAcceptEncoding, wrapOf } from "./compress/codings";
 
 // Header names, UTF-8 encoded once.
 const H_AUTHORITY = String.UTF8.encode(":authority");
@@ -27,6 +29,7 @@ const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
 const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
 const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
+const H_ACCEPT_ENCODING = String.UTF8.encode("accept-encoding");
 
 export class LlmStream extends Context {
   /** The API shape of this request, or null when it is no LLM call. */
@@ -41,6 +44,8 @@ export class LlmStream extends Context {
   /** Whether the client asked for a streamed response. */
   streaming: bool = false;
   private parser: ResponseParser | null = null;
+  /** A gzip or deflate response body: inflated, and the bytes it gives read like identity ones. */
+  private inflater: Inflater | null = null;
   private sniff: bool = false;
   private responseEnded: bool = false;
   private finalized: bool = false;
@@ -75,7 +80,6 @@ export class LlmStream extends Context {
         path = provider.path;
       }
       if (provider.apiKey.length > 0) injectApiKey(provider.shape.auth, provider.apiKey);
-      if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
       if (provider.hosts.length > 0 && !provider.hosts.includes(this.destinationHost)) {
         // A route switched provider: re-target the request. Envoy picks the route again by
         // itself: for ABI 0.2.x every request-header edit clears the route cache (1.33+), and
@@ -92,6 +96,7 @@ export class LlmStream extends Context {
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
     this.usage.startNs = nowNanoseconds();
+    applyAcceptEncoding(provider !== null && provider.acceptEncoding >= 0 ? provider.acceptEncoding : config.acceptEncoding);
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
       const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);
@@ -225,13 +230,13 @@ export class LlmStream extends Context {
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const status = headerValue(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
-    const encoding = headerValue(HeaderMap.Response, H_CONTENT_ENCODING);
+    const coding = bodyCoding(headerValue(HeaderMap.Response, H_CONTENT_ENCODING));
     const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
-    } else if (encoding !== null && encoding.toLowerCase() != "identity") {
-      this.skip = Skip.Compressed;
+    } else if (coding == BodyCoding.Unreadable) {
+      this.skip = Skip.Compressed; // brotli, zstd...: not read (acceptEncoding keeps them from being asked for)
     } else if (ct.includes("vnd.amazon.eventstream")) {
       this.skip = Skip.EventStream; // Bedrock's binary framing (converse-stream, invoke-with-response-stream)
     } else if (ct.includes("text/event-stream")) {
@@ -241,6 +246,7 @@ export class LlmStream extends Context {
     } else {
       this.sniff = true; // no or odd content type: decide from the first bytes
     }
+    if (coding != BodyCoding.Identity && this.skip == Skip.None) this.inflater = Inflater.acquire(wrapOf(coding), new InflatedBody(this));
     if (end_of_stream) this.endResponse();
     return FilterHeadersStatusValues.Continue;
   }
@@ -252,17 +258,24 @@ export class LlmStream extends Context {
     for (let at = 0; at < length && (this.parser !== null || this.sniff); at += READ_WINDOW) {
       const chunk = readBuffer(Buffer.ResponseBody, <u32>at, <u32>min(READ_WINDOW, length - at));
       if (chunk.length == 0) break;
-      if (this.sniff) this.sniffKind(chunk.ptr, chunk.length);
-      const parser = this.parser;
-      if (parser !== null) {
-        parser.feed(chunk.ptr, chunk.length);
-        // Time to first token: the chunk that completed the first event (SSE), or the first
-        // bytes of an unframed stream (Gemini's JSON array).
-        if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
-      }
+      const inflater = this.inflater;
+      if (inflater !== null) inflater.feed(chunk.ptr, chunk.length); // on to readPlain
+      else this.readPlain(chunk.ptr, chunk.length);
     }
     if (end_of_stream) this.endResponse();
     return FilterDataStatusValues.Continue;
+  }
+
+  /** Response body bytes as the API wrote them (received so, or inflated). */
+  readPlain(ptr: usize, len: i32): void {
+    if (this.sniff) this.sniffKind(ptr, len);
+    const parser = this.parser;
+    if (parser !== null) {
+      parser.feed(ptr, len);
+      // Time to first token: the chunk that completed the first event (SSE), or the first
+      // bytes of an unframed stream (Gemini's JSON array).
+      if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
+    }
   }
 
   onResponseTrailers(_trailers: u32): FilterTrailersStatusValues {
@@ -285,8 +298,15 @@ export class LlmStream extends Context {
   private endResponse(): void {
     this.responseEnded = true;
     this.usage.endNs = nowNanoseconds();
+    const inflater = this.inflater;
+    // The end of a compressed body may still inflate to bytes; a broken or truncated one (or
+    // one past the output cap) publishes nothing.
+    const inflated = inflater === null || inflater.finish();
     const parser = this.parser;
-    if (parser !== null) {
+    if (!inflated) {
+      if (parser !== null) parser.finish();
+      this.skip = Skip.Malformed;
+    } else if (parser !== null) {
       parser.finish();
       if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
       else if (!parser.sound) this.skip = Skip.Malformed;
@@ -329,8 +349,36 @@ export class LlmStream extends Context {
       this.parser = null;
       parser.release();
     }
+    const inflater = this.inflater;
+    if (inflater !== null) {
+      this.inflater = null;
+      inflater.release();
+    }
   }
 
+}
+
+/** Hands what the inflater gives to the stream's reader. */
+class InflatedBody extends InflateSink {
+  constructor(private stream: LlmStream) {
+    super();
+  }
+  inflated(ptr: usize, len: i32): void {
+    this.stream.readPlain(ptr, len);
+  }
+}
+
+/** The request's accept-encoding, as the acceptEncoding setting asks (compress/codings.ts). */
+function applyAcceptEncoding(mode: i32): void {
+  if (mode == AcceptEncoding.Keep) return;
+  const value = headerValue(HeaderMap.Request, H_ACCEPT_ENCODING);
+  if (mode == AcceptEncoding.Identity) {
+    if (value === null || value != "identity") replaceHeader(HeaderMap.Request, "accept-encoding", "identity");
+    return;
+  }
+  if (value === null) return; // none sent: providers answer identity
+  const narrowed = narrowAcceptEncoding(value);
+  if (narrowed !== null) replaceHeader(HeaderMap.Request, "accept-encoding", narrowed);
 }
 
 /** The provider's API key in the header its API shape authenticates with. */
