@@ -700,11 +700,12 @@ describe("WasmPlugin", () => {
     expect(JSON.parse(json)).toEqual(wasmPluginSpec().pluginConfig);
     expect(json).toBe(canonicalJson(JSON.parse(json)));
     expect(json).not.toMatch(/\s/);
-    expect(json.startsWith('{"providers":[{"apiKeyEnv":"DASHSCOPE_API_KEY",')).toBe(true);
+    expect(json.startsWith('{"acceptEncoding":"narrow","providers":[{"apiKeyEnv":"DASHSCOPE_API_KEY",')).toBe(true);
   });
 
   it("pluginConfig carries the seed's routing (Part 1)", () => {
     expect(JSON.parse(wasmPluginConfig())).toEqual({
+      acceptEncoding: "narrow",
       providers: [
         {
           name: "dashscope",
@@ -713,7 +714,6 @@ describe("WasmPlugin", () => {
           apiKeyEnv: "DASHSCOPE_API_KEY",
           model: "qwen-1.8b-chat",
           includeUsage: true,
-          dropAcceptEncoding: true,
         },
       ],
       routes: [
@@ -744,6 +744,7 @@ describe("WasmPlugin", () => {
       type: "object",
       additionalProperties: false,
       properties: {
+        acceptEncoding: { enum: ["narrow", "keep", "identity"] },
         providers: {
           type: "array",
           items: {
