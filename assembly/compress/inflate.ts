@@ -16,6 +16,8 @@
 // further back than the output, a bad check value, truncation, trailing bytes) makes the stream
 // `failed`; the inflater never traps.
 import { Huffman, LOOKUP_BITS } from "./huffman";
+
+const LOOKUP_MASK: i32 = (1 << LOOKUP_BITS) - 1;
 import { adler32, crc32, crc32Byte } from "./checksum";
 
 export const enum Wrap {
@@ -639,26 +641,71 @@ export class Inflater {
     return NEED;
   }
 
-  /** Literals and length/distance pairs until the end of the block: the hot loop. */
+  /** Literals and length/distance pairs until the end of the block: the hot loop. The bit
+   *  buffer, input and window positions live in locals here and go back to the fields (sync)
+   *  around every call that uses them: the slow decode, a match copy, a flush. */
   private codes(): i32 {
     const lcode = this.lcode;
     const dcode = this.dcode;
+    const llook = changetype<usize>(lcode.lookup);
+    const dlook = changetype<usize>(dcode.lookup);
+    const win = this.win;
+    const end = this.inEnd;
+    let buf = this.bitbuf;
+    let cnt = this.bitcnt;
+    let pos = this.inPos;
+    let wpos = this.wpos;
+    let pending = this.pending;
     while (true) {
-      this.refill();
-      const bb = this.bitbuf;
-      const bc = this.bitcnt;
-      let sym = this.decode(lcode);
-      if (sym < 256) {
-        if (sym >= 0) {
-          this.put(<u32>sym);
-          if (this.mode == BAD) return GO;
-          continue;
+      if (cnt <= 56) {
+        if (pos + 8 <= end) {
+          buf |= load<u64>(pos) << <u64>cnt;
+          const n = (64 - cnt) >> 3;
+          pos += <usize>n;
+          cnt += n << 3;
+        } else {
+          while (cnt <= 56 && pos < end) {
+            buf |= (<u64>load<u8>(pos)) << <u64>cnt;
+            pos++;
+            cnt += 8;
+          }
         }
-        if (sym == D_NEED) return NEED;
-        this.mode = BAD;
-        return GO;
+      }
+      const savedBuf = buf;
+      const savedCnt = cnt;
+      let sym: i32;
+      const e = <i32>load<u16>(llook + (<usize>(buf & <u64>LOOKUP_MASK) << 1));
+      if (e != 0 && (e & 15) <= cnt) {
+        buf >>= <u64>(e & 15);
+        cnt -= e & 15;
+        sym = e >> 4;
+      } else {
+        this.bitbuf = buf;
+        this.bitcnt = cnt;
+        sym = this.decode(lcode);
+        buf = this.bitbuf;
+        cnt = this.bitcnt;
+        if (sym < 0) {
+          this.sync(savedBuf, savedCnt, pos, wpos, pending);
+          if (sym == D_NEED) return NEED;
+          this.mode = BAD;
+          return GO;
+        }
+      }
+      if (sym < 256) {
+        store<u8>(win + <usize>wpos, <u8>sym);
+        wpos = (wpos + 1) & WMASK;
+        pending++;
+        if (wpos == 0) {
+          this.sync(buf, cnt, pos, wpos, pending);
+          this.flush();
+          if (this.mode == BAD) return GO;
+          pending = 0;
+        }
+        continue;
       }
       if (sym == 256) {
+        this.sync(buf, cnt, pos, wpos, pending);
         this.endBlock();
         return GO;
       }
@@ -668,29 +715,63 @@ export class Inflater {
         return GO;
       }
       const le = <i32>unchecked(LEXT[sym]);
-      if (this.bitcnt < le) return this.restore(bb, bc);
-      const len = <i32>unchecked(LBASE[sym]) + <i32>this.take(le);
-      const ds = this.decode(dcode);
-      if (ds < 0) {
-        if (ds == D_NEED) return this.restore(bb, bc);
-        this.mode = BAD;
-        return GO;
+      if (cnt < le) {
+        this.sync(savedBuf, savedCnt, pos, wpos, pending);
+        return NEED;
+      }
+      const len = <i32>unchecked(LBASE[sym]) + <i32>(buf & ((<u64>1 << <u64>le) - 1));
+      buf >>= <u64>le;
+      cnt -= le;
+      let ds: i32;
+      const d = <i32>load<u16>(dlook + (<usize>(buf & <u64>LOOKUP_MASK) << 1));
+      if (d != 0 && (d & 15) <= cnt) {
+        buf >>= <u64>(d & 15);
+        cnt -= d & 15;
+        ds = d >> 4;
+      } else {
+        this.bitbuf = buf;
+        this.bitcnt = cnt;
+        ds = this.decode(dcode);
+        buf = this.bitbuf;
+        cnt = this.bitcnt;
+        if (ds < 0) {
+          this.sync(savedBuf, savedCnt, pos, wpos, pending);
+          if (ds == D_NEED) return NEED;
+          this.mode = BAD;
+          return GO;
+        }
       }
       if (ds >= 30) {
         this.mode = BAD;
         return GO;
       }
       const de = <i32>unchecked(DEXT[ds]);
-      if (this.bitcnt < de) return this.restore(bb, bc);
-      const dist = <i32>unchecked(DBASE[ds]) + <i32>this.take(de);
-      if (dist > this.history()) {
+      if (cnt < de) {
+        this.sync(savedBuf, savedCnt, pos, wpos, pending);
+        return NEED;
+      }
+      const dist = <i32>unchecked(DBASE[ds]) + <i32>(buf & ((<u64>1 << <u64>de) - 1));
+      buf >>= <u64>de;
+      cnt -= de;
+      if (dist > min(WSIZE, this.have + pending)) {
         this.mode = BAD; // further back than the output reaches
         return GO;
       }
+      this.sync(buf, cnt, pos, wpos, pending);
       this.copyMatch(dist, len);
       if (this.mode == BAD) return GO;
+      wpos = this.wpos;
+      pending = this.pending;
     }
     return GO;
+  }
+
+  @inline private sync(buf: u64, cnt: i32, pos: usize, wpos: i32, pending: i32): void {
+    this.bitbuf = buf;
+    this.bitcnt = cnt;
+    this.inPos = pos;
+    this.wpos = wpos;
+    this.pending = pending;
   }
 
   private endBlock(): void {
