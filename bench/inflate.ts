@@ -73,7 +73,15 @@ async function moduleSizes(root: string): Promise<InflateBenchResult["size"]> {
   mkdirSync(dir, { recursive: true });
   execFileSync("sh", ["-c", `git archive ${baseRef} assembly | tar -x -C ${dir}`], { cwd: root });
   const out = join(dir, "llmproxy.wasm");
-  const { error, stderr } = await asc([join(dir, "assembly/index.ts"), "--config", join(root, "asconfig.json"), "--target", "release", "--outFile", out]);
+  const { error, stderr } = await asc([
+    join(dir, "assembly/index.ts"),
+    "--config",
+    join(root, "asconfig.json"),
+    "--target",
+    "release",
+    "--outFile",
+    out,
+  ]);
   if (error) throw new Error(`building ${baseRef}: ${stderr.toString().slice(0, 400)}`);
   const before = statSync(out).size;
   rmSync(dir, { recursive: true, force: true });
@@ -120,7 +128,13 @@ export async function inflateBench(root: string, quick: boolean, log: (l: string
   // The workload's header lists carry the pseudo-headers; an Exchange names them apart.
   const plain = (h: [string, string][]) => h.filter(([k]) => !k.startsWith(":"));
   const exchange = (gzip: boolean) => ({
-    request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: plain(sse.requestHeaders), body: sse.requestChunks },
+    request: {
+      method: "POST",
+      path: "/v1/chat/completions",
+      authority: "api.openai.com",
+      headers: plain(sse.requestHeaders),
+      body: sse.requestChunks,
+    },
     response: {
       status: 200,
       headers: gzip ? [...plain(sse.responseHeaders), ["content-encoding", "gzip"] as [string, string]] : plain(sse.responseHeaders),

@@ -3,7 +3,6 @@
 // front end does), identity when neither is acceptable or no accept-encoding was sent.
 import zlib from "node:zlib";
 
-
 export type Coding = "br" | "gzip" | "identity";
 
 /** The coding to answer with for this accept-encoding value (RFC 9110 section 12.5.3). */

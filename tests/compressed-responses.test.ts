@@ -73,7 +73,13 @@ describe("compressed responses are counted as their identity form", () => {
     const usage = openaiJson("gpt-4o-mini", { prompt: 3, completion: 4 });
     const gz = compress("gzip", Buffer.from(usage));
     const t = snap(s, {
-      request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS, body: ['{"model":"m"}'] },
+      request: {
+        method: "POST",
+        path: "/v1/chat/completions",
+        authority: "api.openai.com",
+        headers: JSON_HEADERS,
+        body: ['{"model":"m"}'],
+      },
       response: { status: 200, headers: [...JSON_HEADERS, ["content-encoding", "gzip"]], body: [gz.subarray(0, gz.length - 3)] },
     });
     expect(t.filterState[STATE + "usage_skipped"]).toBe("malformed");
@@ -81,7 +87,13 @@ describe("compressed responses are counted as their identity form", () => {
     // 64 MiB of blanks and then the usage: inflated up to the cap, then refused.
     const bomb = compress("gzip", Buffer.concat([Buffer.alloc(65 << 20, 0x20), Buffer.from(usage)]), { level: 9 });
     const b = snap(s, {
-      request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS, body: ['{"model":"m"}'] },
+      request: {
+        method: "POST",
+        path: "/v1/chat/completions",
+        authority: "api.openai.com",
+        headers: JSON_HEADERS,
+        body: ['{"model":"m"}'],
+      },
       response: { status: 200, headers: [...JSON_HEADERS, ["content-encoding", "gzip"]], body: [bomb] },
     });
     expect(b.failed).toBe(false);

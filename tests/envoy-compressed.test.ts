@@ -68,7 +68,9 @@ describe("compressed answers through Envoy and the TypeScript host (observe-only
         for (const encoding of ENCODINGS) {
           const sent = body(c, encoding);
           const headers: [string, string][] =
-            encoding === "identity" ? c.responseHeaders : [...c.responseHeaders, ["content-encoding", encoding === "gzip" ? "gzip" : "deflate"]];
+            encoding === "identity"
+              ? c.responseHeaders
+              : [...c.responseHeaders, ["content-encoding", encoding === "gzip" ? "gzip" : "deflate"]];
           // The first piece ends inside the gzip (10-byte) or zlib (2-byte) header.
           const pieces = cut(sent, [1 + (index % 9), ...positions(fractions, sent.length)]).filter((x) => x.length > 0);
           answer = () => ({ status: c.status, headers, pieces, gapMs: 2 });
@@ -88,7 +90,9 @@ describe("compressed answers through Envoy and the TypeScript host (observe-only
       }
       apis.add(`${c.api}/${c.responseHeaders[0]?.[1]?.includes("event-stream") ? "sse" : "json"}`);
     }
-    expect([...apis]).toEqual(expect.arrayContaining(["openai/json", "openai/sse", "anthropic/sse", "gemini/sse", "responses/sse", "dashscope/sse"]));
+    expect([...apis]).toEqual(
+      expect.arrayContaining(["openai/json", "openai/sse", "anthropic/sse", "gemini/sse", "responses/sse", "dashscope/sse"]),
+    );
     const reference = await llmproxyLines(observe[0]);
     expect(reference.some((l) => l.startsWith("asm_llm_proxy_prompt_tokens{"))).toBe(true);
     expect(reference.filter((l) => l.includes('llmproxy_reason="compressed"'))).toEqual([]);

@@ -72,7 +72,12 @@ beforeAll(async () => {
       accessLogPath: log,
       pluginConfig: "{}",
     });
-    const envoy = await startEnvoy({ binary: await ensureEnvoy(version), bootstrap: applyEnvoyFilter(bootstrap, envoyFilter), concurrency: 1, fileFlushMs: 50 });
+    const envoy = await startEnvoy({
+      binary: await ensureEnvoy(version),
+      bootstrap: applyEnvoyFilter(bootstrap, envoyFilter),
+      concurrency: 1,
+      fileFlushMs: 50,
+    });
     envoys.push({ version, envoy, log, dir });
   }
 });
@@ -101,7 +106,10 @@ describe("Envoy's decompressor ahead of the filter (manifests/examples/envoyfilt
     for (const e of envoys) {
       let n = 0;
       for (const coding of Object.keys(CODERS)) {
-        for (const [isSse, body, tokens] of [[false, json, [17, 5]], [true, sse, [23, 9]]] as const) {
+        for (const [isSse, body, tokens] of [
+          [false, json, [17, 5]],
+          [true, sse, [23, 9]],
+        ] as const) {
           answer = { coding, sse: isSse, body };
           const res = await send(e.envoy.proxyUrl, {
             authority: "api.openai.com",
@@ -120,7 +128,9 @@ describe("Envoy's decompressor ahead of the filter (manifests/examples/envoyfilt
       // The filter narrowed accept-encoding to gzip, deflate; each decompressor then added its
       // own coding (Envoy rewrites the list: "deflate,gzip,br,zstd"), so the upstream may
       // answer in any of them and Envoy decodes it.
-      const offered = String(upstream.received.at(-1)!.headers["accept-encoding"]).split(",").map((c) => c.trim());
+      const offered = String(upstream.received.at(-1)!.headers["accept-encoding"])
+        .split(",")
+        .map((c) => c.trim());
       expect(offered.sort(), e.version).toEqual(["br", "deflate", "gzip", "zstd"]);
       // A gzip'd request body reaches the upstream as the client sent it.
       const gzBody = zlib.gzipSync(JSON.stringify({ model: "gpt-4o-mini", messages: [] }));

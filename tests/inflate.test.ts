@@ -21,8 +21,17 @@ beforeAll(async () => {
 describe("inflate: what node:zlib compresses comes back byte for byte", () => {
   it("gzip, zlib and raw deflate at every level, and the fixed, Huffman-only and RLE strategies", () => {
     for (const level of [0, 1, 6, 9]) {
-      for (const strategy of [zlib.constants.Z_DEFAULT_STRATEGY, zlib.constants.Z_FIXED, zlib.constants.Z_HUFFMAN_ONLY, zlib.constants.Z_RLE]) {
-        for (const [enc, wrap] of [["gzip", Wrap.Gzip], ["deflate", Wrap.Deflate], ["deflate-raw", Wrap.Deflate]] as const) {
+      for (const strategy of [
+        zlib.constants.Z_DEFAULT_STRATEGY,
+        zlib.constants.Z_FIXED,
+        zlib.constants.Z_HUFFMAN_ONLY,
+        zlib.constants.Z_RLE,
+      ]) {
+        for (const [enc, wrap] of [
+          ["gzip", Wrap.Gzip],
+          ["deflate", Wrap.Deflate],
+          ["deflate-raw", Wrap.Deflate],
+        ] as const) {
           const c = compress(enc, SSE, { level, strategy });
           const r = probe.inflate(wrap, c);
           expect(r.ok, `${enc} ${level} ${strategy}`).toBe(true);
@@ -34,7 +43,11 @@ describe("inflate: what node:zlib compresses comes back byte for byte", () => {
 
   it("cut at every byte (one split anywhere: inside the gzip header, mid-symbol, in the trailer), and one byte at a time", () => {
     const body = SSE.subarray(0, 3000);
-    for (const c of [gzipWithFields(body, { extra: Buffer.from("ab"), name: "x.json", comment: "hi", headerCrc: true }), compress("deflate", body), compress("deflate-raw", body, { level: 0 })]) {
+    for (const c of [
+      gzipWithFields(body, { extra: Buffer.from("ab"), name: "x.json", comment: "hi", headerCrc: true }),
+      compress("deflate", body),
+      compress("deflate-raw", body, { level: 0 }),
+    ]) {
       const wrap = c[0] === 0x1f ? Wrap.Gzip : Wrap.Deflate;
       for (let at = 1; at < c.length; at++) {
         const r = probe.inflate(wrap, c, [at]);
@@ -49,7 +62,12 @@ describe("inflate: what node:zlib compresses comes back byte for byte", () => {
   it("gzip header fields (FEXTRA, FNAME, FCOMMENT, FHCRC) in every combination, and several members", () => {
     const body = Buffer.from('{"usage":{"prompt_tokens":1}}');
     for (let m = 0; m < 16; m++) {
-      const c = gzipWithFields(body, { extra: m & 1 ? Buffer.alloc(70000 & 0xffff, 1) : undefined, name: m & 2 ? "n" : undefined, comment: m & 4 ? "" : undefined, headerCrc: (m & 8) !== 0 });
+      const c = gzipWithFields(body, {
+        extra: m & 1 ? Buffer.alloc(70000 & 0xffff, 1) : undefined,
+        name: m & 2 ? "n" : undefined,
+        comment: m & 4 ? "" : undefined,
+        headerCrc: (m & 8) !== 0,
+      });
       expect(probe.inflate(Wrap.Gzip, c, [5, 11, 3]).output.equals(body), `flags ${m}`).toBe(true);
     }
     const bad = gzipWithFields(body, { name: "n", headerCrc: true });
@@ -75,7 +93,11 @@ describe("inflate: what node:zlib compresses comes back byte for byte", () => {
 
 describe("inflate: broken input is refused, never trapped on", () => {
   it("every truncation of a gzip, zlib and raw stream is refused", () => {
-    for (const [c, wrap] of [[compress("gzip", SSE.subarray(0, 500)), Wrap.Gzip], [compress("deflate", SSE.subarray(0, 500)), Wrap.Deflate], [compress("deflate-raw", SSE.subarray(0, 500)), Wrap.Deflate]] as const) {
+    for (const [c, wrap] of [
+      [compress("gzip", SSE.subarray(0, 500)), Wrap.Gzip],
+      [compress("deflate", SSE.subarray(0, 500)), Wrap.Deflate],
+      [compress("deflate-raw", SSE.subarray(0, 500)), Wrap.Deflate],
+    ] as const) {
       for (let n = 1; n < c.length; n++) expect(probe.inflate(wrap, c.subarray(0, n)).ok, `${n}/${c.length}`).toBe(false);
     }
   });

@@ -122,7 +122,8 @@ describe("manifest files", () => {
 describe("CRD schemas (tests/fixtures/istio/crds.yaml)", () => {
   it("are present, with the kinds our manifests use", () => {
     const kinds = new Set(crdVersions().map((c) => `${c.kind}/${c.version}`));
-    for (const k of ["WasmPlugin/v1alpha1", "Telemetry/v1", "ServiceEntry/v1", "DestinationRule/v1", "EnvoyFilter/v1alpha3"]) expect(kinds.has(k), k).toBe(true);
+    for (const k of ["WasmPlugin/v1alpha1", "Telemetry/v1", "ServiceEntry/v1", "DestinationRule/v1", "EnvoyFilter/v1alpha3"])
+      expect(kinds.has(k), k).toBe(true);
   });
 
   it.each(istioEntries.map((e) => [label(e), e] as const))("%s validates against its CRD schema", (_, e) => {

@@ -18,7 +18,11 @@ function post(body: object, acceptEncoding?: string): Promise<{ headers: Record<
       `${mock.url}/v1/chat/completions`,
       {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: "Bearer sk-mock", ...(acceptEncoding ? { "accept-encoding": acceptEncoding } : {}) },
+        headers: {
+          "content-type": "application/json",
+          authorization: "Bearer sk-mock",
+          ...(acceptEncoding ? { "accept-encoding": acceptEncoding } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -49,12 +53,19 @@ describe("mock LLM content coding", () => {
     expect(chooseCoding("*")).toBe("br");
   });
 
-  for (const [ae, coding] of [[undefined, undefined], ["gzip, deflate", "gzip"], ["gzip, deflate, br", "br"]] as const) {
+  for (const [ae, coding] of [
+    [undefined, undefined],
+    ["gzip, deflate", "gzip"],
+    ["gzip, deflate, br", "br"],
+  ] as const) {
     it(`accept-encoding ${ae ?? "(none)"}: JSON and SSE answered in ${coding ?? "identity"}`, async () => {
       const json = await post({ model: "qwen-turbo", messages: [{ role: "user", content: "hi there" }] }, ae);
       expect(json.headers["content-encoding"]).toBe(coding);
       expect(JSON.parse(decode(json.headers["content-encoding"], json.body)).usage.prompt_tokens).toBeGreaterThan(0);
-      const sse = await post({ model: "qwen-turbo", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] }, ae);
+      const sse = await post(
+        { model: "qwen-turbo", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hi" }] },
+        ae,
+      );
       expect(sse.headers["content-encoding"]).toBe(coding);
       const text = decode(sse.headers["content-encoding"], sse.body);
       expect(text).toContain('"usage":{"prompt_tokens"');
