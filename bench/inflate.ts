@@ -5,6 +5,7 @@
 // base: the commit before assembly/compress/inflate.ts was added, built here with the same
 // flags). Interleaved rounds, medians.
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -50,16 +51,17 @@ async function gzipPerEvent(chunks: Uint8Array[]): Promise<Buffer[]> {
   const out: Buffer[] = [];
   let pending: Buffer[] = [];
   gz.on("data", (b: Buffer) => pending.push(b));
+  const ended = once(gz, "end");
   for (const c of chunks) {
     gz.write(c);
     await new Promise<void>((r) => gz.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
     out.push(Buffer.concat(pending));
     pending = [];
   }
-  await new Promise<void>((r) => gz.end(() => r()));
-  await new Promise((r) => setImmediate(r));
-  if (pending.length) out.push(Buffer.concat(pending));
-  return out;
+  gz.end();
+  await ended;
+  out.push(Buffer.concat(pending));
+  return out.filter((b) => b.length > 0);
 }
 
 async function moduleSizes(root: string): Promise<InflateBenchResult["size"]> {
