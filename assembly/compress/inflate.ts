@@ -348,11 +348,6 @@ export class Inflater {
     if (sink !== null) sink.inflated(ptr, n);
   }
 
-  /** History a distance may reach: what was flushed plus what is pending. */
-  @inline private history(): i32 {
-    return min(WSIZE, this.have + this.pending);
-  }
-
   // ---- steps -----------------------------------------------------------------------------
 
   private step(mode: i32, final: bool): i32 {
