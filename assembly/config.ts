@@ -8,6 +8,7 @@ import { ApiShape } from "./apis/shape";
 import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
 import { Direction, IdentityConfig, parseIdentity } from "./identity/config";
 import { MetricNames, metricNamesOf } from "./telemetry/otel";
+import { AcceptEncoding, acceptEncodingMode, ACCEPT_ENCODING_CHOICES, INHERIT } from "./compress/codings";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
 
@@ -20,7 +21,9 @@ export class Provider {
   apiKey: string = "";
   model: string = "";
   includeUsage: bool = true;
-  dropAcceptEncoding: bool = true;
+  /** An AcceptEncoding from the older providers[].dropAcceptEncoding (true: identity, false:
+   *  keep), or INHERIT (the configuration's acceptEncoding) when that is unset. */
+  acceptEncoding: i32 = INHERIT;
 }
 
 export class HeaderMatch {
@@ -62,6 +65,8 @@ export class Config {
   direction: Direction = Direction.Auto;
   /** Which metric families: asm_llm_proxy_*, the OpenTelemetry GenAI ones, or both. */
   metricNames: MetricNames = MetricNames.Asm;
+  /** What a recognised LLM call's accept-encoding becomes (compress/codings.ts). */
+  acceptEncoding: i32 = AcceptEncoding.Narrow;
 
   providerForHost(host: string): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {
@@ -97,7 +102,7 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames"])) {
+  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames", "acceptEncoding"])) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
@@ -113,6 +118,9 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     const names = metricNamesOf(r.string(root.get("metricNames"), "metricNames", false, "asm"));
     if (names < 0) r.fail("metricNames", "expected 'asm', 'otel' or 'both'");
     else config.metricNames = <MetricNames>names;
+    const mode = r.string(root.get("acceptEncoding"), "acceptEncoding", false, "narrow");
+    config.acceptEncoding = acceptEncodingMode(mode);
+    if (config.acceptEncoding < 0) r.fail("acceptEncoding", "expected one of " + ACCEPT_ENCODING_CHOICES + ", got '" + mode + "'");
   }
   if (r.error.length > 0) {
     result.error = r.error;
@@ -158,7 +166,9 @@ function readProviders(r: Reader, root: JValue, config: Config, env: (name: stri
     p.apiKey = key;
     p.model = r.string(v.get("model"), at + ".model", false, "");
     p.includeUsage = r.bool(v.get("includeUsage"), at + ".includeUsage", true);
-    p.dropAcceptEncoding = r.bool(v.get("dropAcceptEncoding"), at + ".dropAcceptEncoding", true);
+    if (v.get("dropAcceptEncoding") !== null) {
+      p.acceptEncoding = r.bool(v.get("dropAcceptEncoding"), at + ".dropAcceptEncoding", true) ? AcceptEncoding.Identity : AcceptEncoding.Keep;
+    }
     config.providers.push(p);
   }
 }

@@ -18,6 +18,8 @@ import { Skip } from "./outcome";
 import { HeaderCounts, readHeaderCounts } from "./token-headers";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
 import { Attribution, clientApiKey } from "./identity/attribution";
+import { Inflater, InflateSink } from "./compress/inflate";
+import { AcceptEncoding, BodyCoding, bodyCoding, narrowAcceptEncoding, wrapOf } from "./compress/codings";
 
 // Header names, UTF-8 encoded once.
 const H_AUTHORITY = String.UTF8.encode(":authority");
@@ -29,6 +31,7 @@ const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
 const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
 const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
+const H_ACCEPT_ENCODING = String.UTF8.encode("accept-encoding");
 
 export class LlmStream extends Context {
   /** The API shape of this request, or null when it is no LLM call. */
@@ -43,6 +46,8 @@ export class LlmStream extends Context {
   /** Whether the client asked for a streamed response. */
   streaming: bool = false;
   private parser: ResponseParser | null = null;
+  /** A gzip or deflate response body: inflated, and the bytes it gives read like identity ones. */
+  private inflater: Inflater | null = null;
   private sniff: bool = false;
   /** Token counts from the response headers (shapes with countsInHeaders), or null. */
   private headerCounts: HeaderCounts | null = null;
@@ -83,7 +88,6 @@ export class LlmStream extends Context {
         path = provider.path;
       }
       if (provider.apiKey.length > 0) injectApiKey(provider.shape.auth, provider.apiKey);
-      if (provider.dropAcceptEncoding) removeHeader(HeaderMap.Request, "accept-encoding");
       if (provider.hosts.length > 0 && !provider.hosts.includes(this.destinationHost)) {
         // A route switched provider: re-target the request. Envoy picks the route again by
         // itself: for ABI 0.2.x every request-header edit clears the route cache (1.33+), and
@@ -104,6 +108,7 @@ export class LlmStream extends Context {
     this.attribution = this.vm.identity.attribute(this.vm.metrics, clientKey);
     this.usage.startNs = nowNanoseconds();
     this.usage.totalIsPrompt = shape.totalIsPromptFor(bare);
+    applyAcceptEncoding(provider !== null && provider.acceptEncoding >= 0 ? provider.acceptEncoding : config.acceptEncoding);
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
       const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);
@@ -237,13 +242,13 @@ export class LlmStream extends Context {
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const status = headerValue(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
-    const encoding = headerValue(HeaderMap.Response, H_CONTENT_ENCODING);
+    const coding = bodyCoding(headerValue(HeaderMap.Response, H_CONTENT_ENCODING));
     const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
-    } else if (encoding !== null && encoding.toLowerCase() != "identity") {
-      this.skip = Skip.Compressed;
+    } else if (coding == BodyCoding.Unreadable) {
+      this.skip = Skip.Compressed; // brotli, zstd...: not read (acceptEncoding keeps them from being asked for)
     } else if (ct.includes("vnd.amazon.eventstream")) {
       this.parser = ResponseParser.acquire(shape, BodyKind.EventStream, this.usage); // Bedrock's binary framing
     } else if (ct.includes("text/event-stream")) {
@@ -259,6 +264,7 @@ export class LlmStream extends Context {
       const counts = readHeaderCounts();
       if (counts.any) this.headerCounts = counts;
     }
+    if (coding != BodyCoding.Identity && this.skip == Skip.None) this.inflater = Inflater.acquire(wrapOf(coding), new InflatedBody(this));
     if (end_of_stream) this.endResponse();
     return FilterHeadersStatusValues.Continue;
   }
@@ -270,17 +276,24 @@ export class LlmStream extends Context {
     for (let at = 0; at < length && (this.parser !== null || this.sniff); at += READ_WINDOW) {
       const chunk = readBuffer(Buffer.ResponseBody, <u32>at, <u32>min(READ_WINDOW, length - at));
       if (chunk.length == 0) break;
-      if (this.sniff) this.sniffKind(chunk.ptr, chunk.length);
-      const parser = this.parser;
-      if (parser !== null) {
-        parser.feed(chunk.ptr, chunk.length);
-        // Time to first token: the chunk that completed the first event (SSE), or the first
-        // bytes of an unframed stream (Gemini's JSON array).
-        if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
-      }
+      const inflater = this.inflater;
+      if (inflater !== null) inflater.feed(chunk.ptr, chunk.length); // on to readPlain
+      else this.readPlain(chunk.ptr, chunk.length);
     }
     if (end_of_stream) this.endResponse();
     return FilterDataStatusValues.Continue;
+  }
+
+  /** Response body bytes as the API wrote them (received so, or inflated). */
+  readPlain(ptr: usize, len: i32): void {
+    if (this.sniff) this.sniffKind(ptr, len);
+    const parser = this.parser;
+    if (parser !== null) {
+      parser.feed(ptr, len);
+      // Time to first token: the chunk that completed the first event (SSE), or the first
+      // bytes of an unframed stream (Gemini's JSON array).
+      if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
+    }
   }
 
   onResponseTrailers(_trailers: u32): FilterTrailersStatusValues {
@@ -303,8 +316,15 @@ export class LlmStream extends Context {
   private endResponse(): void {
     this.responseEnded = true;
     this.usage.endNs = nowNanoseconds();
+    const inflater = this.inflater;
+    // The end of a compressed body may still inflate to bytes; a broken or truncated one (or
+    // one past the output cap) publishes nothing.
+    const inflated = inflater === null || inflater.finish();
     const parser = this.parser;
-    if (parser !== null) {
+    if (!inflated) {
+      if (parser !== null) parser.finish();
+      this.skip = Skip.Malformed;
+    } else if (parser !== null) {
       parser.finish();
       const counts = this.headerCounts;
       if (counts !== null && parser.sound) counts.applyTo(this.usage);
@@ -349,8 +369,36 @@ export class LlmStream extends Context {
       this.parser = null;
       parser.release();
     }
+    const inflater = this.inflater;
+    if (inflater !== null) {
+      this.inflater = null;
+      inflater.release();
+    }
   }
 
+}
+
+/** Hands what the inflater gives to the stream's reader. */
+class InflatedBody extends InflateSink {
+  constructor(private stream: LlmStream) {
+    super();
+  }
+  inflated(ptr: usize, len: i32): void {
+    this.stream.readPlain(ptr, len);
+  }
+}
+
+/** The request's accept-encoding, as the acceptEncoding setting asks (compress/codings.ts). */
+function applyAcceptEncoding(mode: i32): void {
+  if (mode == AcceptEncoding.Keep) return;
+  const value = headerValue(HeaderMap.Request, H_ACCEPT_ENCODING);
+  if (mode == AcceptEncoding.Identity) {
+    if (value === null || value != "identity") replaceHeader(HeaderMap.Request, "accept-encoding", "identity");
+    return;
+  }
+  if (value === null) return; // none sent: providers answer identity
+  const narrowed = narrowAcceptEncoding(value);
+  if (narrowed !== null) replaceHeader(HeaderMap.Request, "accept-encoding", narrowed);
 }
 
 /** The provider's API key in the header its API shape authenticates with. */

@@ -8,13 +8,14 @@
 // p50/p99 latency and what they add over "no filter", Envoy's resident memory; and each VM's
 // start-up (Envoy start to ready). Ratios are against variants measured in the same run.
 //
-//   npm run bench -- --envoy [--quick] [--markdown bench/RESULTS-envoy.md]
+//   npm run bench -- --envoy [--quick] [--only SSE] [--markdown bench/RESULTS-envoy.md]
 import { execFile, spawnSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { sidecarBootstrap } from "../envoy/bootstrap";
 import { median } from "./median";
@@ -50,6 +51,8 @@ interface Workload {
   /** Upstream answer. */
   contentType: string;
   answer: Buffer;
+  /** The answer's content-encoding (the answer is already in it). */
+  contentEncoding?: string;
   /** wrk connections. */
   connections: number;
 }
@@ -107,6 +110,16 @@ function workloads(quick: boolean): Workload[] {
       connections: 4,
     },
     {
+      // The same stream gzip'd, as providers send it to the SDKs: the filter inflates it.
+      name: `SSE, ${quick ? 100 : 1000} events, gzip`,
+      method: "POST",
+      body: JSON.stringify({ ...JSON.parse(small), stream: true }),
+      contentType: "text/event-stream",
+      answer: gzipSync(sseAnswer(quick ? 100 : 1000)),
+      contentEncoding: "gzip",
+      connections: 4,
+    },
+    {
       name: "1 MB request",
       method: "POST",
       body: bigRequest(1 << 20),
@@ -132,7 +145,11 @@ async function startUpstream(current: () => Workload): Promise<{ server: Server;
     req.on("data", () => {});
     req.on("end", () => {
       const w = current();
-      res.writeHead(200, { "content-type": w.contentType, "content-length": String(w.answer.length) });
+      res.writeHead(200, {
+        "content-type": w.contentType,
+        "content-length": String(w.answer.length),
+        ...(w.contentEncoding ? { "content-encoding": w.contentEncoding } : {}),
+      });
       res.end(w.answer);
     });
   });
@@ -224,11 +241,11 @@ export interface EnvoyBenchResult {
   }[];
 }
 
-export async function runEnvoyBench(opts: { quick: boolean }): Promise<EnvoyBenchResult> {
+export async function runEnvoyBench(opts: { quick: boolean; only?: string[] }): Promise<EnvoyBenchResult> {
   const install = spawnSync("bash", [join(repoRoot, "scripts", "wrk.sh")], { encoding: "utf8" });
   if (install.status !== 0) throw new Error(`wrk is not available: ${install.stderr.trim()}`);
   const binary = await ensureEnvoy(ENVOY_VERSIONS.newest);
-  const all = workloads(opts.quick);
+  const all = workloads(opts.quick).filter((w) => !opts.only?.length || opts.only.some((o) => w.name.includes(o)));
   let current = all[0];
   const upstream = await startUpstream(() => current);
   const dir = mkdtempSync(join(tmpdir(), "asm-llm-bench-"));
@@ -360,7 +377,8 @@ export async function envoyBenchMain(argv: string[]): Promise<void> {
   const quick = argv.includes("--quick");
   const i = argv.indexOf("--markdown");
   const md = i >= 0 ? argv[i + 1] : undefined;
-  const r = await runEnvoyBench({ quick });
+  const o = argv.indexOf("--only");
+  const r = await runEnvoyBench({ quick, only: o >= 0 ? argv[o + 1].split(",") : undefined });
   const text = renderEnvoyBench(r);
   process.stdout.write(text);
   if (md) writeFileSync(md, text);

@@ -32,6 +32,7 @@ import { buildWorkloads, drive, FULL_SIZES, QUICK_SIZES, type Workload } from ".
 import { Profile, loadInstrumented, calibrate, corrected, type ProfileSnapshot } from "./instrument";
 import { buildSdkLogNoop, restoredLineCount } from "./sdk-variant";
 import { profile, categorize, type ProfileRow } from "./profile";
+import { inflateBench, renderInflate, type InflateBenchResult } from "./inflate";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const td = new TextDecoder();
@@ -165,6 +166,8 @@ export interface BenchResults {
   startup: StartupResult[];
   /** V8 sampling CPU profiles of a names-kept release build (full runs only). */
   cpuProfiles: { workload: string; filter: string; categories: { category: string; selfMs: number; pct: number }[]; top: ProfileRow[] }[];
+  /** The inflater against node:zlib, a gzip'd stream's added cost, the module's growth (bench/inflate.ts). */
+  inflate?: InflateBenchResult;
 }
 
 // ---------------------------------------------------------------- driving streams
@@ -699,6 +702,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     }
   }
 
+  const inflate = !opts.only?.length || opts.only.includes("inflate") ? await inflateBench(root, quick, log) : undefined;
+
   const meta = {
     date: new Date().toISOString(),
     quick,
@@ -720,6 +725,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     targets: targets(results, wasmBytes),
     cpuProfiles,
     startup,
+    inflate,
   };
 
   const out = opts.out === undefined ? join(root, "bench/results", quick ? "quick.json" : "latest.json") : opts.out;
@@ -1127,6 +1133,7 @@ export function renderTables(res: BenchResults): string {
       ),
     );
   }
+  if (res.inflate) parts.push(renderInflate(res.inflate, table));
   parts.push("\n### Targets\n");
   if (res.meta.quick) {
     // Tiny bodies, 3 rounds, 2 ms samples: the harness ran, the figures judge nothing.

@@ -22,6 +22,8 @@
 // yourself"}]} costs qwen-1.8b-chat 3 + 72 tokens and qwen-turbo 11 + 85, the values of the
 // seed's Prometheus output.
 //
+// Like a provider, it answers brotli or gzip when the client accepts them (content-coding.ts).
+//
 // The mock checks `authorization: Bearer <key>` (401 otherwise) and requires a model (400
 // otherwise): a 200 proves the filter injected both.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -29,6 +31,7 @@ import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { EventEmitter } from "node:events";
 import { chunkMessage, eventMessage } from "./aws-eventstream";
+import { chooseCoding, encodeBody, encodeStream } from "./content-coding";
 
 export const PROMPT_OVERHEAD: Record<string, number> = {
   "qwen-1.8b-chat": 0,
@@ -280,9 +283,11 @@ export class MockLlm extends EventEmitter {
       const send = (status: number, obj: unknown, headers: Record<string, string> = {}) => {
         rec.status = status;
         this.record(rec);
-        const text = JSON.stringify(obj);
-        res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
-        res.end(text);
+        const coding = chooseCoding(req.headers["accept-encoding"]);
+        const bytes = encodeBody(coding, JSON.stringify(obj));
+        const encoded: Record<string, string> = coding === "identity" ? {} : { "content-encoding": coding, vary: "accept-encoding" };
+        res.writeHead(status, { "content-type": "application/json", "content-length": String(bytes.length), ...encoded, ...headers });
+        res.end(bytes);
       };
       const id = ++this.seq;
       const requestId = `mock-${id}`;
@@ -906,8 +911,25 @@ export class MockLlm extends EventEmitter {
   ): void {
     rec.status = 200;
     this.record(rec);
-    res.writeHead(200, { ...headers, "x-request-id": requestId });
+    const coding = chooseCoding(rec.headers["accept-encoding"]);
+    const encoder = encodeStream(coding);
+    const encoded: Record<string, string> = coding === "identity" ? {} : { "content-encoding": coding, vary: "accept-encoding" };
+    res.writeHead(200, { ...headers, ...encoded, "x-request-id": requestId });
     res.flushHeaders();
+    if (encoder !== null) encoder.pipe(res);
+    const out = {
+      write(event: string | Uint8Array) {
+        if (encoder === null) res.write(event);
+        else {
+          encoder.write(event);
+          encoder.flush();
+        }
+      },
+      end() {
+        if (encoder === null) res.end();
+        else encoder.end();
+      },
+    };
     const delay = this.options.streamDelayMs ?? 0;
     let i = 0;
     let closed = false;
@@ -915,11 +937,11 @@ export class MockLlm extends EventEmitter {
     const next = () => {
       if (closed) return;
       if (i >= events.length) {
-        res.end();
+        out.end();
         return;
       }
       const index = i++;
-      res.write(events[index]);
+      out.write(events[index]);
       this.emit("sse", { id: requestId, index, last: i === events.length });
       if (delay > 0) setTimeout(next, delay);
       else setImmediate(next);

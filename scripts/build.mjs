@@ -22,6 +22,7 @@ export const BASELINE_RUNTIME = ["--runtime", "incremental", "--shrinkLevel", "0
 export const outputs = [
   ["assembly/index.ts", "build/llmproxy.wasm", "release"],
   ["assembly/index.ts", "build/llmproxy.debug.wasm", "debug"],
+  ["bench/baselines/inflate-probe.ts", "build/inflate-probe.wasm", "release", BASELINE_RUNTIME],
   ["bench/baselines/noop.ts", "build/noop.wasm", "release", BASELINE_RUNTIME],
   ["bench/baselines/jsonas.ts", "build/jsonas.wasm", "release", ["--transform", "json-as/transform", ...BASELINE_RUNTIME]],
   ["bench/baselines/bytescan.ts", "build/bytescan.wasm", "release", BASELINE_RUNTIME],

@@ -69,6 +69,14 @@ describe("npm run bench -- --quick", () => {
     }
   });
 
+  it("measures the inflater against node:zlib and a gzip'd stream through the host, counted", () => {
+    const inflate = res.inflate!;
+    expect(inflate.corpora.length).toBeGreaterThan(0);
+    for (const c of inflate.corpora) expect(Number.isFinite(c.oursMBps) && Number.isFinite(c.nodeMBps), c.name).toBe(true);
+    expect(inflate.stream?.counted).toBe(true);
+    expect(renderTables(res)).toContain("### Inflate (gzip / deflate responses)");
+  });
+
   it("renders the report", () => {
     const text = renderTables(res);
     for (const w of res.workloads) expect(text).toContain(`| ${w.name} |`);

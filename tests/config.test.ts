@@ -89,6 +89,8 @@ const invalid: [string, unknown, string][] = [
     { providers: [{ ...provider, dropAcceptEncoding: 1 }] },
     "providers[0].dropAcceptEncoding: expected true or false",
   ],
+  ["acceptEncoding not a choice", { acceptEncoding: "br" }, "acceptEncoding: expected one of narrow, keep, identity, got 'br'"],
+  ["acceptEncoding not a string", { acceptEncoding: false }, "acceptEncoding: expected a string"],
   ["routes not an array", { routes: 1 }, "routes: expected an array"],
   ["route unknown field", { providers: [provider], routes: [{ model: "m", when: {} }] }, "routes[0].when: unknown field"],
   [

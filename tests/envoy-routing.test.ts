@@ -90,7 +90,7 @@ describe("routing to dashscope.aliyuncs.com (manifests/wasmplugin.yaml)", () => 
       path: "/compatible-mode/v1/chat/completions",
       authority: "dashscope.aliyuncs.com",
       authorization: "Bearer sk-from-the-env",
-      acceptEncoding: undefined,
+      acceptEncoding: "gzip", // "gzip, br" narrowed to what the filter reads
       body: { model: "qwen-1.8b-chat" },
     });
     expect(subscriber).toMatchObject({ userType: "subscriber", body: { model: "qwen-turbo" } });

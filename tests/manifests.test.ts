@@ -89,6 +89,7 @@ describe("manifest files", () => {
         "ConfigMap/istio-system/istio",
         "Deployment/default/sleep",
         "DestinationRule/default/dashscope",
+        "EnvoyFilter/default/asm-llm-proxy-decompressor",
         "Secret/default/dashscope-api-key",
         "Service/default/sleep",
         "ServiceAccount/default/sleep",
@@ -124,7 +125,8 @@ describe("manifest files", () => {
 describe("CRD schemas (tests/fixtures/istio/crds.yaml)", () => {
   it("are present, with the kinds our manifests use", () => {
     const kinds = new Set(crdVersions().map((c) => `${c.kind}/${c.version}`));
-    for (const k of ["WasmPlugin/v1alpha1", "Telemetry/v1", "ServiceEntry/v1", "DestinationRule/v1"]) expect(kinds.has(k), k).toBe(true);
+    for (const k of ["WasmPlugin/v1alpha1", "Telemetry/v1", "ServiceEntry/v1", "DestinationRule/v1", "EnvoyFilter/v1alpha3"])
+      expect(kinds.has(k), k).toBe(true);
   });
 
   it.each(istioEntries.map((e) => [label(e), e] as const))("%s validates against its CRD schema", (_, e) => {
@@ -731,11 +733,12 @@ describe("WasmPlugin", () => {
     expect(JSON.parse(json)).toEqual(wasmPluginSpec().pluginConfig);
     expect(json).toBe(canonicalJson(JSON.parse(json)));
     expect(json).not.toMatch(/\s/);
-    expect(json.startsWith('{"providers":[{"apiKeyEnv":"DASHSCOPE_API_KEY",')).toBe(true);
+    expect(json.startsWith('{"acceptEncoding":"narrow","providers":[{"apiKeyEnv":"DASHSCOPE_API_KEY",')).toBe(true);
   });
 
   it("pluginConfig carries the seed's routing (Part 1)", () => {
     expect(JSON.parse(wasmPluginConfig())).toEqual({
+      acceptEncoding: "narrow",
       providers: [
         {
           name: "dashscope",
@@ -744,7 +747,6 @@ describe("WasmPlugin", () => {
           apiKeyEnv: "DASHSCOPE_API_KEY",
           model: "qwen-1.8b-chat",
           includeUsage: true,
-          dropAcceptEncoding: true,
         },
       ],
       routes: [
@@ -775,6 +777,7 @@ describe("WasmPlugin", () => {
       type: "object",
       additionalProperties: false,
       properties: {
+        acceptEncoding: { enum: ["narrow", "keep", "identity"] },
         providers: {
           type: "array",
           items: {

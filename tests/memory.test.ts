@@ -1,9 +1,10 @@
 // Bounded buffering and memory. Observe-only never holds a body; a rewrite holds at
 // most maxRewriteBodyBytes; an SSE event of any size costs a few bytes of scanner state; and
-// after thousands of streams (complete, aborted, every shape) the VM's linear memory has stopped
+// after thousands of streams (complete, aborted, compressed, every shape) the VM's linear memory has stopped
 // growing, so per-stream state (the SDK's context map entries included) is freed on_delete.
 // scripts/soak.ts runs the long version (100,000 streams, 64 MiB bodies).
 import { describe, expect, it } from "vitest";
+import zlib from "node:zlib";
 import { sidecar, type Sidecar } from "./helpers/sidecar";
 import { openaiJson, openaiSse, dashscopeSse, geminiArray, dashscopeAppSse, responsesSse } from "./helpers/bodies";
 import { FilterDataStatus } from "../host";
@@ -30,7 +31,7 @@ function stream(
   s: Sidecar,
   request: Uint8Array[],
   response: Uint8Array[],
-  opts: { sse?: boolean; authority?: string; path?: string } = {},
+  opts: { sse?: boolean; authority?: string; path?: string; encoding?: string } = {},
 ) {
   const st = s.vm.newStream();
   const statuses: number[] = [];
@@ -50,6 +51,7 @@ function stream(
       [
         [":status", "200"],
         ["content-type", opts.sse ? "text/event-stream" : "application/json"],
+        ...(opts.encoding ? [["content-encoding", opts.encoding] as [string, string]] : []),
       ],
       false,
     );
@@ -145,7 +147,12 @@ describe("no leak across streams", () => {
     const json = [Buffer.from(openaiJson("gpt-4o-mini", { prompt: 5, completion: 6 }))];
     const sse = [Buffer.from(openaiSse("gpt-4o-mini", { prompt: 5, completion: 6 }, { words: 3 }))];
     const ds = [Buffer.from(dashscopeSse({ prompt: 5, completion: 6 }, 3))];
+    const gzSse = zlib.gzipSync(sse[0]);
     const kinds = [
+      // compressed: an inflater (window and tables) per stream, pooled; one cut off mid-body
+      () => stream(s, smallRequest, [gzSse.subarray(0, 20), gzSse.subarray(20)], { sse: true, encoding: "gzip" }),
+      () => stream(s, smallRequest, [zlib.deflateSync(json[0])], { encoding: "deflate" }),
+      () => stream(s, smallRequest, [gzSse.subarray(0, 30)], { sse: true, encoding: "gzip" }),
       () => stream(s, smallRequest, json),
       () => stream(s, smallRequest, sse, { sse: true }),
       () =>

@@ -43,8 +43,8 @@ async function one(
 }
 
 describe("responses that cannot be read publish no numbers and are counted by reason", () => {
-  it("content-encoding gzip / br (accept-encoding was not dropped)", async () => {
-    for (const enc of ["gzip", "br", "GZIP", "deflate"]) {
+  it("content-encoding br, zstd or stacked codings: not read (compressed)", async () => {
+    for (const enc of ["br", "zstd", "gzip, br", "compress"]) {
       const { s, r } = await one({
         status: 200,
         headers: [...JSON_CT, ["content-encoding", enc]],
@@ -57,7 +57,16 @@ describe("responses that cannot be read publish no numbers and are counted by re
       expect(r.filterState[STATE + "request_model"]).toBe("gpt-4o-mini");
     }
   });
-
+  it("content-encoding gzip / deflate over bytes that do not inflate: malformed, no numbers, bytes passed on", async () => {
+    for (const enc of ["gzip", "GZIP", "deflate", "x-gzip"]) {
+      const body = [Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), Buffer.from(USAGE)];
+      const { s, r } = await one({ status: 200, headers: [...JSON_CT, ["content-encoding", enc]], body });
+      noNumbers(r.filterState);
+      expect(r.filterState[STATE + "usage_skipped"]).toBe("malformed");
+      expect(reasons(s)).toEqual({ malformed: 1 });
+      expect(Buffer.from(r.downstreamResponse.body).equals(Buffer.concat(body))).toBe(true);
+    }
+  });
   it("non-2xx statuses, even with a body that looks like usage", async () => {
     for (const status of [400, 401, 404, 429, 500, 502, 503, 302, 101]) {
       const { s, r } = await one({ status, headers: JSON_CT, body: USAGE });

@@ -92,13 +92,13 @@ describe("model policy", () => {
 });
 
 describe("headers", () => {
-  it("path rewritten only for a path that is no API path; key injected; accept-encoding dropped", async () => {
+  it("path rewritten only for a path that is no API path; key injected; accept-encoding narrowed to what the filter reads", async () => {
     const s = await routed();
     const r = s.call({ request: post('{"messages":[]}', [["authorization", "Bearer client-key"]]), response: ok });
     const h = new Map(r.upstreamRequest!.headers);
     expect(h.get(":path")).toBe("/compatible-mode/v1/chat/completions");
     expect(h.get("authorization")).toBe(`Bearer ${KEY}`);
-    expect(h.has("accept-encoding")).toBe(false);
+    expect(h.get("accept-encoding")).toBe("gzip");
     const native = s.call({
       request: post('{"model":"qwen-plus","input":{}}', [], "/api/v1/services/aigc/text-generation/generation"),
       response: ok,
@@ -112,7 +112,10 @@ describe("headers", () => {
     expect(JSON.stringify(r.filterState)).not.toContain("sk-inline");
     expect(prometheusText(s.stats.snapshot())).not.toContain("sk-inline");
   });
-  it("dropAcceptEncoding: false keeps the client's accept-encoding", async () => {
+  it("dropAcceptEncoding (the older setting): true asks for identity, false keeps the client's accept-encoding", async () => {
+    const drop = await routed({ providers: [{ ...provider, dropAcceptEncoding: true }] });
+    const d = drop.call({ request: post('{"messages":[]}'), response: ok });
+    expect(new Map(d.upstreamRequest!.headers).get("accept-encoding")).toBe("identity");
     const s = await routed({ providers: [{ ...provider, dropAcceptEncoding: false }] });
     const r = s.call({ request: post('{"messages":[]}'), response: ok });
     expect(new Map(r.upstreamRequest!.headers).get("accept-encoding")).toBe("gzip, br");

@@ -206,6 +206,11 @@ export const CEL_RULES: Record<string, (self: any) => boolean> = {
   'self.startsWith("unix://") ? !self.endsWith("/") : true': (s) => (String(s).startsWith("unix://") ? !String(s).endsWith("/") : true),
   'self.all(key, size(key) < 63 && key.matches("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$"))': (s) =>
     Object.keys(s).every((k) => k.length < 63 && /^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/.test(k)),
+  // EnvoyFilter (spec; configPatches[].match)
+  "(has(self.workloadSelector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1": (s) =>
+    +has(s, "workloadSelector") + +has(s, "targetRefs") <= 1,
+  'has(self.context) ? ((self.context == "WAYPOINT") ? has(self.waypoint) : !has(self.waypoint)) : !has(self.waypoint)': (s) =>
+    has(s, "context") ? (s.context === "WAYPOINT" ? has(s, "waypoint") : !has(s, "waypoint")) : !has(s, "waypoint"),
   // ServiceEntry ports (number, targetPort, endpoint ports)
   "0 < self && self <= 65535": (s) => 0 < s && s <= 65535,
   // ServiceEntry.hosts[]

@@ -15,6 +15,7 @@ import { decodeStream } from "./eventstream";
 // reading; the filter's scanner is more lenient there, so tests then only check that every
 // number published appears in the input under its key (never invented, never wrapped).
 
+import zlib from "node:zlib";
 export type Shape =
   | "openai"
   | "responses"
@@ -552,6 +553,26 @@ export function requestModel(body: Uint8Array): { exact: boolean; model?: Uint8A
   return { exact: true, model: m && m.t === "str" && m.raw <= CAPTURE && m.bytes.length > 0 ? m.bytes : undefined };
 }
 
+/** The body as the API wrote it: identity as is; gzip / x-gzip / deflate (zlib, or raw when the
+ *  first two bytes are no zlib header) inflated by node:zlib, null when that fails; any other
+ *  coding, or two stacked, "unreadable" (as the filter's assembly/compress/codings.ts decides). */
+export function decodeBody(contentEncoding: string | undefined, body: Uint8Array): Uint8Array | null | "unreadable" {
+  const codings = (contentEncoding ?? "")
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+  if (codings.length === 0) return body;
+  if (codings.length > 1 || !["gzip", "x-gzip", "deflate"].includes(codings[0])) return "unreadable";
+  if (body.length === 0) return body;
+  try {
+    if (codings[0] !== "deflate") return zlib.gunzipSync(body);
+    const zlibHeader = body.length >= 2 && (body[0] & 0x0f) === 8 && body[0] >> 4 <= 7 && ((body[0] << 8) | body[1]) % 31 === 0;
+    return zlibHeader ? zlib.inflateSync(body) : zlib.inflateRawSync(body);
+  } catch {
+    return null;
+  }
+}
+
 export function expected(shape: Shape, request: Uint8Array, response: RefResponse, path = ""): Expected {
   // Shapes with the model in the path never read the request body, nor does a form upload
   // (a multipart body starts with its boundary's `--`).
@@ -560,8 +581,10 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
   const out: Expected = { exact: rq.exact, requestModel: rq.model, tokens: {} };
   const h = new Map(response.headers.map(([k, v]) => [k.toLowerCase(), v]));
   if (response.status < 200 || response.status >= 300) return { ...out, skip: "error_status" };
-  const enc = h.get("content-encoding");
-  if (enc !== undefined && enc.toLowerCase() !== "identity") return { ...out, skip: "compressed" };
+  const decoded = decodeBody(h.get("content-encoding"), response.body);
+  if (decoded === "unreadable") return { ...out, skip: "compressed" };
+  if (decoded === null) return { ...out, exact: false, skip: "malformed" };
+  response = { ...response, body: decoded };
   const ct = (h.get("content-type") ?? "").toLowerCase();
   let kind: "sse" | "ndjson" | "json" | "eventstream" | undefined = ct.includes("vnd.amazon.eventstream")
     ? "eventstream"
