@@ -9,27 +9,16 @@ import { byApi, positions, cuts, type Case } from "./helpers/gen";
 import { cut } from "./helpers/harness";
 import { expected } from "./helpers/reference";
 import { ScriptedUpstream } from "./helpers/scripted-upstream";
-import { ENVOYS, accessLogsAfter, filterState, llmproxyLines, send, startProxy, type ProxyUnderTest } from "./helpers/envoy";
-
-// Observed (not routed) authorities: no provider in the manifests' pluginConfig names them.
-const AUTHORITY: Record<string, string> = {
-  openai: "api.openai.com",
-  embeddings: "api.openai.com",
-  responses: "api.openai.com",
-  dashscope: "dashscope-intl.aliyuncs.com",
-  "dashscope-apps": "dashscope-intl.aliyuncs.com",
-  anthropic: "api.anthropic.com",
-  gemini: "generativelanguage.googleapis.com",
-  "bedrock-converse": "bedrock-runtime.us-east-1.amazonaws.com",
-  "bedrock-invoke": "bedrock-runtime.us-east-1.amazonaws.com",
-  cohere: "api.cohere.com",
-  ollama: "ollama.default.svc.cluster.local:11434",
-  tgi: "tgi.default.svc.cluster.local",
-  "vertex-anthropic": "us-east5-aiplatform.googleapis.com",
-  "gemini-embed": "generativelanguage.googleapis.com",
-  "openai-images": "api.openai.com",
-  "openai-audio": "api.openai.com",
-};
+import {
+  ENVOYS,
+  OBSERVED_AUTHORITY as AUTHORITY,
+  accessLogsAfter,
+  filterState,
+  llmproxyLines,
+  send,
+  startProxy,
+  type ProxyUnderTest,
+} from "./helpers/envoy";
 
 // Stratified: a fixed number of cases from each generator, so that adding a shape does not
 // thin out the others' share of the sample.

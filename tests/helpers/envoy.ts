@@ -99,3 +99,23 @@ export async function llmproxyLines(p: ProxyUnderTest): Promise<string[]> {
     .map((s) => s.line)
     .sort();
 }
+
+// Observed (not routed) authorities: no provider in the manifests' pluginConfig names them.
+export const OBSERVED_AUTHORITY: Record<string, string> = {
+  openai: "api.openai.com",
+  embeddings: "api.openai.com",
+  responses: "api.openai.com",
+  dashscope: "dashscope-intl.aliyuncs.com",
+  "dashscope-apps": "dashscope-intl.aliyuncs.com",
+  anthropic: "api.anthropic.com",
+  gemini: "generativelanguage.googleapis.com",
+  "bedrock-converse": "bedrock-runtime.us-east-1.amazonaws.com",
+  "bedrock-invoke": "bedrock-runtime.us-east-1.amazonaws.com",
+  cohere: "api.cohere.com",
+  ollama: "ollama.default.svc.cluster.local:11434",
+  tgi: "tgi.default.svc.cluster.local",
+  "vertex-anthropic": "us-east5-aiplatform.googleapis.com",
+  "gemini-embed": "generativelanguage.googleapis.com",
+  "openai-images": "api.openai.com",
+  "openai-audio": "api.openai.com",
+};
