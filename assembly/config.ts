@@ -5,6 +5,7 @@
 import { JsonParser, JType, JValue } from "./json/value";
 import { MatchKind, StringMatch } from "./match";
 import { ApiShape } from "./apis/shape";
+import { Pricing, parsePricing } from "./pricing";
 import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
@@ -55,6 +56,8 @@ export class Config {
   maxDestinations: i32 = 100;
   /** Emit debug log lines (never the API key). */
   debug: bool = false;
+  /** Prices per model (pricing.ts); empty: no cost is computed. */
+  pricing: Pricing = new Pricing();
 
   providerForHost(host: string): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {
@@ -90,7 +93,7 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug"])) {
+  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "pricing"])) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
@@ -99,6 +102,12 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     config.maxDestinations = r.int(root.get("maxDestinations"), "maxDestinations", 1, 10000, config.maxDestinations);
     config.modelAllowList = r.strings(root.get("modelAllowList"), "modelAllowList", false);
     config.debug = r.bool(root.get("debug"), "debug", false);
+    const pricing = root.get("pricing");
+    if (pricing !== null) {
+      const p = parsePricing(pricing);
+      if (p.failed) r.fail(p.field, p.message);
+      else config.pricing = p.pricing;
+    }
   }
   if (r.error.length > 0) {
     result.error = r.error;

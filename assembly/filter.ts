@@ -91,6 +91,7 @@ export class LlmStream extends Context {
     const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
     if (contentType !== null && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
+    this.usage.billing = shape.billing;
     this.usage.startNs = nowNanoseconds();
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).

@@ -18,6 +18,8 @@ export class Usage {
   cacheWriteTokens: i64 = -1;
   /** Output tokens spent on reasoning (OpenAI o-series, Gemini thoughts, DashScope thinking). */
   reasoningTokens: i64 = -1;
+  /** The API shape's Billing flags (apis/billing.ts), for the cost. */
+  billing: u32 = 0;
   /** The response carried a provider error object. */
   providerError: bool = false;
 

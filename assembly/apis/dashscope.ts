@@ -7,12 +7,14 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const dashscope = new ApiShape("dashscope")
   .path(MatchKind.Suffix, "/api/v1/services/aigc/text-generation/generation")
   .path(MatchKind.Suffix, "/api/v1/services/aigc/multimodal-generation/generation")
   .streamsByHeader()
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .requestField("model", Field.Model)
   .responseField("usage.input_tokens", Field.PromptTokens)
   .responseField("usage.output_tokens", Field.CompletionTokens)

@@ -8,6 +8,7 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const gemini = new ApiShape("gemini")
   .path(MatchKind.Suffix, ":generateContent")
@@ -15,6 +16,7 @@ export const gemini = new ApiShape("gemini")
   .modelInPath("/models/", ":/")
   .streamsByPath(":streamGenerateContent")
   .authBy(Auth.GoogApiKey)
+  .billedAs(Billing.PromptIncludesCached | Billing.ReasoningOutsideCompletion)
   .responseField("modelVersion", Field.Model)
   .responseField("usageMetadata.promptTokenCount", Field.PromptTokens)
   .responseField("usageMetadata.candidatesTokenCount", Field.CompletionTokens)

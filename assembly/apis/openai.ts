@@ -7,12 +7,14 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const openai = new ApiShape("openai")
   .path(MatchKind.Suffix, "/chat/completions")
   .path(MatchKind.Suffix, "/completions")
   .path(MatchKind.Suffix, "/embeddings")
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .withIncludeUsage()
   .requestField("model", Field.Model)
   .requestField("stream", Field.Stream)

@@ -7,10 +7,12 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const responses = new ApiShape("responses")
   .path(MatchKind.Suffix, "/responses")
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .requestField("model", Field.Model)
   .requestField("stream", Field.Stream)
   .responseField("model", Field.Model)

@@ -12,6 +12,7 @@
 import { PathTrie } from "../json/paths";
 import { MatchKind, StringMatch } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const enum ModelSource { Body = 0, Path = 1 }
 export const enum StreamSignal { BodyFlag = 0, Header = 1, Path = 2 }
@@ -44,6 +45,8 @@ export class ApiShape {
   auth: Auth = Auth.Bearer;
   /** Whether the filter may add stream_options.include_usage (OpenAI chat completions only). */
   includeUsage: bool = false;
+  /** How the usage counts map to billed tokens (Billing flags; apis/billing.ts). */
+  billing: u32 = Billing.Default;
 
   constructor(public name: string) {}
 
@@ -95,6 +98,11 @@ export class ApiShape {
 
   authBy(auth: Auth): ApiShape {
     this.auth = auth;
+    return this;
+  }
+
+  billedAs(flags: u32): ApiShape {
+    this.billing = flags;
     return this;
   }
 

@@ -13,6 +13,11 @@ export const PROMPT_TOKENS = "asm_llm_proxy_prompt_tokens";
 export const COMPLETION_TOKENS = "asm_llm_proxy_completion_tokens";
 export const CACHED_TOKENS = "asm_llm_proxy_cached_tokens";
 export const REASONING_TOKENS = "asm_llm_proxy_reasoning_tokens";
+export const CACHE_WRITE_TOKENS = "asm_llm_proxy_cache_write_tokens";
+/** The cost of requests in millionths of the pricing currency (cost.ts). */
+export const COST_MICROS = "asm_llm_proxy_cost_micros";
+/** Requests whose usage was read but whose model has no row in the price table. */
+export const UNPRICED_REQUESTS = "asm_llm_proxy_unpriced_requests";
 export const TIME_TO_FIRST_TOKEN = "asm_llm_proxy_time_to_first_token_ms";
 export const REQUEST_DURATION = "asm_llm_proxy_request_duration_ms";
 export const TIME_PER_OUTPUT_TOKEN = "asm_llm_proxy_time_per_output_token_ms";
@@ -28,10 +33,11 @@ export const MAX_CACHED_IDS = 65536;
 /** The metrics of one (workload, namespace, destination, model) series. */
 export const enum SeriesMetric {
   PromptTokens = 0, CompletionTokens, CachedTokens, ReasoningTokens,
+  CacheWriteTokens, CostMicros, UnpricedRequests,
   TimeToFirstToken, RequestDuration, TimePerOutputToken,
 }
-const SERIES_METRICS = 7;
-const SERIES_NAMES: string[] = [PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, REASONING_TOKENS, TIME_TO_FIRST_TOKEN, REQUEST_DURATION, TIME_PER_OUTPUT_TOKEN];
+const SERIES_METRICS = 10;
+const SERIES_NAMES: string[] = [PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS, REASONING_TOKENS, CACHE_WRITE_TOKENS, COST_MICROS, UNPRICED_REQUESTS, TIME_TO_FIRST_TOKEN, REQUEST_DURATION, TIME_PER_OUTPUT_TOKEN];
 
 /** What one finished request adds to its series; -1 = nothing. */
 export class SeriesSample {
@@ -39,6 +45,13 @@ export class SeriesSample {
   completionTokens: i64 = -1;
   cachedTokens: i64 = -1;
   reasoningTokens: i64 = -1;
+  cacheWriteTokens: i64 = -1;
+  /** Whole micro-units of the request's cost, -1 = not priced... */
+  costMicros: i64 = -1;
+  /** ...and the pico-units below them (0..999,999), carried over in the series. */
+  costPicos: i64 = 0;
+  /** 1 when the usage was read and the model has no price. */
+  unpriced: i64 = -1;
   timeToFirstTokenMs: i64 = -1;
   requestDurationMs: i64 = -1;
   timePerOutputTokenMs: i64 = -1;
@@ -49,6 +62,9 @@ export class SeriesSample {
       case SeriesMetric.CompletionTokens: return this.completionTokens;
       case SeriesMetric.CachedTokens: return this.cachedTokens;
       case SeriesMetric.ReasoningTokens: return this.reasoningTokens;
+      case SeriesMetric.CacheWriteTokens: return this.cacheWriteTokens;
+      case SeriesMetric.CostMicros: return this.costMicros;
+      case SeriesMetric.UnpricedRequests: return this.unpriced;
       case SeriesMetric.TimeToFirstToken: return this.timeToFirstTokenMs;
       case SeriesMetric.RequestDuration: return this.requestDurationMs;
       default: return this.timePerOutputTokenMs;
@@ -95,6 +111,13 @@ export class Metrics {
       s = new Series(seriesTags(workload, namespace, destination, model));
       this.series.set(key, s);
     }
+    if (sample.costMicros >= 0) {
+      // Sub-micro fractions add up across requests instead of being rounded away one by one:
+      // the counter is the floor of the exact sum (per VM; docs/metrics.md).
+      const carried = s.costPicos + sample.costPicos;
+      sample.costMicros += carried / 1_000_000;
+      s.costPicos = carried % 1_000_000;
+    }
     for (let m = 0; m < SERIES_METRICS; m++) {
       const metric = <SeriesMetric>m;
       const v = sample.value(metric);
@@ -114,6 +137,8 @@ export class Metrics {
 
 class Series {
   ids: StaticArray<i64> = new StaticArray<i64>(SERIES_METRICS);
+  /** The cost below a whole micro-unit not yet counted, in pico-units (0..999,999). */
+  costPicos: i64 = 0;
   constructor(public tags: string) {
     for (let i = 0; i < SERIES_METRICS; i++) unchecked(this.ids[i] = -1);
   }

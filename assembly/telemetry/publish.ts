@@ -7,6 +7,8 @@ import { Skip, skipReason } from "../outcome";
 import { LabelBudget } from "./cardinality";
 import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
+import { costOf } from "../cost";
+import { Pricing, PriceRow, MAX_PATTERN_BYTES } from "../pricing";
 import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
@@ -23,6 +25,8 @@ export const KEY_SKIP = "asm.llmproxy.usage_skipped";
 export const KEY_TIME_TO_FIRST_TOKEN = "asm.llmproxy.time_to_first_token_ms";
 export const KEY_REQUEST_DURATION = "asm.llmproxy.request_duration_ms";
 export const KEY_TIME_PER_OUTPUT_TOKEN = "asm.llmproxy.time_per_output_token_ms";
+export const KEY_REQUEST_COST = "asm.llmproxy.request_cost";
+export const KEY_REQUEST_COST_CURRENCY = "asm.llmproxy.request_cost_currency";
 
 // The same keys, UTF-8 encoded once.
 const B_REQUEST_MODEL = String.UTF8.encode(KEY_REQUEST_MODEL);
@@ -38,6 +42,8 @@ const B_SKIP = String.UTF8.encode(KEY_SKIP);
 const B_TIME_TO_FIRST_TOKEN = String.UTF8.encode(KEY_TIME_TO_FIRST_TOKEN);
 const B_REQUEST_DURATION = String.UTF8.encode(KEY_REQUEST_DURATION);
 const B_TIME_PER_OUTPUT_TOKEN = String.UTF8.encode(KEY_TIME_PER_OUTPUT_TOKEN);
+const B_REQUEST_COST = String.UTF8.encode(KEY_REQUEST_COST);
+const B_REQUEST_COST_CURRENCY = String.UTF8.encode(KEY_REQUEST_COST_CURRENCY);
 const B_TRUE = String.UTF8.encode("true");
 const B_FALSE = String.UTF8.encode("false");
 
@@ -81,6 +87,8 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
     sample.completionTokens = usage.completionTokens;
     sample.cachedTokens = usage.cachedTokens;
     sample.reasoningTokens = usage.reasoningTokens;
+    sample.cacheWriteTokens = usage.cacheWriteTokens;
+    priceRequest(vm.config.pricing, usage, sample);
     if (streaming) {
       sample.timePerOutputTokenMs = usage.timePerOutputTokenMs;
       setCount(B_TIME_PER_OUTPUT_TOKEN, sample.timePerOutputTokenMs);
@@ -90,6 +98,46 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
   const model = admit(vm, vm.models, labelFromBytes(usage.model), "model");
   const dest = admit(vm, vm.destinations, labelFromString(destination), "destination");
   vm.metrics.addSample(vm.workload, vm.namespace, dest, model, sample);
+}
+
+/** With a price table: the request's cost as filter state and in the sample, or the sample
+ *  marked unpriced when no row matches its model (never a guessed price). */
+function priceRequest(pricing: Pricing, usage: Usage, sample: SeriesSample): void {
+  if (!pricing.enabled) return;
+  const row = priceRowOf(pricing, usage);
+  if (row === null) {
+    sample.unpriced = 1;
+    return;
+  }
+  const cost = costOf(usage, usage.billing, row);
+  sample.costMicros = cost.micros;
+  sample.costPicos = cost.picos;
+  setString(B_REQUEST_COST, cost.toDecimal());
+  setString(B_REQUEST_COST_CURRENCY, pricing.currency);
+}
+
+/** The row for the model sent upstream, else for the one that answered (Azure names its
+ *  deployment in the path, so only the response names the model). */
+function priceRowOf(pricing: Pricing, usage: Usage): PriceRow | null {
+  const requested = usage.requestModel;
+  if (requested !== null && requested.length > 0) {
+    const row = pricing.lookup(modelName(requested));
+    if (row !== null) return row;
+  }
+  const answered = usage.responseModel;
+  return answered !== null && answered.length > 0 ? pricing.lookup(modelName(answered)) : null;
+}
+
+/** A model name from a body as a string to look up; longer than any pattern can be, it is
+ *  cut (a prefix row still matches it). */
+function modelName(bytes: Uint8Array): string {
+  const n = min(bytes.length, MAX_PATTERN_BYTES + 1);
+  return String.UTF8.decodeUnsafe(bytes.dataStart, n);
+}
+
+function setString(key: ArrayBuffer, value: string): void {
+  const bytes = String.UTF8.encode(value);
+  setFilterStateRaw(key, changetype<usize>(bytes), bytes.byteLength);
 }
 
 export function countSkippedRewrite(vm: VmState, reason: string): void {
