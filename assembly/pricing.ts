@@ -12,8 +12,9 @@
 // decimal places, model patterns of at most MAX_PATTERN_BYTES.
 import { JType, JValue } from "./json/value";
 
-/** Rows in a price table. 10,000 rows configure in a few ms and hold well under 2 MB per VM
- *  (bench/pricing.ts measures both); past this the table is a data store, not a config. */
+/** Rows in a price table. 10,000 rows (~1 MB of JSON) configure in ~0.1 s and grow a VM's
+ *  linear memory to ~25 MiB, most of it the configuration's JSON tree while it is read
+ *  (tests/pricing.test.ts reports both); past this the table is a data store, not a config. */
 export const MAX_PRICE_ROWS: i32 = 10000;
 /** Largest price, in currency units per million tokens: one unit per token. With token counts
  *  below 10^9 (json/scanner.ts MAX_COUNT) this keeps cost.ts's products below 2^63. */

@@ -11,8 +11,11 @@
 // - ReasoningOutsideCompletion (Gemini): candidatesTokenCount EXCLUDES thoughtsTokenCount, yet
 //   thoughts are billed as output, so output = candidates + thoughts. (OpenAI, Responses and
 //   DashScope count reasoning inside the completion: adding it again would bill it twice.)
+// - SummedOverModels (DashScope applications): the counts are sums over every model the app
+//   called, each billed at its own price; one row cannot price them, so they count as unpriced.
 export const enum Billing {
   Default = 0,
   PromptIncludesCached = 1,
   ReasoningOutsideCompletion = 2,
+  SummedOverModels = 4,
 }

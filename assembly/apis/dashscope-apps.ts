@@ -12,7 +12,7 @@ export const dashscopeApps = new ApiShape("dashscope-apps")
   .pathBoth(new StringMatch(MatchKind.Contains, "/api/v1/apps/"), new StringMatch(MatchKind.Suffix, "/completion"))
   .streamsByHeader()
   .authBy(Auth.Bearer)
-  .billedAs(Billing.PromptIncludesCached) // no cached count today; kept as DashScope bills
+  .billedAs(Billing.SummedOverModels)
   .responseField("usage.models.[].model_id", Field.Model)
   .responseSum("usage.models.[].input_tokens", Field.PromptTokens)
   .responseSum("usage.models.[].output_tokens", Field.CompletionTokens)

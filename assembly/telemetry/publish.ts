@@ -8,6 +8,7 @@ import { LabelBudget } from "./cardinality";
 import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
 import { costOf } from "../cost";
+import { Billing } from "../apis/billing";
 import { Pricing, PriceRow, MAX_PATTERN_BYTES } from "../pricing";
 import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
@@ -104,7 +105,7 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
  *  marked unpriced when no row matches its model (never a guessed price). */
 function priceRequest(pricing: Pricing, usage: Usage, sample: SeriesSample): void {
   if (!pricing.enabled) return;
-  const row = priceRowOf(pricing, usage);
+  const row: PriceRow | null = (usage.billing & Billing.SummedOverModels) != 0 ? null : priceRowOf(pricing, usage);
   if (row === null) {
     sample.unpriced = 1;
     return;
