@@ -8,7 +8,7 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -27,6 +27,7 @@ const H_DASHSCOPE_SSE = String.UTF8.encode("x-dashscope-sse");
 const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
 const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
+const H_AMZN_ERROR_TYPE = String.UTF8.encode("x-amzn-errortype");
 
 export class LlmStream extends Context {
   /** The API shape of this request, or null when it is no LLM call. */
@@ -226,11 +227,13 @@ export class LlmStream extends Context {
     if (shape === null) return FilterHeadersStatusValues.Continue;
     const status = headerValue(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
+    this.usage.status = this.status;
     const encoding = headerValue(HeaderMap.Response, H_CONTENT_ENCODING);
     const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
+      this.readErrorBody(shape, encoding, ct);
     } else if (encoding !== null && encoding.toLowerCase() != "identity") {
       this.skip = Skip.Compressed;
     } else if (ct.includes("vnd.amazon.eventstream")) {
@@ -271,6 +274,19 @@ export class LlmStream extends Context {
     return FilterTrailersStatusValues.Continue;
   }
 
+  /** An error answer's body is read (uncompressed JSON or SSE) for the provider's error code
+   *  and message, and Bedrock's x-amzn-errortype header kept: the error's class. */
+  private readErrorBody(shape: ApiShape, encoding: string | null, ct: string): void {
+    const amzn = headerValue(HeaderMap.Response, H_AMZN_ERROR_TYPE);
+    if (amzn !== null) {
+      const colon = amzn.indexOf(":"); // "ValidationException:http://internal.amazon.com/coral/..."
+      this.usage.errorCode = colon >= 0 ? amzn.substring(0, colon) : amzn;
+    }
+    if (encoding !== null && encoding.toLowerCase() != "identity") return;
+    if (ct.includes("text/event-stream")) this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
+    else if (ct.includes("json")) this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
+  }
+
   private sniffKind(p: usize, n: i32): void {
     let i = 0;
     while (i < n && load<u8>(p + <usize>i) <= 0x20) i++;
@@ -287,7 +303,9 @@ export class LlmStream extends Context {
     this.responseEnded = true;
     this.usage.endNs = nowNanoseconds();
     const parser = this.parser;
-    if (parser !== null) {
+    if (parser !== null && this.skip == Skip.ErrorStatus) {
+      parser.finish(); // an error body: read for its code and message only
+    } else if (parser !== null) {
       parser.finish();
       if (parser.empty) this.skip = Skip.NoUsage; // no body, or an event stream with no data events
       else if (!parser.sound) this.skip = Skip.Malformed;
@@ -313,6 +331,7 @@ export class LlmStream extends Context {
         publishRequestModel(this.usage.requestModel, this.streaming);
       }
       this.skip = Skip.Incomplete;
+      this.usage.responseFlags = responseFlags();
       this.finalize(false);
     }
   }
@@ -332,6 +351,12 @@ export class LlmStream extends Context {
     }
   }
 
+}
+
+/** Envoy's response flags (`response.flags`, a little-endian u64), 0 when unknown. */
+function responseFlags(): u64 {
+  const v = getProperty(["response", "flags"]);
+  return v !== null && v.byteLength == 8 ? load<u64>(changetype<usize>(v)) : 0;
 }
 
 /** The provider's API key in the header its API shape authenticates with. */

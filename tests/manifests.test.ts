@@ -552,10 +552,12 @@ describe("bootstrap stats_tags (seed §2)", () => {
     expect(bootstrapStatsTags().slice(0, 4)).toEqual(SEED_STATS_TAGS);
   });
 
-  it("adds only the diagnostics tags after the seed's four", () => {
+  it("adds only the diagnostics, finish-reason and error-type tags after the seed's four", () => {
     expect(bootstrapStatsTags().slice(4)).toEqual([
       { tag_name: "llmproxy_reason", regex: "(\\|llmproxy_reason=([^|]*))" },
       { tag_name: "llmproxy_label", regex: "(\\|llmproxy_label=([^|]*))" },
+      { tag_name: "llmproxy_finish_reason", regex: "(\\|llmproxy_finish_reason=([^|]*))" },
+      { tag_name: "llmproxy_error_type", regex: "(\\|llmproxy_error_type=([^|]*))" },
     ]);
   });
 

@@ -17,4 +17,6 @@ export const dashscopeApps = new ApiShape("dashscope-apps")
   .responseSum("usage.models.[].input_tokens", Field.PromptTokens)
   .responseSum("usage.models.[].output_tokens", Field.CompletionTokens)
   .responseField("code", Field.Error)
+  .responseField("message", Field.ErrorMessage)
+  .responseField("output.finish_reason", Field.FinishReason)
   .responseField("output.text", Field.Content);

@@ -20,4 +20,12 @@ export const enum Field {
   /** Response-only: generated content in this event (a text or reasoning delta, a candidate):
    *  marks the time to first token; never published. */
   Content = 11,
+  /** Response-only: the shape's finish reason (finish_reason, stop_reason, finishReason,
+   *  stopReason, status): asm_llm_proxy_finish_reasons (classify.ts). */
+  FinishReason = 12,
+  /** Response-only: an error object's code, type or status (OpenAI error.code, Anthropic
+   *  error.type, Gemini error.status); a string Error field (DashScope's code) serves too. */
+  ErrorCode = 13,
+  /** Response-only: an error object's message, for the classes only the words tell. */
+  ErrorMessage = 14,
 }

@@ -24,6 +24,9 @@ export const gemini = new ApiShape("gemini")
   .responseField("usageMetadata.cachedContentTokenCount", Field.CachedTokens)
   .responseField("usageMetadata.thoughtsTokenCount", Field.ReasoningTokens)
   .responseField("error", Field.Error)
+  .responseField("error.status", Field.ErrorCode)
+  .responseField("error.message", Field.ErrorMessage)
+  .responseField("candidates.[].finishReason", Field.FinishReason)
   .responseField("candidates", Field.Content)
   // the unframed stream: [{...},{...}]
   .responseField("[].modelVersion", Field.Model)
@@ -32,4 +35,7 @@ export const gemini = new ApiShape("gemini")
   .responseField("[].usageMetadata.totalTokenCount", Field.TotalTokens)
   .responseField("[].usageMetadata.cachedContentTokenCount", Field.CachedTokens)
   .responseField("[].usageMetadata.thoughtsTokenCount", Field.ReasoningTokens)
-  .responseField("[].error", Field.Error);
+  .responseField("[].error", Field.Error)
+  .responseField("[].error.status", Field.ErrorCode)
+  .responseField("[].error.message", Field.ErrorMessage)
+  .responseField("[].candidates.[].finishReason", Field.FinishReason);

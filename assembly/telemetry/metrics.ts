@@ -25,6 +25,12 @@ export const TIME_PER_OUTPUT_TOKEN = "asm_llm_proxy_time_per_output_token_ms";
 export const UNPARSED = "asm_llm_proxy_unparsed_responses";
 /** Request rewrites not done, by reason (tag llmproxy_reason). */
 export const REWRITE_SKIPPED = "asm_llm_proxy_rewrite_skipped";
+/** Requests by normalised finish reason (tag llmproxy_finish_reason; classify.ts). */
+export const FINISH_REASONS = "asm_llm_proxy_finish_reasons";
+/** Failed requests by class (tag llmproxy_error_type; classify.ts). */
+export const ERRORS = "asm_llm_proxy_errors";
+/** Id slots per series for the counters with one more tag from a closed vocabulary. */
+export const TAGGED_SLOTS = 16;
 /** Label values folded into "other" by the cardinality bound (tag llmproxy_label). */
 export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
 
@@ -101,16 +107,33 @@ export class Metrics {
    *  built once per pair, not per stream. */
   private series: Map<string, Series> = new Map<string, Series>();
 
-  addSample(workload: string, namespace: string, destination: string, model: string, sample: SeriesSample): void {
+  private seriesOf(workload: string, namespace: string, destination: string, model: string): Series | null {
     const key = destination + "\u0000" + model;
-    let s: Series;
-    if (this.series.has(key)) {
-      s = this.series.get(key);
-    } else {
-      if (this.series.size >= MAX_CACHED_IDS) return;
-      s = new Series(seriesTags(workload, namespace, destination, model));
-      this.series.set(key, s);
+    if (this.series.has(key)) return this.series.get(key);
+    if (this.series.size >= MAX_CACHED_IDS) return null;
+    const s = new Series(seriesTags(workload, namespace, destination, model));
+    this.series.set(key, s);
+    return s;
+  }
+
+  /** One more request in `base|<series tags>|tag=value`; `slot` (< TAGGED_SLOTS) is the
+   *  value's index in its closed vocabulary, so each id is defined once per series. */
+  countTagged(workload: string, namespace: string, destination: string, model: string, slot: i32, base: string, tag: string, value: string): void {
+    if (slot < 0 || slot >= TAGGED_SLOTS) return;
+    const s = this.seriesOf(workload, namespace, destination, model);
+    if (s === null) return;
+    let id = unchecked(s.tagged[slot]);
+    if (id < 0) {
+      id = defineMetric(MetricType.Counter, base + s.tags + "|" + tag + "=" + value);
+      if (id < 0) return;
+      unchecked(s.tagged[slot] = id);
     }
+    incrementCounter(<u32>id, 1);
+  }
+
+  addSample(workload: string, namespace: string, destination: string, model: string, sample: SeriesSample): void {
+    const s = this.seriesOf(workload, namespace, destination, model);
+    if (s === null) return;
     if (sample.costMicros >= 0) {
       // Sub-micro fractions add up across requests instead of being rounded away one by one:
       // the counter is the floor of the exact sum (per VM; docs/metrics.md).
@@ -139,8 +162,11 @@ class Series {
   ids: StaticArray<i64> = new StaticArray<i64>(SERIES_METRICS);
   /** The cost below a whole micro-unit not yet counted, in pico-units (0..999,999). */
   costPicos: i64 = 0;
+  /** Ids of the tagged counters (countTagged), by slot. */
+  tagged: StaticArray<i64> = new StaticArray<i64>(TAGGED_SLOTS);
   constructor(public tags: string) {
     for (let i = 0; i < SERIES_METRICS; i++) unchecked(this.ids[i] = -1);
+    for (let i = 0; i < TAGGED_SLOTS; i++) unchecked(this.tagged[i] = -1);
   }
 }
 

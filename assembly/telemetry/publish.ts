@@ -10,7 +10,8 @@ import { labelFromBytes, labelFromString, OTHER } from "./labels";
 import { costOf } from "../cost";
 import { Billing } from "../apis/billing";
 import { Pricing, PriceRow, MAX_PATTERN_BYTES } from "../pricing";
-import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
+import { ErrorType, FinishReason, FINISH_REASONS as FINISH_REASON_COUNT, classifyCutOff, classifyError, errorTypeName, finishReasonName } from "../classify";
+import { ERRORS, FINISH_REASONS, LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -95,10 +96,30 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
       setCount(B_TIME_PER_OUTPUT_TOKEN, sample.timePerOutputTokenMs);
     }
   }
-  if (skip != Skip.None && !timed) return;
+  const error = errorTypeOf(usage, skip);
+  const finish = skip != Skip.Incomplete ? usage.finishReason : FinishReason.None;
+  if (skip != Skip.None && !timed && error == ErrorType.None) return;
   const model = admit(vm, vm.models, labelFromBytes(usage.model), "model");
   const dest = admit(vm, vm.destinations, labelFromString(destination), "destination");
   vm.metrics.addSample(vm.workload, vm.namespace, dest, model, sample);
+  if (finish != FinishReason.None) {
+    vm.metrics.countTagged(vm.workload, vm.namespace, dest, model, <i32>finish, FINISH_REASONS, "llmproxy_finish_reason", finishReasonName(finish));
+  }
+  if (error != ErrorType.None) {
+    vm.metrics.countTagged(vm.workload, vm.namespace, dest, model, FINISH_REASON_COUNT + <i32>error, ERRORS, "llmproxy_error_type", errorTypeName(error));
+  }
+}
+
+/** The class of a failed request: an error status or a provider error object (by the
+ *  provider's code and words, then the status), or a stream cut off (by Envoy's flags). */
+function errorTypeOf(usage: Usage, skip: Skip): ErrorType {
+  if (skip == Skip.Incomplete) {
+    return usage.status >= 400 ? classifyError(usage.status, usage.errorCode, usage.errorMessage) : classifyCutOff(usage.responseFlags);
+  }
+  if ((skip == Skip.ErrorStatus && usage.status >= 400) || skip == Skip.ProviderError) {
+    return classifyError(usage.status, usage.errorCode, usage.errorMessage);
+  }
+  return ErrorType.None;
 }
 
 /** With a price table: the request's cost as filter state and in the sample, or the sample
