@@ -81,7 +81,7 @@ export function classifyError(status: i32, code: string, message: string): Error
     || m.includes("range of input length") || m.includes("input length should be") // DashScope
     || m.includes("input is too long") || m.includes("too many input tokens") || m.includes("too many total text bytes") // Bedrock
     || m.includes("maximum context length") || m.includes("reduce the length")) return ErrorType.ContextLength;
-  if (c == "content_filter" || c == "content_policy_violation" || c == "datainspectionfailed" || c == "data_inspection_failed"
+  if (c == "content_filter" || c == "content_policy_violation" || c.includes("datainspectionfailed") || c == "data_inspection_failed"
     || c.startsWith("responsibleaipolicyviolation") || m.includes("content management policy") || m.includes("inappropriate content")) return ErrorType.ContentFilter;
   if (c == "rate_limit_exceeded" || c == "rate_limit_error" || c == "insufficient_quota" || c == "resource_exhausted"
     || c.startsWith("throttling") || c == "too_many_requests" || c == "requests" || c == "tokens") return ErrorType.RateLimited;
