@@ -67,9 +67,10 @@ async function run(c: ClassifiedCase) {
     const wantErrors = c.error ? { [c.error]: 1 } : {};
     const wantFinish = c.finish ? { [c.finish]: 1 } : {};
     expect(await settled(p, "asm_llm_proxy_errors", "llmproxy_error_type", wantErrors, errors), `${p.name}: ${c.name}`).toEqual(wantErrors);
-    expect(await settled(p, "asm_llm_proxy_finish_reasons", "llmproxy_finish_reason", wantFinish, finishes), `${p.name}: ${c.name}`).toEqual(
-      wantFinish,
-    );
+    expect(
+      await settled(p, "asm_llm_proxy_finish_reasons", "llmproxy_finish_reason", wantFinish, finishes),
+      `${p.name}: ${c.name}`,
+    ).toEqual(wantFinish);
   }
 }
 

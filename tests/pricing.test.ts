@@ -170,7 +170,11 @@ const invalid: [string, unknown, string][] = [
   ["cacheWrite null", { models: [{ ...row, cacheWrite: null }] }, "pricing.models[0].cacheWrite: expected a number >= 0"],
   ["currency empty", { currency: "", models: [row] }, "pricing.currency: expected a currency name of 1 to 16"],
   ["currency with a space", { currency: "US D", models: [row] }, "pricing.currency: expected a currency name"],
-  ["too many rows", { models: Array.from({ length: 10001 }, (_, i) => ({ model: `m${i}`, input: 1, output: 1 })) }, "pricing.models: at most 10000 rows, got 10001"],
+  [
+    "too many rows",
+    { models: Array.from({ length: 10001 }, (_, i) => ({ model: `m${i}`, input: 1, output: 1 })) },
+    "pricing.models: at most 10000 rows, got 10001",
+  ],
 ];
 
 describe("pricing: validation names the field", () => {
@@ -212,7 +216,9 @@ describe("pricing: a 10,000-row table", () => {
     expect(run(s, chatCase("vendor-model-9998-2025-01-01", 1_000_000, 0)).filterState[`${STATE}request_cost`]).toBe(
       String(0.5 + (9998 % 7) * 0.125),
     );
-    expect(run(s, chatCase("vendor-family-9999-xl", 0, 1_000_000)).filterState[`${STATE}request_cost`]).toBe(String(1.5 + (9999 % 5) * 0.25));
+    expect(run(s, chatCase("vendor-family-9999-xl", 0, 1_000_000)).filterState[`${STATE}request_cost`]).toBe(
+      String(1.5 + (9999 % 5) * 0.25),
+    );
     expect(run(s, chatCase("vendor-family-9999-xl", 0, 1)).filterState[`${STATE}request_cost_currency`]).toBe("EUR");
     console.log(
       `pricing: 10,000 rows (${(pluginConfig.length / 1024).toFixed(0)} KiB of JSON): VM start + on_configure ${configureMs.toFixed(1)} ms ` +

@@ -89,7 +89,10 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
     ["the fetch alert counting successes", (s: string) => s.replace('{result!="success"}', "")],
     ["a higher default namespace budget", (s: string) => s.replace("> 1000\n", "> 1500\n")],
     ["a namespace's own budget ignored", (s: string) => s.replace('"team-a", "", "")\n', '"team-b", "", "")\n')],
-    ["cost over 12 h instead of a day", (s: string) => s.replace("increase(asm_llm_proxy_cost_micros[1d])) / 1e6\n", "increase(asm_llm_proxy_cost_micros[12h])) / 1e6\n")],
+    [
+      "cost over 12 h instead of a day",
+      (s: string) => s.replace("increase(asm_llm_proxy_cost_micros[1d])) / 1e6\n", "increase(asm_llm_proxy_cost_micros[12h])) / 1e6\n"),
+    ],
   ])("the unit tests fail on %s", (_, edit) => {
     const r = testEdited(edit);
     expect(r.status, r.output).toBe(1);

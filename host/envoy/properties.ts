@@ -72,10 +72,9 @@ export interface StreamPropertySource {
 
 // StreamInfo::legacyResponseFlags(), what `response.flags` returns: bit i for CoreResponseFlag i
 // (envoy/stream_info/stream_info.h), whose short names are those of %RESPONSE_FLAGS%.
-const RESPONSE_FLAG_BITS = [
-  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE",
-  "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DR",
-];
+const RESPONSE_FLAG_BITS = "LH UH UT LR UR UF UC UO NR DI FI RL UAEX RLSE DC URX SI IH DPE UMSDR RFCF NFCF DT UPE NC OM DF DO DR".split(
+  " ",
+);
 function legacyResponseFlags(flags: string): number {
   let bits = 0;
   for (const f of flags.split(",")) {

@@ -108,7 +108,11 @@ export interface PricedCase {
 }
 
 const chat = (model: string, stream = false) =>
-  JSON.stringify({ model, messages: [{ role: "user", content: "Hi" }], ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
+  JSON.stringify({
+    model,
+    messages: [{ role: "user", content: "Hi" }],
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
 
 function priced(model: string, formula: (p: Price) => bigint): bigint | "unpriced" {
   const p = priceOf(model);

@@ -69,7 +69,8 @@ const amzn = (type: string): [string, string][] => [
   ["content-type", "application/json"],
   ["x-amzn-errortype", `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`],
 ];
-const dashscopeError = (code: string, message: string) => JSON.stringify({ request_id: "a1b2c3d4-e5f6-7890-abcd-ef0123456789", code, message });
+const dashscopeError = (code: string, message: string) =>
+  JSON.stringify({ request_id: "a1b2c3d4-e5f6-7890-abcd-ef0123456789", code, message });
 
 export const ERROR_CASES: ClassifiedCase[] = [
   // ---- OpenAI chat completions
@@ -417,7 +418,14 @@ const replace = (body: string, from: string, to: string) => {
 };
 
 export const FINISH_CASES: ClassifiedCase[] = [
-  { name: "OpenAI JSON stop", ...OPENAI, status: 200, responseHeaders: json, response: openaiJson("gpt-4o", { prompt: 3, completion: 4 }), finish: "stop" },
+  {
+    name: "OpenAI JSON stop",
+    ...OPENAI,
+    status: 200,
+    responseHeaders: json,
+    response: openaiJson("gpt-4o", { prompt: 3, completion: 4 }),
+    finish: "stop",
+  },
   {
     name: "OpenAI JSON length",
     ...OPENAI,
@@ -431,7 +439,11 @@ export const FINISH_CASES: ClassifiedCase[] = [
     ...OPENAI,
     status: 200,
     responseHeaders: SSE_HEADERS,
-    response: replace(openaiSse("gpt-4o", { prompt: 3, completion: 4 }, { words: 2 }), '"finish_reason":"stop"', '"finish_reason":"tool_calls"'),
+    response: replace(
+      openaiSse("gpt-4o", { prompt: 3, completion: 4 }, { words: 2 }),
+      '"finish_reason":"stop"',
+      '"finish_reason":"tool_calls"',
+    ),
     finish: "tool_calls",
   },
   {
@@ -439,7 +451,11 @@ export const FINISH_CASES: ClassifiedCase[] = [
     ...AZURE,
     status: 200,
     responseHeaders: SSE_HEADERS,
-    response: replace(openaiSse("gpt-4o", { prompt: 3, completion: 4 }, { words: 2 }), '"finish_reason":"stop"', '"finish_reason":"content_filter"'),
+    response: replace(
+      openaiSse("gpt-4o", { prompt: 3, completion: 4 }, { words: 2 }),
+      '"finish_reason":"stop"',
+      '"finish_reason":"content_filter"',
+    ),
     finish: "content_filter",
   },
   {
@@ -483,7 +499,11 @@ export const FINISH_CASES: ClassifiedCase[] = [
     ...ANTHROPIC,
     status: 200,
     responseHeaders: SSE_HEADERS,
-    response: replace(anthropicSse("claude-sonnet-4-5", { prompt: 3, completion: 4 }), '"stop_reason":"end_turn"', '"stop_reason":"tool_use"'),
+    response: replace(
+      anthropicSse("claude-sonnet-4-5", { prompt: 3, completion: 4 }),
+      '"stop_reason":"end_turn"',
+      '"stop_reason":"tool_use"',
+    ),
     finish: "tool_calls",
   },
   {
@@ -491,7 +511,11 @@ export const FINISH_CASES: ClassifiedCase[] = [
     ...ANTHROPIC,
     status: 200,
     responseHeaders: json,
-    response: replace(anthropicJson("claude-sonnet-4-5", { prompt: 3, completion: 4 }), '"stop_reason":"end_turn"', '"stop_reason":"refusal"'),
+    response: replace(
+      anthropicJson("claude-sonnet-4-5", { prompt: 3, completion: 4 }),
+      '"stop_reason":"end_turn"',
+      '"stop_reason":"refusal"',
+    ),
     finish: "content_filter",
   },
   {
@@ -540,7 +564,11 @@ export const FINISH_CASES: ClassifiedCase[] = [
     ...INVOKE,
     status: 200,
     responseHeaders: json,
-    response: replace(anthropicJson("claude-sonnet-4", { prompt: 3, completion: 4 }), '"stop_reason":"end_turn"', '"stop_reason":"max_tokens"'),
+    response: replace(
+      anthropicJson("claude-sonnet-4", { prompt: 3, completion: 4 }),
+      '"stop_reason":"end_turn"',
+      '"stop_reason":"max_tokens"',
+    ),
     finish: "length",
   },
   {
