@@ -233,7 +233,7 @@ export class LlmStream extends Context {
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
-      this.readErrorBody(shape, encoding, ct);
+      if (this.status >= 400) this.readErrorBody(shape, encoding, ct);
     } else if (encoding !== null && encoding.toLowerCase() != "identity") {
       this.skip = Skip.Compressed;
     } else if (ct.includes("vnd.amazon.eventstream")) {
