@@ -29,6 +29,8 @@ export class Usage {
   responseFlags: u64 = 0;
   /** The last finish reason the response gave (classify.ts). */
   finishReason: FinishReason = FinishReason.None;
+  /** The finish-reason value last decoded, as the provider wrote it. */
+  private finishRaw: Uint8Array | null = null;
   /** An error's code/type/status and message as the provider wrote them (at most the scanner's
    *  CAPTURE_BYTES each), or the x-amzn-errortype header: for classify.ts. */
   errorCode: string = "";
@@ -69,8 +71,11 @@ export class Usage {
     }
     if (scanner.names(Field.ErrorCode)) this.errorCode = text(scanner.string(Field.ErrorCode));
     if (scanner.names(Field.ErrorMessage)) this.errorMessage = text(scanner.string(Field.ErrorMessage));
-    if (scanner.names(Field.FinishReason)) {
-      const reason = normaliseFinishReason(text(scanner.string(Field.FinishReason)));
+    // DashScope repeats "finish_reason":"null" in every event: only a different value is decoded.
+    if (scanner.names(Field.FinishReason) && !scanner.stringEquals(Field.FinishReason, this.finishRaw)) {
+      const raw = scanner.string(Field.FinishReason);
+      this.finishRaw = raw;
+      const reason = normaliseFinishReason(text(raw));
       if (reason != FinishReason.None) this.finishReason = reason;
     }
   }
