@@ -5,6 +5,7 @@
 import { JsonParser, JType, JValue } from "./json/value";
 import { MatchKind, StringMatch } from "./match";
 import { ApiShape } from "./apis/shape";
+import { Pricing, parsePricing } from "./pricing";
 import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, DEFAULT_SHAPE } from "./apis/registry";
 import { Direction, IdentityConfig, parseIdentity } from "./identity/config";
 import { MetricNames, metricNamesOf } from "./telemetry/otel";
@@ -67,6 +68,8 @@ export class Config {
   metricNames: MetricNames = MetricNames.Asm;
   /** What a recognised LLM call's accept-encoding becomes (compress/codings.ts). */
   acceptEncoding: i32 = AcceptEncoding.Narrow;
+  /** Prices per model (pricing.ts); empty: no cost is computed. */
+  pricing: Pricing = new Pricing();
 
   providerForHost(host: string): Provider | null {
     for (let i = 0; i < this.providers.length; i++) {
@@ -102,7 +105,7 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames", "acceptEncoding"])) {
+  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames", "acceptEncoding", "pricing"])) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
@@ -121,6 +124,12 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     const mode = r.string(root.get("acceptEncoding"), "acceptEncoding", false, "narrow");
     config.acceptEncoding = acceptEncodingMode(mode);
     if (config.acceptEncoding < 0) r.fail("acceptEncoding", "expected one of " + ACCEPT_ENCODING_CHOICES + ", got '" + mode + "'");
+    const pricing = root.get("pricing");
+    if (pricing !== null) {
+      const p = parsePricing(pricing);
+      if (p.failed) r.fail(p.field, p.message);
+      else config.pricing = p.pricing;
+    }
   }
   if (r.error.length > 0) {
     result.error = r.error;

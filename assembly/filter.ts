@@ -8,7 +8,7 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -32,6 +32,7 @@ const H_CONTENT_ENCODING = String.UTF8.encode("content-encoding");
 const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
 const H_ACCEPT_ENCODING = String.UTF8.encode("accept-encoding");
+const H_AMZN_ERROR_TYPE = String.UTF8.encode("x-amzn-errortype");
 
 export class LlmStream extends Context {
   /** The API shape of this request, or null when it is no LLM call. */
@@ -106,6 +107,7 @@ export class LlmStream extends Context {
     if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
     this.attribution = this.vm.identity.attribute(this.vm.metrics, clientKey);
+    this.usage.billing = shape.billing;
     this.usage.startNs = nowNanoseconds();
     this.usage.totalIsPrompt = shape.totalIsPromptFor(bare);
     applyAcceptEncoding(provider !== null && provider.acceptEncoding >= 0 ? provider.acceptEncoding : config.acceptEncoding);
@@ -243,10 +245,12 @@ export class LlmStream extends Context {
     const status = headerValue(HeaderMap.Response, H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
     const coding = bodyCoding(headerValue(HeaderMap.Response, H_CONTENT_ENCODING));
+    this.usage.status = this.status;
     const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
+      if (this.status >= 400) this.readErrorBody(shape, coding, ct);
     } else if (coding == BodyCoding.Unreadable) {
       this.skip = Skip.Compressed; // brotli, zstd...: not read (acceptEncoding keeps them from being asked for)
     } else if (ct.includes("vnd.amazon.eventstream")) {
@@ -264,7 +268,8 @@ export class LlmStream extends Context {
       const counts = readHeaderCounts();
       if (counts.any) this.headerCounts = counts;
     }
-    if (coding != BodyCoding.Identity && this.skip == Skip.None) this.inflater = Inflater.acquire(wrapOf(coding), new InflatedBody(this));
+    // Compressed answers are inflated to be read, error bodies too (their code and message).
+    if (coding != BodyCoding.Identity && (this.skip == Skip.None || this.parser !== null)) this.inflater = Inflater.acquire(wrapOf(coding), new InflatedBody(this));
     if (end_of_stream) this.endResponse();
     return FilterHeadersStatusValues.Continue;
   }
@@ -301,6 +306,19 @@ export class LlmStream extends Context {
     return FilterTrailersStatusValues.Continue;
   }
 
+  /** An error answer's body is read (JSON or SSE, gzip'd or deflated too) for the provider's error code
+   *  and message, and Bedrock's x-amzn-errortype header kept: the error's class. */
+  private readErrorBody(shape: ApiShape, coding: BodyCoding, ct: string): void {
+    const amzn = headerValue(HeaderMap.Response, H_AMZN_ERROR_TYPE);
+    if (amzn !== null) {
+      const colon = amzn.indexOf(":"); // "ValidationException:http://internal.amazon.com/coral/..."
+      this.usage.errorCode = colon >= 0 ? amzn.substring(0, colon) : amzn;
+    }
+    if (coding == BodyCoding.Unreadable) return;
+    if (ct.includes("text/event-stream")) this.parser = ResponseParser.acquire(shape, BodyKind.Sse, this.usage);
+    else if (ct.includes("json")) this.parser = ResponseParser.acquire(shape, BodyKind.Json, this.usage);
+  }
+
   private sniffKind(p: usize, n: i32): void {
     let i = 0;
     while (i < n && load<u8>(p + <usize>i) <= 0x20) i++;
@@ -323,7 +341,9 @@ export class LlmStream extends Context {
     const parser = this.parser;
     if (!inflated) {
       if (parser !== null) parser.finish();
-      this.skip = Skip.Malformed;
+      if (this.skip != Skip.ErrorStatus) this.skip = Skip.Malformed;
+    } else if (parser !== null && this.skip == Skip.ErrorStatus) {
+      parser.finish(); // an error body: read for its code and message only
     } else if (parser !== null) {
       parser.finish();
       const counts = this.headerCounts;
@@ -352,6 +372,7 @@ export class LlmStream extends Context {
         publishRequestModel(this.vm, this.usage.requestModel, this.streaming);
       }
       this.skip = Skip.Incomplete;
+      this.usage.responseFlags = responseFlags();
       this.finalize(false);
     }
   }
@@ -399,6 +420,12 @@ function applyAcceptEncoding(mode: i32): void {
   if (value === null) return; // none sent: providers answer identity
   const narrowed = narrowAcceptEncoding(value);
   if (narrowed !== null) replaceHeader(HeaderMap.Request, "accept-encoding", narrowed);
+}
+
+/** Envoy's response flags (`response.flags`, a little-endian u64), 0 when unknown. */
+function responseFlags(): u64 {
+  const v = getProperty(["response", "flags"]);
+  return v !== null && v.byteLength == 8 ? load<u64>(changetype<usize>(v)) : 0;
 }
 
 /** The provider's API key in the header its API shape authenticates with. */

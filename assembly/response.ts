@@ -124,8 +124,13 @@ export class ResponseParser extends SseHandler {
    *  could change nothing is passed over: no field key, or only `null`s and the model already
    *  kept (json/prefilter.ts). */
   quiet(ptr: usize, len: i32): bool {
-    // Once generated content was seen, the fields that only mark it no longer matter.
-    const ignored = this.sawContent || this.usage.firstTokenNs != 0 ? (<u32>1) << <u32>Field.Content : 0;
+    // Once generated content was seen, the fields that only mark it no longer matter. The finish
+    // reason never makes an event worth reading on its own: every shape sends it in an event
+    // that is read anyway (OpenAI's choices are always read; Anthropic's message_delta,
+    // Gemini's last chunk, DashScope's events and the Responses API's response.* events carry
+    // usage), so Anthropic's content_block_delta stays quiet although `delta` holds stop_reason.
+    const content = this.sawContent || this.usage.firstTokenNs != 0 ? (<u32>1) << <u32>Field.Content : 0;
+    const ignored = content | ((<u32>1) << <u32>Field.FinishReason);
     return this.sound && quietEvent(this.scanner.trie, ptr, len, Field.Model, this.usage.responseModel, ignored);
   }
 

@@ -2,6 +2,7 @@
 // model, token counts and timings of one request.
 import { JsonScanner, Kind } from "./json/scanner";
 import { Field } from "./apis/fields";
+import { FinishReason, normaliseFinishReason } from "./classify";
 
 export class Usage {
   /** The model sent upstream (after any rewrite), from the body or the URL path. */
@@ -23,8 +24,22 @@ export class Usage {
   /** Set from the shape at request time: a response with only a total has it as its prompt
    *  (embeddings). */
   totalIsPrompt: bool = false;
+  /** The API shape's Billing flags (apis/billing.ts), for the cost. */
+  billing: u32 = 0;
   /** The response carried a provider error object. */
   providerError: bool = false;
+  /** The response's HTTP status (0 before its headers). */
+  status: i32 = 0;
+  /** Envoy's response flags (the `response.flags` attribute), read when a stream was cut off. */
+  responseFlags: u64 = 0;
+  /** The last finish reason the response gave (classify.ts). */
+  finishReason: FinishReason = FinishReason.None;
+  /** The finish-reason value last decoded, as the provider wrote it. */
+  private finishRaw: Uint8Array | null = null;
+  /** An error's code/type/status and message as the provider wrote them (at most the scanner's
+   *  CAPTURE_BYTES each), or the x-amzn-errortype header: for classify.ts. */
+  errorCode: string = "";
+  errorMessage: string = "";
 
   // Host clock (ns), 0 = not seen.
   /** When the request headers arrived. */
@@ -54,6 +69,21 @@ export class Usage {
     if (scanner.has(Field.Error)) {
       const kind = scanner.kind[Field.Error];
       if (kind == Kind.String ? scanner.names(Field.Error) : kind != Kind.Null && kind != Kind.False) this.providerError = true;
+      // DashScope's top-level "code", the Responses API's error event "code", Bedrock's "message"
+      if (kind == Kind.String) {
+        const said = text(scanner.string(Field.Error));
+        if (this.errorCode.length == 0) this.errorCode = said;
+        if (this.errorMessage.length == 0) this.errorMessage = said;
+      }
+    }
+    if (scanner.names(Field.ErrorCode)) this.errorCode = text(scanner.string(Field.ErrorCode));
+    if (scanner.names(Field.ErrorMessage)) this.errorMessage = text(scanner.string(Field.ErrorMessage));
+    // DashScope repeats "finish_reason":"null" in every event: only a different value is decoded.
+    if (scanner.names(Field.FinishReason) && !scanner.stringEquals(Field.FinishReason, this.finishRaw)) {
+      const raw = scanner.string(Field.FinishReason);
+      this.finishRaw = raw;
+      const reason = normaliseFinishReason(text(raw));
+      if (reason != FinishReason.None) this.finishReason = reason;
     }
   }
 
@@ -96,6 +126,10 @@ export class Usage {
     if (n < 2 || this.firstTokenNs <= 0 || this.endNs < this.firstTokenNs) return -1;
     return ((this.endNs - this.firstTokenNs) / (n - 1) + 500_000) / 1_000_000; // rounded to the ms
   }
+}
+
+function text(bytes: Uint8Array | null): string {
+  return bytes === null ? "" : String.UTF8.decodeUnsafe(bytes.dataStart, bytes.length);
 }
 
 // @ts-ignore: decorator

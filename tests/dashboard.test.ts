@@ -56,6 +56,9 @@ function substitute(expr: string): string {
 
 const { available, install } = requirePrometheus();
 
+/** The qwen models priced (the folded one too: prices apply to the model, not its label). */
+const PRICING = { currency: "CNY", models: [{ model: "qwen-*", input: 0.8, cachedInput: 0.16, output: 2 }] };
+
 describe("dashboard file", () => {
   it("is an importable Grafana model: uid, schemaVersion, unique panel ids, datasource as a variable", () => {
     expect(dashboard.uid).toBe("asm-llm-proxy");
@@ -88,6 +91,19 @@ describe("dashboard file", () => {
     expect(exprs(/unreadable usage/).join()).toContain("sum by (llmproxy_reason) (rate(asm_llm_proxy_unparsed_responses");
     expect(exprs(/Skipped request rewrites/).join()).toContain("sum by (llmproxy_reason) (rate(asm_llm_proxy_rewrite_skipped");
     expect(exprs(/folded/).join()).toContain("asm_llm_proxy_labels_folded");
+    for (const [title, by] of [
+      [/^Cost per hour by namespace/, "llmproxy_source_workload_namespace)"],
+      [/^Cost per hour by workload/, "llmproxy_source_workload_namespace, llmproxy_source_workload)"],
+      [/^Cost per hour by model/, "llmproxy_model)"],
+      [/^Cost per hour by provider/, "llmproxy_destination_service)"],
+    ] as const) {
+      expect(exprs(title).join(), String(title)).toContain(`sum by (${by} (rate(asm_llm_proxy_cost_micros{`);
+      expect(exprs(title).join(), String(title)).toContain("* 3600 / 1e6");
+    }
+    expect(exprs(/Top callers of each provider/).join()).toMatch(/^topk by \(llmproxy_destination_service\) \(5, /);
+    expect(exprs(/Unpriced/).join()).toContain("asm_llm_proxy_unpriced_requests");
+    expect(exprs(/Errors per second by class/).join()).toContain("sum by (llmproxy_error_type) (rate(asm_llm_proxy_errors{");
+    expect(exprs(/Finish reasons/).join()).toContain("sum by (llmproxy_finish_reason) (rate(asm_llm_proxy_finish_reasons{");
   });
 
   it("uses only variables it defines (each query variable with an All value)", () => {
@@ -109,8 +125,9 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
   let prom: PrometheusServer;
   let t0: number;
 
-  /** The seed's two calls, a malformed request, a stream (time to first token, time per output
-   *  token) and a Responses API stream, whose mock answer reports cached and reasoning tokens. */
+  /** The seed's two calls, a malformed request (a 400: an error), a stream (time to first
+   *  token, time per output token) and a Responses API stream, whose mock answer reports cached
+   *  and reasoning tokens. With PRICING, the qwen models are priced and gpt-4.1 is not. */
   async function traffic(): Promise<void> {
     expect((await seedCurl(s.proxy.url, false)).status).toBe(200);
     expect((await seedCurl(s.proxy.url, true)).status).toBe(200);
@@ -126,7 +143,7 @@ describe.skipIf(!available)(`dashboard queries on a real Prometheus (${install.m
 
   beforeAll(async () => {
     t0 = Date.now();
-    s = await startLocal({ pluginConfig: JSON.stringify({ ...JSON.parse(wasmPluginConfig()), maxModels: 1 }) });
+    s = await startLocal({ pluginConfig: JSON.stringify({ ...JSON.parse(wasmPluginConfig()), maxModels: 1, pricing: PRICING }) });
     // Series are born with their first value, which rate() cannot see grow: traffic once before
     // Prometheus scrapes, once after, so every rate (and every ratio of rates) has a value.
     await traffic();

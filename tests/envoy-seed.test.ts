@@ -43,7 +43,14 @@ describe.each([...ENVOYS, "node"].map((which, i) => ({ which, i })))("the seed's
       request_completion_tokens: "85",
     });
     expect(logs[0].upstream_cluster).toBe("outbound|80||dashscope.aliyuncs.com");
-    expect(await llmproxyLines(p)).toEqual(SEED_PROMETHEUS_LINES);
+    const lines = await llmproxyLines(p);
+    // The seed's four lines to the digit; the other counters are other names (here the two
+    // calls' finish reasons, "stop" for each model).
+    expect(lines.filter((l) => /^asm_llm_proxy_(prompt|completion)_tokens\{/.test(l))).toEqual(SEED_PROMETHEUS_LINES);
+    expect(lines.filter((l) => !/^asm_llm_proxy_(prompt|completion)_tokens\{/.test(l))).toEqual([
+      expect.stringMatching(/^asm_llm_proxy_finish_reasons\{.*llmproxy_model="qwen-1\.8b-chat",llmproxy_finish_reason="stop"\} 1$/),
+      expect.stringMatching(/^asm_llm_proxy_finish_reasons\{.*llmproxy_model="qwen-turbo",llmproxy_finish_reason="stop"\} 1$/),
+    ]);
   });
 });
 

@@ -557,12 +557,14 @@ describe("bootstrap stats_tags (seed §2)", () => {
     expect(bootstrapStatsTags().slice(0, 4)).toEqual(SEED_STATS_TAGS);
   });
 
-  it("adds the diagnostics tags after the seed's four, then the opt-in identity and OpenTelemetry ones", () => {
+  it("adds the diagnostics, finish-reason and error-type tags after the seed's four, then the opt-in identity and OpenTelemetry ones", () => {
     const tag = (name: string) => ({ tag_name: name, regex: `(\\|${name}=([^|]*))` });
     expect(bootstrapStatsTags().slice(4)).toEqual(
       [
         "llmproxy_reason",
         "llmproxy_label",
+        "llmproxy_finish_reason",
+        "llmproxy_error_type",
         "llmproxy_source_service_account",
         "llmproxy_source_principal",
         "llmproxy_api_key_hash",

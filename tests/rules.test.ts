@@ -43,7 +43,7 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
   it("promtool check rules accepts the rule file", () => {
     const r = promtool(["check", "rules", RULES]);
     expect(r.status, r.output).toBe(0);
-    expect(r.output).toContain("SUCCESS: 6 rules found");
+    expect(r.output).toContain("SUCCESS: 12 rules found");
   });
 
   it("has the recording rules (tokens per minute by model and workload) and the alerts", () => {
@@ -53,13 +53,19 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
       "asm_llm_proxy:prompt_tokens:increase1m",
       "asm_llm_proxy:completion_tokens:increase1m",
       "asm_llm_proxy:tokens:increase1m",
+      "asm_llm_proxy:cost_budget_per_day:namespace",
+      "asm_llm_proxy:cost_budget_per_day:workload",
+      "asm_llm_proxy:cost:namespace:increase1d",
+      "asm_llm_proxy:cost:workload:increase1d",
     ]);
-    for (const r of rules.filter((r) => r.record))
+    for (const r of rules.filter((r) => r.record?.endsWith("tokens:increase1m")))
       expect(r.expr, r.record).toMatch(/by \(llmproxy_model, llmproxy_source_workload_namespace, llmproxy_source_workload/);
     expect(rules.filter((r) => r.alert).map((r) => r.alert)).toEqual([
       "AsmLlmProxyUsageUnreadable",
       "AsmLlmProxyLabelsFolded",
       "AsmLlmProxyWasmFetchFailing",
+      "AsmLlmProxyNamespaceOverBudget",
+      "AsmLlmProxyWorkloadOverBudget",
     ]);
   });
 
@@ -81,6 +87,12 @@ describe.skipIf(!available)(`Prometheus rules (${install.message.split("\n").at(
       (s: string) => s.replace("increase(asm_llm_proxy_prompt_tokens[1m])", "increase(asm_llm_proxy_prompt_tokens[5m])"),
     ],
     ["the fetch alert counting successes", (s: string) => s.replace('{result!="success"}', "")],
+    ["a higher default namespace budget", (s: string) => s.replace("> 1000\n", "> 1500\n")],
+    ["a namespace's own budget ignored", (s: string) => s.replace('"team-a", "", "")\n', '"team-b", "", "")\n')],
+    [
+      "cost over 12 h instead of a day",
+      (s: string) => s.replace("increase(asm_llm_proxy_cost_micros[1d])) / 1e6\n", "increase(asm_llm_proxy_cost_micros[12h])) / 1e6\n"),
+    ],
   ])("the unit tests fail on %s", (_, edit) => {
     const r = testEdited(edit);
     expect(r.status, r.output).toBe(1);

@@ -21,6 +21,10 @@ export function anthropicResponse(shape: ApiShape): ApiShape {
     .responseField("usage.cache_creation_input_tokens", Field.CacheWriteTokens)
     .responseField("message.usage.cache_creation_input_tokens", Field.CacheWriteTokens)
     .responseField("error", Field.Error)
+    .responseField("error.type", Field.ErrorCode)
+    .responseField("error.message", Field.ErrorMessage)
+    .responseField("stop_reason", Field.FinishReason)
+    .responseField("delta.stop_reason", Field.FinishReason)
     // content_block_delta: text_delta, thinking_delta, input_json_delta
     .responseField("delta.text", Field.Content)
     .responseField("delta.thinking", Field.Content)

@@ -33,7 +33,10 @@ export const bedrockConverse = new ApiShape("bedrock-converse")
   .responseField("delta.text", Field.Content) // converse-stream contentBlockDelta
   .responseField("delta.reasoningContent.text", Field.Content)
   .responseField("delta.toolUse.input", Field.Content)
-  .responseField("message", Field.Error); // Bedrock errors are {"message": "..."}; a Converse success has output.message
+  .responseField("stopReason", Field.FinishReason)
+  // Bedrock errors are {"message": "..."} (the class is in the x-amzn-errortype header); a
+  // Converse success has output.message
+  .responseField("message", Field.Error);
 
 export const bedrockInvoke = anthropicResponse(new ApiShape("bedrock-invoke")
   .path(MatchKind.Suffix, "/invoke")

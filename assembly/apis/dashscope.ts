@@ -7,12 +7,14 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const dashscope = new ApiShape("dashscope")
   .path(MatchKind.Suffix, "/api/v1/services/aigc/text-generation/generation")
   .path(MatchKind.Suffix, "/api/v1/services/aigc/multimodal-generation/generation")
   .streamsByHeader()
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .requestField("model", Field.Model)
   .responseField("usage.input_tokens", Field.PromptTokens)
   .responseField("usage.output_tokens", Field.CompletionTokens)
@@ -21,6 +23,9 @@ export const dashscope = new ApiShape("dashscope")
   .responseField("usage.prompt_tokens_details.cached_tokens", Field.CachedTokens)
   .responseField("usage.output_tokens_details.reasoning_tokens", Field.ReasoningTokens)
   .responseField("code", Field.Error)
+  .responseField("message", Field.ErrorMessage)
+  .responseField("output.finish_reason", Field.FinishReason)
+  .responseField("output.choices.[].finish_reason", Field.FinishReason)
   .responseField("output.text", Field.Content)
   .responseField("output.choices.[].message.content", Field.Content)
   .responseField("output.choices.[].message.reasoning_content", Field.Content);

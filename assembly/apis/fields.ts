@@ -23,4 +23,12 @@ export const enum Field {
   /** Response-only: seconds of audio billed by duration (OpenAI transcriptions' `usage.type:
    *  duration`): not tokens, so filter state only, never a counter. */
   AudioSeconds = 12,
+  /** Response-only: the shape's finish reason (finish_reason, stop_reason, finishReason,
+   *  stopReason, status): asm_llm_proxy_finish_reasons (classify.ts). */
+  FinishReason = 13,
+  /** Response-only: an error object's code, type or status (OpenAI error.code, Anthropic
+   *  error.type, Gemini error.status); a string Error field (DashScope's code) serves too. */
+  ErrorCode = 14,
+  /** Response-only: an error object's message, for the classes only the words tell. */
+  ErrorMessage = 15,
 }

@@ -8,6 +8,7 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const gemini = new ApiShape("gemini")
   .path(MatchKind.Suffix, ":generateContent")
@@ -15,6 +16,7 @@ export const gemini = new ApiShape("gemini")
   .modelInPath("/models/", ":/")
   .streamsByPath(":streamGenerateContent")
   .authBy(Auth.GoogApiKey)
+  .billedAs(Billing.PromptIncludesCached | Billing.ReasoningOutsideCompletion)
   .responseField("modelVersion", Field.Model)
   .responseField("usageMetadata.promptTokenCount", Field.PromptTokens)
   .responseField("usageMetadata.candidatesTokenCount", Field.CompletionTokens)
@@ -22,6 +24,9 @@ export const gemini = new ApiShape("gemini")
   .responseField("usageMetadata.cachedContentTokenCount", Field.CachedTokens)
   .responseField("usageMetadata.thoughtsTokenCount", Field.ReasoningTokens)
   .responseField("error", Field.Error)
+  .responseField("error.status", Field.ErrorCode)
+  .responseField("error.message", Field.ErrorMessage)
+  .responseField("candidates.[].finishReason", Field.FinishReason)
   .responseField("candidates", Field.Content)
   // the unframed stream: [{...},{...}]
   .responseField("[].modelVersion", Field.Model)
@@ -30,4 +35,7 @@ export const gemini = new ApiShape("gemini")
   .responseField("[].usageMetadata.totalTokenCount", Field.TotalTokens)
   .responseField("[].usageMetadata.cachedContentTokenCount", Field.CachedTokens)
   .responseField("[].usageMetadata.thoughtsTokenCount", Field.ReasoningTokens)
-  .responseField("[].error", Field.Error);
+  .responseField("[].error", Field.Error)
+  .responseField("[].error.status", Field.ErrorCode)
+  .responseField("[].error.message", Field.ErrorMessage)
+  .responseField("[].candidates.[].finishReason", Field.FinishReason);

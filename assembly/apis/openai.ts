@@ -7,12 +7,14 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const openai = new ApiShape("openai")
   .path(MatchKind.Suffix, "/chat/completions")
   .path(MatchKind.Suffix, "/completions")
   .path(MatchKind.Suffix, "/embeddings")
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .withIncludeUsage()
   // Embedding servers that send only usage.total_tokens (OpenAI's own send prompt_tokens too).
   .totalIsPrompt("/embeddings")
@@ -38,6 +40,9 @@ export const openai = new ApiShape("openai")
   .responseField("usage.prompt_tokens_details.cached_tokens", Field.CachedTokens)
   .responseField("usage.completion_tokens_details.reasoning_tokens", Field.ReasoningTokens)
   .responseField("error", Field.Error)
+  .responseField("error.code", Field.ErrorCode)
+  .responseField("error.message", Field.ErrorMessage)
+  .responseField("choices.[].finish_reason", Field.FinishReason)
   // generated content, for the time to first token (the first chunk's "content": "" is none)
   .responseField("choices.[].delta.content", Field.Content)
   .responseField("choices.[].delta.reasoning_content", Field.Content)

@@ -7,10 +7,12 @@
 import { ApiShape, Auth } from "./shape";
 import { MatchKind } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const responses = new ApiShape("responses")
   .path(MatchKind.Suffix, "/responses")
   .authBy(Auth.Bearer)
+  .billedAs(Billing.PromptIncludesCached)
   .requestField("model", Field.Model)
   .requestField("stream", Field.Stream)
   .responseField("model", Field.Model)
@@ -29,5 +31,16 @@ export const responses = new ApiShape("responses")
   .responseField("error", Field.Error)
   .responseField("response.error", Field.Error)
   .responseField("code", Field.Error)
+  .responseField("error.code", Field.ErrorCode)
+  .responseField("response.error.code", Field.ErrorCode)
+  .responseField("error.message", Field.ErrorMessage)
+  .responseField("response.error.message", Field.ErrorMessage)
+  .responseField("message", Field.ErrorMessage)
+  // status "completed"; an incomplete response's reason (max_output_tokens, content_filter)
+  // comes after it in the object and so wins
+  .responseField("status", Field.FinishReason)
+  .responseField("response.status", Field.FinishReason)
+  .responseField("incomplete_details.reason", Field.FinishReason)
+  .responseField("response.incomplete_details.reason", Field.FinishReason)
   // response.output_text.delta, response.reasoning_summary_text.delta, ...: generated content
   .responseField("delta", Field.Content);

@@ -12,6 +12,7 @@
 import { PathTrie } from "../json/paths";
 import { MatchKind, StringMatch } from "../match";
 import { Field } from "./fields";
+import { Billing } from "./billing";
 
 export const enum ModelSource { Body = 0, Path = 1 }
 export const enum StreamSignal { BodyFlag = 0, Header = 1, Path = 2 }
@@ -58,6 +59,8 @@ export class ApiShape {
   /** Path suffixes whose answers are all prompt (embeddings): there a response that reports
    *  only a total (some OpenAI-compatible embedding servers) has that total as its prompt. */
   totalIsPromptAt: string[] = [];
+  /** How the usage counts map to billed tokens (Billing flags; apis/billing.ts). */
+  billing: u32 = Billing.Default;
 
   constructor(public name: string) {}
 
@@ -135,6 +138,11 @@ export class ApiShape {
 
   acceptsForms(): ApiShape {
     this.formRequests = true;
+    return this;
+  }
+
+  billedAs(flags: u32): ApiShape {
+    this.billing = flags;
     return this;
   }
 

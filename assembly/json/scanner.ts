@@ -7,7 +7,7 @@ import { PathTrie } from "./paths";
 import { findQuoteOrBackslash, findStructural } from "./simd";
 
 /** Fields per API shape (see apis/fields.ts). */
-export const MAX_FIELDS = 13;
+export const MAX_FIELDS = 16;
 /** Depth levels whose container kind and trie node are remembered. Deeper levels are counted. */
 const TRACK = 8;
 /** Bytes kept of a captured key or value; a longer one is marked oversized. */

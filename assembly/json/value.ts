@@ -3,13 +3,19 @@
 // on_configure can reject the configuration with a log line instead of trapping. Depth-limited.
 export enum JType { Null, Bool, Number, String, Array, Object }
 
+// Scalars share these (never pushed to): two arrays per number or string made a 10,000-row
+// price table cost ~50 MiB of linear memory per VM (tests/pricing.test.ts reports it).
+const NO_ITEMS: JValue[] = [];
+const NO_KEYS: string[] = [];
+
 export class JValue {
   type: JType = JType.Null;
   bool: bool = false;
   num: f64 = 0;
   str: string = "";
-  items: JValue[] = [];
-  keys: string[] = [];
+  /** Array elements, object member values; empty (shared) for scalars. */
+  items: JValue[] = NO_ITEMS;
+  keys: string[] = NO_KEYS;
 
   get(key: string): JValue | null {
     for (let i = this.keys.length - 1; i >= 0; i--) if (this.keys[i] == key) return this.items[i];
@@ -83,11 +89,12 @@ export class JsonParser {
   }
 
   private word(w: string): bool {
-    if (this.s.substr(this.pos, w.length) == w) {
-      this.pos += w.length;
-      return true;
-    }
-    return false;
+    // Compared in place: a substring per value was garbage the size of the document.
+    const s = this.s;
+    if (this.pos + w.length > s.length) return false;
+    for (let i = 0; i < w.length; i++) if (s.charCodeAt(this.pos + i) != w.charCodeAt(i)) return false;
+    this.pos += w.length;
+    return true;
   }
 
   private number(): JValue | null {
@@ -118,7 +125,7 @@ export class JsonParser {
     while (this.pos < s.length) {
       const c = s.charCodeAt(this.pos);
       if (c == 0x22) {
-        out += s.substring(from, this.pos);
+        out = out.length == 0 ? s.substring(from, this.pos) : out + s.substring(from, this.pos);
         this.pos++;
         return out;
       }
@@ -163,6 +170,7 @@ export class JsonParser {
     this.pos++;
     const v = new JValue();
     v.type = JType.Array;
+    v.items = [];
     this.ws();
     if (this.pos < this.s.length && this.s.charCodeAt(this.pos) == 0x5d) {
       this.pos++;
@@ -184,6 +192,8 @@ export class JsonParser {
     this.pos++;
     const v = new JValue();
     v.type = JType.Object;
+    v.items = [];
+    v.keys = [];
     this.ws();
     if (this.pos < this.s.length && this.s.charCodeAt(this.pos) == 0x7d) {
       this.pos++;

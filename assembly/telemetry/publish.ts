@@ -8,9 +8,13 @@ import { LabelBudget } from "./cardinality";
 import { setFilterStateRaw } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
 import { writeSafeUtf8 } from "./utf8";
-import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 import { MetricNames, operationName, providerName } from "./otel";
 import { Attribution } from "../identity/attribution";
+import { costOf } from "../cost";
+import { Billing } from "../apis/billing";
+import { Pricing, PriceRow, MAX_PATTERN_BYTES } from "../pricing";
+import { ErrorType, FinishReason, FINISH_REASONS as FINISH_REASON_COUNT, classifyCutOff, classifyError, errorTypeName, finishReasonName } from "../classify";
+import { ERRORS, FINISH_REASONS, LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -30,6 +34,8 @@ export const KEY_SKIP = "asm.llmproxy.usage_skipped";
 export const KEY_TIME_TO_FIRST_TOKEN = "asm.llmproxy.time_to_first_token_ms";
 export const KEY_REQUEST_DURATION = "asm.llmproxy.request_duration_ms";
 export const KEY_TIME_PER_OUTPUT_TOKEN = "asm.llmproxy.time_per_output_token_ms";
+export const KEY_REQUEST_COST = "asm.llmproxy.request_cost";
+export const KEY_REQUEST_COST_CURRENCY = "asm.llmproxy.request_cost_currency";
 
 // The same keys, UTF-8 encoded once.
 const B_REQUEST_MODEL = String.UTF8.encode(KEY_REQUEST_MODEL);
@@ -47,6 +53,8 @@ const B_SKIP = String.UTF8.encode(KEY_SKIP);
 const B_TIME_TO_FIRST_TOKEN = String.UTF8.encode(KEY_TIME_TO_FIRST_TOKEN);
 const B_REQUEST_DURATION = String.UTF8.encode(KEY_REQUEST_DURATION);
 const B_TIME_PER_OUTPUT_TOKEN = String.UTF8.encode(KEY_TIME_PER_OUTPUT_TOKEN);
+const B_REQUEST_COST = String.UTF8.encode(KEY_REQUEST_COST);
+const B_REQUEST_COST_CURRENCY = String.UTF8.encode(KEY_REQUEST_COST_CURRENCY);
 const B_TRUE = String.UTF8.encode("true");
 const B_FALSE = String.UTF8.encode("false");
 
@@ -97,12 +105,16 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
     sample.completionTokens = usage.completionTokens;
     sample.cachedTokens = usage.cachedTokens;
     sample.reasoningTokens = usage.reasoningTokens;
+    sample.cacheWriteTokens = usage.cacheWriteTokens;
+    priceRequest(vm.config.pricing, usage, sample);
     if (streaming) {
       sample.timePerOutputTokenMs = usage.timePerOutputTokenMs;
       setCount(B_TIME_PER_OUTPUT_TOKEN, sample.timePerOutputTokenMs);
     }
   }
-  if (skip != Skip.None && !timed) return;
+  const error = errorTypeOf(usage, skip);
+  const finish = skip != Skip.Incomplete ? usage.finishReason : FinishReason.None;
+  if (skip != Skip.None && !timed && error == ErrorType.None) return;
   const model = admit(vm, vm.models, labelFromBytes(usage.model), "model");
   // Inbound, the destination is the server's own workload, not the host the caller named.
   const dest = who !== null && who.destination.length > 0 ? who.destination : admit(vm, vm.destinations, labelFromString(destination), "destination");
@@ -110,7 +122,15 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
   const namespace = who !== null ? who.sourceNamespace : vm.namespace;
   const identityTags = who !== null ? who.tags : "";
   const names = vm.config.metricNames;
-  if ((names & MetricNames.Asm) != 0) vm.metrics.addSample(workload, namespace, dest, model, identityTags, sample);
+  if ((names & MetricNames.Asm) != 0) {
+    vm.metrics.addSample(workload, namespace, dest, model, identityTags, sample);
+    if (finish != FinishReason.None) {
+      vm.metrics.countTagged(workload, namespace, dest, model, identityTags, <i32>finish, FINISH_REASONS, "llmproxy_finish_reason", finishReasonName(finish));
+    }
+    if (error != ErrorType.None) {
+      vm.metrics.countTagged(workload, namespace, dest, model, identityTags, FINISH_REASON_COUNT + <i32>error, ERRORS, "llmproxy_error_type", errorTypeName(error));
+    }
+  }
   if ((names & MetricNames.Otel) != 0) {
     // gen_ai.request.model / gen_ai.response.model: each under the same model budget.
     const requestModel = admit(vm, vm.models, labelFromBytes(usage.requestModel), "model");
@@ -125,6 +145,58 @@ export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: 
       + identityTags;
     vm.otel.addSample(tags, sample, who !== null && who.inbound);
   }
+}
+
+/** The class of a failed request: an error status or a provider error object (by the
+ *  provider's code and words, then the status), or a stream cut off (by Envoy's flags). */
+function errorTypeOf(usage: Usage, skip: Skip): ErrorType {
+  if (skip == Skip.Incomplete) {
+    return usage.status >= 400 ? classifyError(usage.status, usage.errorCode, usage.errorMessage) : classifyCutOff(usage.responseFlags);
+  }
+  if ((skip == Skip.ErrorStatus && usage.status >= 400) || skip == Skip.ProviderError) {
+    return classifyError(usage.status, usage.errorCode, usage.errorMessage);
+  }
+  return ErrorType.None;
+}
+
+/** With a price table: the request's cost as filter state and in the sample, or the sample
+ *  marked unpriced when no row matches its model (never a guessed price). */
+function priceRequest(pricing: Pricing, usage: Usage, sample: SeriesSample): void {
+  if (!pricing.enabled) return;
+  const row: PriceRow | null = (usage.billing & Billing.SummedOverModels) != 0 ? null : priceRowOf(pricing, usage);
+  if (row === null) {
+    sample.unpriced = 1;
+    return;
+  }
+  const cost = costOf(usage, usage.billing, row);
+  sample.costMicros = cost.micros;
+  sample.costPicos = cost.picos;
+  setString(B_REQUEST_COST, cost.toDecimal());
+  setString(B_REQUEST_COST_CURRENCY, pricing.currency);
+}
+
+/** The row for the model sent upstream, else for the one that answered (Azure names its
+ *  deployment in the path, so only the response names the model). */
+function priceRowOf(pricing: Pricing, usage: Usage): PriceRow | null {
+  const requested = usage.requestModel;
+  if (requested !== null && requested.length > 0) {
+    const row = pricing.lookup(modelName(requested));
+    if (row !== null) return row;
+  }
+  const answered = usage.responseModel;
+  return answered !== null && answered.length > 0 ? pricing.lookup(modelName(answered)) : null;
+}
+
+/** A model name from a body as a string to look up; longer than any pattern can be, it is
+ *  cut (a prefix row still matches it). */
+function modelName(bytes: Uint8Array): string {
+  const n = min(bytes.length, MAX_PATTERN_BYTES + 1);
+  return String.UTF8.decodeUnsafe(bytes.dataStart, n);
+}
+
+function setString(key: ArrayBuffer, value: string): void {
+  const bytes = String.UTF8.encode(value);
+  setFilterStateRaw(key, changetype<usize>(bytes), bytes.byteLength);
 }
 
 export function countSkippedRewrite(vm: VmState, reason: string): void {

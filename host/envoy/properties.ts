@@ -66,11 +66,27 @@ export interface StreamPropertySource {
   responseTrailers(): HeaderMap | null;
   responseCode(): number | undefined;
   responseCodeDetails(): string | undefined;
+  /** The access log's %RESPONSE_FLAGS% ("-", "DC", "UR,UT"...). */
+  readonly responseFlags: string;
   upstreamHostSelected(): boolean;
   requestBodyBytes(): number;
   responseBodyBytes(): number;
   durationNs(): bigint | undefined;
   filterState: Map<string, FilterStateEntry>;
+}
+
+// StreamInfo::legacyResponseFlags(), what `response.flags` returns: bit i for CoreResponseFlag i
+// (envoy/stream_info/stream_info.h), whose short names are those of %RESPONSE_FLAGS%.
+const RESPONSE_FLAG_BITS = "LH UH UT LR UR UF UC UO NR DI FI RL UAEX RLSE DC URX SI IH DPE UMSDR RFCF NFCF DT UPE NC OM DF DO DR".split(
+  " ",
+);
+function legacyResponseFlags(flags: string): number {
+  let bits = 0;
+  for (const f of flags.split(",")) {
+    const i = RESPONSE_FLAG_BITS.indexOf(f);
+    if (i >= 0) bits += 2 ** i;
+  }
+  return bits;
 }
 
 type V =
@@ -181,7 +197,7 @@ function streamTokens(s: StreamPropertySource): Record<string, () => V | undefin
           return c === undefined ? undefined : I(c);
         },
         code_details: () => opt(s.responseCodeDetails()),
-        flags: () => U(0),
+        flags: () => U(legacyResponseFlags(s.responseFlags)),
         headers: () => headersMap(s.responseHeaders()),
         trailers: () => headersMap(s.responseTrailers()),
         size: () => U(s.responseBodyBytes()),
