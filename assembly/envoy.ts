@@ -98,6 +98,7 @@ const SCRATCH_BYTES: i32 = 64 * 1024;
 /** The most a body read asks for at once: what the scratch block holds, so reads never allocate. */
 export const READ_WINDOW: i32 = SCRATCH_BYTES;
 let scratch: usize = 0;
+// biome-ignore lint/correctness/noUnusedVariables: never read; holding the buffer is what keeps it from the collector
 let overflow: ArrayBuffer | null = null;
 
 /** Bytes of a body read for scanning: valid until the next readBuffer. */

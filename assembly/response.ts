@@ -5,7 +5,6 @@ import { SseFramer, SseHandler } from "./sse";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
 import { quietEvent } from "./json/prefilter";
-import { Field } from "./apis/fields";
 
 export const enum BodyKind { Json = 0, Sse = 1 }
 

@@ -48,7 +48,8 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
     }
     p++;
   }
-  return true; // unreachable: the loop returns
+  // biome-ignore lint/correctness/noUnreachable: AssemblyScript requires a return after for (;;)
+  return true;
 }
 
 /** quietEvent for a shape whose root keys start with more than four distinct bytes (OpenAI's:

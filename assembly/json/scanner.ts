@@ -392,7 +392,7 @@ export class JsonScanner {
         // Keys compare by their decoded value, as JSON.parse does: "mod\u0065l" is "model"
         // (else a client could slip a model past an override route).
         if (hasBackslash(buf, len)) {
-          const key = unescape(buf, len);
+          const key = decodeEscapes(buf, len);
           node = this.trie.lookup(unchecked(this.nodeAt[d]), key.dataStart, key.length);
         } else {
           node = this.trie.lookup(unchecked(this.nodeAt[d]), buf, len);
@@ -535,7 +535,7 @@ export class JsonScanner {
     if (!unchecked(this.present[field]) || unchecked(this.kind[field]) != Kind.String) return null;
     let decoded = unchecked(this.bytes[field]);
     if (decoded === null) {
-      decoded = unescape(changetype<usize>(unchecked(this.raw[field])), unchecked(this.rawLen[field]));
+      decoded = decodeEscapes(changetype<usize>(unchecked(this.raw[field])), unchecked(this.rawLen[field]));
       unchecked(this.bytes[field] = decoded);
     }
     return decoded;
@@ -580,7 +580,8 @@ function closingQuote(p: usize, end: usize): usize {
     p += 2;
     if (p >= end) return end;
   }
-  return end; // unreachable
+  // biome-ignore lint/correctness/noUnreachable: AssemblyScript requires a return after for (;;)
+  return end;
 }
 
 // @ts-ignore: decorator
@@ -617,7 +618,7 @@ export function parseCount(buf: usize, len: i32): i64 {
 }
 
 /** Decodes a JSON string body's escapes into bytes (UTF-8 for \u escapes); never traps. */
-export function unescape(src: usize, len: i32): Uint8Array {
+export function decodeEscapes(src: usize, len: i32): Uint8Array {
   const out = new Uint8Array(len); // decoding never lengthens
   const dst = out.dataStart;
   let o = 0;
