@@ -20,6 +20,8 @@ export const TIME_PER_OUTPUT_TOKEN = "asm_llm_proxy_time_per_output_token_ms";
 export const UNPARSED = "asm_llm_proxy_unparsed_responses";
 /** Request rewrites not done, by reason (tag llmproxy_reason). */
 export const REWRITE_SKIPPED = "asm_llm_proxy_rewrite_skipped";
+/** Host reads answered neither Ok nor NotFound (envoy.ts takeHostErrors); treated as absent. */
+export const HOST_CALL_ERRORS = "asm_llm_proxy_host_call_errors";
 /** Label values folded into "other" by the cardinality bound (tag llmproxy_label). */
 export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
 

@@ -5,9 +5,9 @@ import { VmState } from "../vm-state";
 import { Usage } from "../usage";
 import { Skip, skipReason } from "../outcome";
 import { LabelBudget } from "./cardinality";
-import { setFilterStateRaw } from "../envoy";
+import { setFilterStateRaw, takeHostErrors } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
-import { LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
+import { HOST_CALL_ERRORS, LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -55,6 +55,8 @@ export function publishRequestModel(model: Uint8Array | null, streaming: bool): 
  *  and histograms. Latencies are published for every response that ended with a 2xx status
  *  (read or not); token numbers only when the usage was read (skip None). */
 export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: bool, destination: string): void {
+  const hostErrors = takeHostErrors();
+  if (hostErrors > 0) vm.metrics.add(HOST_CALL_ERRORS, hostErrors);
   const responseModel = usage.responseModel;
   if (responseModel !== null) setModel(B_RESPONSE_MODEL, responseModel);
   const sample = new SeriesSample();

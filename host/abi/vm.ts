@@ -84,6 +84,8 @@ export class WasmVm {
   readonly sharedData = new Map<string, { value: Uint8Array; cas: number }>();
   readonly foreignFunctions = new Map<string, ForeignFunction>();
   readonly statePrototypes = new Map<string, CelStatePrototype>();
+  /** Imports made to answer a fixed status (ImportsVm.hostCallFaults): tests of error paths. */
+  readonly hostCallFaults = new Map<string, WasmResultCode>();
   readonly env: Record<string, string>;
   readonly rootId: string;
   /** The current plugin's configuration (reload() replaces it). */
