@@ -166,6 +166,11 @@ export function setBuffer(type: Buffer, start: u32, length: u32, data: ArrayBuff
   return imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == OK;
 }
 
+/** setBuffer from raw bytes [ptr, ptr+len) (start 0, length 0 prepends: Envoy's Buffer::copyFrom). */
+export function setBufferBytes(type: Buffer, start: u32, length: u32, ptr: usize, len: i32): bool {
+  return imports.proxy_set_buffer_bytes(type, start, length, ptr, len) == OK;
+}
+
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }
 
 /** Defines a metric; every call returns a new id in Envoy, so callers cache (telemetry/metrics.ts). */

@@ -8,7 +8,8 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
+import { HeldBody, holdsInVm } from "./held-body";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -35,6 +36,8 @@ export class LlmStream extends Context {
   private destinationHost: string = "";
   private routing: Routing | null = null;
   private buffering: bool = false;
+  /** While buffering over HTTP/1.x: the body so far, held in the VM (held-body.ts says why). */
+  private held: HeldBody | null = null;
   private requestScanner: JsonScanner | null = null;
   private requestDone: bool = false;
   usage: Usage = new Usage();
@@ -125,6 +128,7 @@ export class LlmStream extends Context {
         // The body may change length: the headers go upstream before the body is rewritten.
         removeHeader(HeaderMap.Request, "content-length");
         this.buffering = true;
+        if (holdsInVm()) this.held = new HeldBody();
       }
     }
     return FilterHeadersStatusValues.Continue;
@@ -143,6 +147,8 @@ export class LlmStream extends Context {
     const scanner = this.requestScanner;
     if (scanner === null || this.requestDone) return FilterDataStatusValues.Continue;
     const length = <i32>body_buffer_length;
+    const held = this.held;
+    if (this.buffering && held !== null) return this.holdChunk(scanner, held, length, end_of_stream);
     if (this.buffering) {
       if (length <= this.vm.config.maxRewriteBodyBytes) {
         if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
@@ -155,6 +161,27 @@ export class LlmStream extends Context {
       countSkippedRewrite(this.vm, "too_large");
     }
     this.scanChunk(scanner, length);
+    if (end_of_stream) this.endRequest(scanner);
+    return FilterDataStatusValues.Continue;
+  }
+
+  /** A chunk of a body held in the VM: kept while the whole stays within the bound; the whole
+   *  goes back in place of the last chunk, rewritten; past the bound it goes on unchanged in
+   *  front of the chunk that crossed it, and the rest streams. */
+  private holdChunk(scanner: JsonScanner, held: HeldBody, length: i32, end_of_stream: bool): FilterDataStatusValues {
+    if (held.append(length, this.vm.config.maxRewriteBodyBytes)) {
+      if (!end_of_stream) return FilterDataStatusValues.StopIterationNoBuffer;
+      this.held = null;
+      this.rewriteBuffered(scanner, length, held.bytes());
+      return FilterDataStatusValues.Continue;
+    }
+    this.held = null;
+    this.buffering = false;
+    countSkippedRewrite(this.vm, "too_large");
+    const body = held.bytes();
+    scanner.feed(body.dataStart, body.length);
+    this.scanChunk(scanner, length);
+    setBufferBytes(Buffer.RequestBody, 0, 0, body.dataStart, body.length);
     if (end_of_stream) this.endRequest(scanner);
     return FilterDataStatusValues.Continue;
   }
@@ -179,9 +206,13 @@ export class LlmStream extends Context {
     }
   }
 
-  private rewriteBuffered(scanner: JsonScanner, length: i32): void {
+  /** Rewrites the body: Envoy's buffered request body [0, length), or `held` (the body held in
+   *  the VM), which then replaces the current chunk [0, length) whether rewritten or not. */
+  private rewriteBuffered(scanner: JsonScanner, length: i32, held: Uint8Array | null = null): void {
     this.buffering = false;
-    const body = Uint8Array.wrap(getBuffer(Buffer.RequestBody, 0, <u32>length));
+    const body = held !== null ? held : Uint8Array.wrap(getBuffer(Buffer.RequestBody, 0, <u32>length));
+    const replace = held !== null ? <u32>length : <u32>body.length;
+    let replaced = false;
     scanner.feed(body.dataStart, body.length);
     scanner.finish();
     const routing = this.routing!;
@@ -196,7 +227,8 @@ export class LlmStream extends Context {
       const includeUsage = provider.includeUsage && shape.includeUsage;
       const rewritten = rewriteRequest(body, scanner, model, includeUsage);
       if (rewritten !== null) {
-        if (setBuffer(Buffer.RequestBody, 0, <u32>body.length, rewritten.buffer)) {
+        if (setBuffer(Buffer.RequestBody, 0, replace, rewritten.buffer)) {
+          replaced = true;
           if (model.length > 0) {
             this.usage.requestModel = Uint8Array.wrap(String.UTF8.encode(model));
           }
@@ -205,6 +237,7 @@ export class LlmStream extends Context {
         }
       }
     }
+    if (held !== null && !replaced) setBufferBytes(Buffer.RequestBody, 0, replace, body.dataStart, body.length);
     this.endRequest(scanner);
   }
 
