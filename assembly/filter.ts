@@ -119,10 +119,7 @@ export class LlmStream extends Context {
     this.requestScanner = acquireScanner(shape.request);
     if (provider !== null && this.wantsRewrite(shape)) {
       if (declaredLength(headerValue(HeaderMap.Request, H_CONTENT_LENGTH)) > <i64>this.vm.config.maxRewriteBodyBytes) {
-        // Known to be over the bound: never held. Envoy appends each new chunk to a held body
-        // before the filter sees it, and answers 413 once that passes its buffer limit, so a
-        // body held up to the bound could still be refused when one large read arrives
-        // (observed in Envoy 1.36.4 under load). Only a body of unknown length takes that risk.
+        // Known to be over the bound: never held (not even copied into the VM, held-body.ts).
         countSkippedRewrite(this.vm, "too_large");
       } else {
         // The body may change length: the headers go upstream before the body is rewritten.
