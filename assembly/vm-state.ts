@@ -6,18 +6,27 @@ import { Config } from "./config";
 import { LabelBudget } from "./telemetry/cardinality";
 import { Metrics } from "./telemetry/metrics";
 
+// The metric id cache and the label budgets belong to the VM, not to one configuration: a plugin
+// reload on a running VM (a listener or ECDS update) configures a new root context, while Envoy
+// keeps every metric id it handed out (a new one per definition) and every stat a label value
+// created. Per root, each reload would define every series again and admit a fresh budget of
+// label values, and a root kept alive while its old listener drains would hold its own copy.
+const vmMetrics = new Metrics();
+const vmModels = new LabelBudget(100, []);
+const vmDestinations = new LabelBudget(100, []);
+
 export class VmState {
   config: Config = new Config();
   workload: string = "unknown";
   namespace: string = "unknown";
-  metrics: Metrics = new Metrics();
-  models: LabelBudget = new LabelBudget(100, []);
-  destinations: LabelBudget = new LabelBudget(100, []);
+  metrics: Metrics = vmMetrics;
+  models: LabelBudget = vmModels;
+  destinations: LabelBudget = vmDestinations;
 
   configure(config: Config, workload: string, namespace: string): void {
     this.config = config;
-    this.models = new LabelBudget(config.maxModels, config.modelAllowList);
-    this.destinations = new LabelBudget(config.maxDestinations, []);
+    this.models.reconfigure(config.maxModels, config.modelAllowList);
+    this.destinations.reconfigure(config.maxDestinations, []);
     this.workload = workload;
     this.namespace = namespace;
   }

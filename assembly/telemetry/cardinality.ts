@@ -12,7 +12,14 @@ export class LabelBudget {
   private allowList: string[];
 
   constructor(private limit: i32, allowList: string[]) {
-    this.allowList = allowList.slice(0).sort((a: string, b: string): i32 => (a < b ? -1 : a > b ? 1 : 0));
+    this.allowList = sorted(allowList);
+  }
+
+  /** A new configuration's bound and allow list; values already admitted stay admitted (their
+   *  stats exist in Envoy for good), new ones count against the new bound. */
+  reconfigure(limit: i32, allowList: string[]): void {
+    this.limit = limit;
+    this.allowList = sorted(allowList);
   }
 
   private allowed(value: string): bool {
@@ -44,4 +51,8 @@ export class LabelBudget {
     this.seen.add(value);
     return value;
   }
+}
+
+function sorted(list: string[]): string[] {
+  return list.slice(0).sort((a: string, b: string): i32 => (a < b ? -1 : a > b ? 1 : 0));
 }
