@@ -434,18 +434,7 @@ export class MockLlm extends EventEmitter {
       });
       return;
     }
-    const text =
-      at.shape === "responses"
-        ? responsesInputText(body.input)
-        : at.shape === "gemini"
-          ? partsText(body.contents)
-          : at.shape === "dashscope-apps"
-            ? typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
-              ? (body.input as { prompt: string }).prompt
-              : undefined
-            : at.shape === "anthropic"
-              ? messagesText(body.messages)
-              : partsText(body.messages);
+    const text = inputText(at.shape, body);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
     const { words } = reply(model, text);
@@ -456,174 +445,204 @@ export class MockLlm extends EventEmitter {
     const reasoning = Math.floor(n / 10);
     const created = Math.floor(Date.now() / 1000);
     const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+    const shaped: ShapeReply = { req, res, rec, body, at, model, requestId, send, p, words, n, cached, reasoning, created, sseHeaders };
     switch (at.shape) {
-      case "responses": {
-        const usage = {
-          input_tokens: p,
-          input_tokens_details: { cached_tokens: cached },
-          output_tokens: n,
-          output_tokens_details: { reasoning_tokens: reasoning },
-          total_tokens: p + n,
-        };
-        const response = (status: string, u: unknown, output: unknown[]) => ({
-          id: `resp_${requestId}`,
-          object: "response",
-          created_at: created,
-          status,
-          error: null,
-          model,
-          output,
-          usage: u,
-        });
-        const message = {
-          type: "message",
-          id: `msg_${requestId}`,
-          status: "completed",
-          role: "assistant",
-          content: [{ type: "output_text", text: words.join(" "), annotations: [] }],
-        };
-        if (body.stream !== true) return send(200, response("completed", usage, [message]));
-        const events = [
-          ["response.created", { type: "response.created", sequence_number: 0, response: response("in_progress", null, []) }],
-          ...words.map((w, i) => [
-            "response.output_text.delta",
-            {
-              type: "response.output_text.delta",
-              sequence_number: i + 1,
-              item_id: message.id,
-              output_index: 0,
-              content_index: 0,
-              delta: (i ? " " : "") + w,
-            },
-          ]),
-          ["response.completed", { type: "response.completed", sequence_number: n + 1, response: response("completed", usage, [message]) }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "gemini": {
-        const chunk = (t: string, done: number, last: boolean) => ({
-          candidates: [{ content: { parts: [{ text: t }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
-          usageMetadata: {
-            promptTokenCount: p,
-            candidatesTokenCount: done,
-            totalTokenCount: p + done + (last ? reasoning : 0),
-            cachedContentTokenCount: cached,
-            ...(last ? { thoughtsTokenCount: reasoning } : {}),
-          },
-          modelVersion: model,
-          responseId: requestId,
-        });
-        if (!at.stream) return send(200, chunk(words.join(" "), n, true));
-        const parts = words.map((w, i) => chunk((i ? " " : "") + w, i + 1, i === n - 1));
-        if (parts.length === 0) parts.push(chunk("", 0, true));
-        const alt = new URL(req.url ?? "/", "http://x").searchParams.get("alt") === "sse";
-        if (alt)
-          return this.stream(
-            res,
-            rec,
-            parts.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
-            sseHeaders,
-            requestId,
-          );
-        // without alt=sse: one JSON array, written an element at a time
-        return this.stream(
-          res,
-          rec,
-          parts.map((c, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(c) + (i === parts.length - 1 ? "]" : "")),
-          { "content-type": "application/json; charset=UTF-8" },
-          requestId,
-        );
-      }
+      case "responses":
+        return this.answerResponses(shaped);
+      case "gemini":
+        return this.answerGemini(shaped);
       case "bedrock-converse":
-        return send(200, {
-          output: { message: { role: "assistant", content: [{ text: words.join(" ") }] } },
-          stopReason: "end_turn",
-          usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
-          metrics: { latencyMs: 5 },
-        });
-      case "anthropic": {
-        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
-        if (body.stream !== true) {
-          return send(200, {
+        return this.answerBedrockConverse(shaped);
+      case "anthropic":
+        return this.answerAnthropic(shaped);
+      case "bedrock-invoke":
+        return this.answerBedrockInvoke(shaped);
+      case "dashscope-apps":
+        return this.answerDashscopeApps(shaped);
+    }
+  }
+
+  /** responses: the provider's documented response, streamed when asked. */
+  private answerResponses(r: ShapeReply): void {
+    const { res, rec, body, model, requestId, send, p, words, n, cached, reasoning, created, sseHeaders } = r;
+    const usage = {
+      input_tokens: p,
+      input_tokens_details: { cached_tokens: cached },
+      output_tokens: n,
+      output_tokens_details: { reasoning_tokens: reasoning },
+      total_tokens: p + n,
+    };
+    const response = (status: string, u: unknown, output: unknown[]) => ({
+      id: `resp_${requestId}`,
+      object: "response",
+      created_at: created,
+      status,
+      error: null,
+      model,
+      output,
+      usage: u,
+    });
+    const message = {
+      type: "message",
+      id: `msg_${requestId}`,
+      status: "completed",
+      role: "assistant",
+      content: [{ type: "output_text", text: words.join(" "), annotations: [] }],
+    };
+    if (body.stream !== true) return send(200, response("completed", usage, [message]));
+    const events = [
+      ["response.created", { type: "response.created", sequence_number: 0, response: response("in_progress", null, []) }],
+      ...words.map((w, i) => [
+        "response.output_text.delta",
+        {
+          type: "response.output_text.delta",
+          sequence_number: i + 1,
+          item_id: message.id,
+          output_index: 0,
+          content_index: 0,
+          delta: (i ? " " : "") + w,
+        },
+      ]),
+      ["response.completed", { type: "response.completed", sequence_number: n + 1, response: response("completed", usage, [message]) }],
+    ] as [string, unknown][];
+    return this.stream(
+      res,
+      rec,
+      events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+      sseHeaders,
+      requestId,
+    );
+  }
+
+  /** gemini: the provider's documented response, streamed when asked. */
+  private answerGemini(r: ShapeReply): void {
+    const { req, res, rec, model, requestId, send, p, words, n, cached, reasoning, sseHeaders, at } = r;
+    const chunk = (t: string, done: number, last: boolean) => ({
+      candidates: [{ content: { parts: [{ text: t }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+      usageMetadata: {
+        promptTokenCount: p,
+        candidatesTokenCount: done,
+        totalTokenCount: p + done + (last ? reasoning : 0),
+        cachedContentTokenCount: cached,
+        ...(last ? { thoughtsTokenCount: reasoning } : {}),
+      },
+      modelVersion: model,
+      responseId: requestId,
+    });
+    if (!at.stream) return send(200, chunk(words.join(" "), n, true));
+    const parts = words.map((w, i) => chunk((i ? " " : "") + w, i + 1, i === n - 1));
+    if (parts.length === 0) parts.push(chunk("", 0, true));
+    const alt = new URL(req.url ?? "/", "http://x").searchParams.get("alt") === "sse";
+    if (alt)
+      return this.stream(
+        res,
+        rec,
+        parts.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
+        sseHeaders,
+        requestId,
+      );
+    // without alt=sse: one JSON array, written an element at a time
+    return this.stream(
+      res,
+      rec,
+      parts.map((c, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(c) + (i === parts.length - 1 ? "]" : "")),
+      { "content-type": "application/json; charset=UTF-8" },
+      requestId,
+    );
+  }
+
+  /** bedrock-converse: the provider's documented response, streamed when asked. */
+  private answerBedrockConverse(r: ShapeReply): void {
+    const { send, p, words, n, cached } = r;
+    return send(200, {
+      output: { message: { role: "assistant", content: [{ text: words.join(" ") }] } },
+      stopReason: "end_turn",
+      usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
+      metrics: { latencyMs: 5 },
+    });
+  }
+
+  /** anthropic: the provider's documented response, streamed when asked. */
+  private answerAnthropic(r: ShapeReply): void {
+    const { res, rec, body, model, requestId, send, p, words, n, cached, sseHeaders } = r;
+    const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
+    if (body.stream !== true) {
+      return send(200, {
+        id: `msg_${requestId}`,
+        type: "message",
+        role: "assistant",
+        model,
+        content: [{ type: "text", text: words.join(" ") }],
+        stop_reason: "end_turn",
+        stop_sequence: null,
+        usage,
+      });
+    }
+    const events = [
+      [
+        "message_start",
+        {
+          type: "message_start",
+          message: {
             id: `msg_${requestId}`,
             type: "message",
             role: "assistant",
             model,
-            content: [{ type: "text", text: words.join(" ") }],
-            stop_reason: "end_turn",
-            stop_sequence: null,
-            usage,
-          });
-        }
-        const events = [
-          [
-            "message_start",
-            {
-              type: "message_start",
-              message: {
-                id: `msg_${requestId}`,
-                type: "message",
-                role: "assistant",
-                model,
-                content: [],
-                stop_reason: null,
-                usage: { ...usage, output_tokens: 1 },
-              },
-            },
-          ],
-          ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
-          ...words.map((w, i) => [
-            "content_block_delta",
-            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
-          ]),
-          ["content_block_stop", { type: "content_block_stop", index: 0 }],
-          [
-            "message_delta",
-            { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } },
-          ],
-          ["message_stop", { type: "message_stop" }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "bedrock-invoke":
-        return send(200, {
-          id: `msg_bdrk_${requestId}`,
-          type: "message",
-          role: "assistant",
-          model,
-          content: [{ type: "text", text: words.join(" ") }],
-          stop_reason: "end_turn",
-          stop_sequence: null,
-          usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
-        });
-      case "dashscope-apps": {
-        // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
-        const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
-        const event = (k: number, last: boolean) => ({
-          output: { finish_reason: last ? "stop" : "null", session_id: requestId, text: words.slice(0, k).join(" ") },
-          usage: { models: [planner, { model_id: model, input_tokens: p + 20, output_tokens: k }] },
-          request_id: requestId,
-        });
-        const sse = req.headers["x-dashscope-sse"] === "enable" || /text\/event-stream/.test(String(req.headers.accept ?? ""));
-        if (!sse) return send(200, event(n, true));
-        const events = words.map(
-          (_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`,
-        );
-        return this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" }, requestId);
-      }
-    }
+            content: [],
+            stop_reason: null,
+            usage: { ...usage, output_tokens: 1 },
+          },
+        },
+      ],
+      ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+      ...words.map((w, i) => [
+        "content_block_delta",
+        { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
+      ]),
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }],
+      ["message_stop", { type: "message_stop" }],
+    ] as [string, unknown][];
+    return this.stream(
+      res,
+      rec,
+      events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
+      sseHeaders,
+      requestId,
+    );
+  }
+
+  /** bedrock-invoke: the provider's documented response, streamed when asked. */
+  private answerBedrockInvoke(r: ShapeReply): void {
+    const { model, requestId, send, p, words, n, cached } = r;
+    return send(200, {
+      id: `msg_bdrk_${requestId}`,
+      type: "message",
+      role: "assistant",
+      model,
+      content: [{ type: "text", text: words.join(" ") }],
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
+    });
+  }
+
+  /** dashscope-apps: the provider's documented response, streamed when asked. */
+  private answerDashscopeApps(r: ShapeReply): void {
+    const { req, res, rec, model, requestId, send, p, words, n } = r;
+    // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
+    const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
+    const event = (k: number, last: boolean) => ({
+      output: { finish_reason: last ? "stop" : "null", session_id: requestId, text: words.slice(0, k).join(" ") },
+      usage: { models: [planner, { model_id: model, input_tokens: p + 20, output_tokens: k }] },
+      request_id: requestId,
+    });
+    const sse = req.headers["x-dashscope-sse"] === "enable" || /text\/event-stream/.test(String(req.headers.accept ?? ""));
+    if (!sse) return send(200, event(n, true));
+    const events = words.map(
+      (_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`,
+    );
+    return this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" }, requestId);
   }
 
   private stream(res: ServerResponse, rec: MockRequest, events: string[], headers: Record<string, string>, requestId: string): void {
@@ -649,6 +668,41 @@ export class MockLlm extends EventEmitter {
     };
     next();
   }
+}
+
+/** The request's input text where each shape puts it, or undefined when there is none. */
+function inputText(shape: MockShape, body: Record<string, unknown>): string | undefined {
+  return shape === "responses"
+    ? responsesInputText(body.input)
+    : shape === "gemini"
+      ? partsText(body.contents)
+      : shape === "dashscope-apps"
+        ? typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
+          ? (body.input as { prompt: string }).prompt
+          : undefined
+        : shape === "anthropic"
+          ? messagesText(body.messages)
+          : partsText(body.messages);
+}
+
+/** What every shape's answer is made from (MockLlm.otherShape computes it once). */
+interface ShapeReply {
+  req: IncomingMessage;
+  res: ServerResponse;
+  rec: MockRequest;
+  body: Record<string, unknown>;
+  at: { shape: MockShape; model?: string; stream?: boolean };
+  model: string;
+  requestId: string;
+  send: (status: number, obj: unknown) => void;
+  /** prompt tokens, reply words and their count, cached and reasoning tokens */
+  p: number;
+  words: string[];
+  n: number;
+  cached: number;
+  reasoning: number;
+  created: number;
+  sseHeaders: Record<string, string>;
 }
 
 export async function startMockLlm(options: MockLlmOptions, port = 0): Promise<MockLlm> {
