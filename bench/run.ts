@@ -821,6 +821,27 @@ function table(head: string[], rows: string[][]): string {
 }
 
 export function renderTables(res: BenchResults): string {
+  const parts: string[] = [
+    ...timeTable(res),
+    ...hostTimeTable(res),
+    ...throughputTables(res),
+    ...compareTable(res),
+    ...sseTables(res),
+    ...startupTable(res),
+    ...memoryTable(res),
+    ...largestRequestSection(res),
+    ...smallCallSection(res),
+    ...cpuProfileSections(res),
+    ...moduleSizeTable(res),
+    ...sdkBookkeepingSection(res),
+    ...malformedSection(res),
+    ...targetsSection(res),
+  ];
+  return parts.join("\n") + "\n";
+}
+
+/** The report's section on time per stream against the baselines. */
+function timeTable(res: BenchResults): string[] {
   const W = res.workloads;
   const parts: string[] = [];
   parts.push("### Time per stream (median; filter = time inside the module's calls, timers' cost removed)\n");
@@ -860,6 +881,13 @@ export function renderTables(res: BenchResults): string {
   parts.push(
     "\n† most of the raw instrumented time was the timers' own (subtracted): below the method's resolution; use the end-to-end numbers for these.",
   );
+  return parts;
+}
+
+/** The report's section on end-to-end host time per stream. */
+function hostTimeTable(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   parts.push("\n### End-to-end host time per stream (uninstrumented VM: host + module)\n");
   parts.push(
     table(
@@ -890,6 +918,13 @@ export function renderTables(res: BenchResults): string {
       }),
     ),
   );
+  return parts;
+}
+
+/** The report's section on throughput over the body bytes. */
+function throughputTables(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   const rated = W.filter((r) => r.rates);
   parts.push("\n### Throughput over the body bytes (MB/s = 10^6 B/s)\n");
   parts.push(
@@ -919,6 +954,13 @@ export function renderTables(res: BenchResults): string {
   parts.push(
     "\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.",
   );
+  return parts;
+}
+
+/** The report's section on the filters compared. */
+function compareTable(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   if (W.some((r) => r.filters.compare)) {
     parts.push(
       `\n### Before / after: the build given with --compare (${
@@ -938,6 +980,13 @@ export function renderTables(res: BenchResults): string {
       ),
     );
   }
+  return parts;
+}
+
+/** The report's section on the SSE workloads per event. */
+function sseTables(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   const sse = W.filter((r) => r.events && r.js);
   if (sse.length) {
     const hasCompare = sse.some((r) => r.filters.compare);
@@ -978,6 +1027,12 @@ export function renderTables(res: BenchResults): string {
         (hasCompare ? " before = the build given with --compare, in the same run." : ""),
     );
   }
+  return parts;
+}
+
+/** The report's section on start-up cost. */
+function startupTable(res: BenchResults): string[] {
+  const parts: string[] = [];
   if (res.startup?.length) {
     parts.push("\n### VM startup (median of interleaved rounds; this host on Node's V8)\n");
     parts.push(
@@ -996,6 +1051,13 @@ export function renderTables(res: BenchResults): string {
       "\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.",
     );
   }
+  return parts;
+}
+
+/** The report's section on linear memory per workload. */
+function memoryTable(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   parts.push("\n### Wasm linear memory (start → after the workload's streams)\n");
   parts.push(
     table(
@@ -1008,6 +1070,13 @@ export function renderTables(res: BenchResults): string {
       ]),
     ),
   );
+  return parts;
+}
+
+/** The report's section on where the time of the largest request goes. */
+function largestRequestSection(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   const big = W.filter((r) => r.name.startsWith("req-")).sort((a, b) => b.requestBytes - a.requestBytes)[0];
   if (big) {
     for (const f of ["llmproxy", "jsonas"] as const) {
@@ -1025,6 +1094,13 @@ export function renderTables(res: BenchResults): string {
       );
     }
   }
+  return parts;
+}
+
+/** The report's section on where the time of the small call goes. */
+function smallCallSection(res: BenchResults): string[] {
+  const W = res.workloads;
+  const parts: string[] = [];
   const small = W.find((r) => r.name === "small-json");
   if (small) {
     const p = small.filters.llmproxy!;
@@ -1040,6 +1116,12 @@ export function renderTables(res: BenchResults): string {
       ),
     );
   }
+  return parts;
+}
+
+/** The report's section on the CPU profiles. */
+function cpuProfileSections(res: BenchResults): string[] {
+  const parts: string[] = [];
   for (const cp of res.cpuProfiles ?? []) {
     const total = cp.categories.reduce((a, c) => a + c.selfMs, 0);
     parts.push(
@@ -1062,6 +1144,12 @@ export function renderTables(res: BenchResults): string {
     );
     void total;
   }
+  return parts;
+}
+
+/** The report's section on module sizes. */
+function moduleSizeTable(res: BenchResults): string[] {
+  const parts: string[] = [];
   parts.push("\n### Module sizes\n");
   parts.push(
     table(
@@ -1069,6 +1157,12 @@ export function renderTables(res: BenchResults): string {
       Object.entries(res.wasmBytes).map(([k, v]) => [k, String(v)]),
     ),
   );
+  return parts;
+}
+
+/** The report's section on the SDK's per-stream bookkeeping. */
+function sdkBookkeepingSection(res: BenchResults): string[] {
+  const parts: string[] = [];
   if (res.sdkBookkeeping) {
     const b = res.sdkBookkeeping;
     parts.push("\n### The SDK's per-stream bookkeeping (no-op filter, headers-only stream)\n");
@@ -1082,6 +1176,12 @@ export function renderTables(res: BenchResults): string {
       ),
     );
   }
+  return parts;
+}
+
+/** The report's section on malformed input. */
+function malformedSection(res: BenchResults): string[] {
+  const parts: string[] = [];
   if (res.malformed.length) {
     parts.push("\n### Malformed input (a fresh VM each; then one valid stream on the same VM)\n");
     parts.push(
@@ -1097,6 +1197,12 @@ export function renderTables(res: BenchResults): string {
       ),
     );
   }
+  return parts;
+}
+
+/** The report's section on the targets. */
+function targetsSection(res: BenchResults): string[] {
+  const parts: string[] = [];
   parts.push("\n### Targets\n");
   parts.push(
     table(
@@ -1104,7 +1210,7 @@ export function renderTables(res: BenchResults): string {
       res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
     ),
   );
-  return parts.join("\n") + "\n";
+  return parts;
 }
 
 function markdown(res: BenchResults): string {
