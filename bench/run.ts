@@ -411,217 +411,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   if (opts.only?.length) workloads = workloads.filter((w) => opts.only!.some((o) => w.name.includes(o)));
 
   const results: WorkloadResult[] = [];
-  for (const w of workloads) {
-    const tw = now();
-    calibrations.push(calibrate());
-    const filters: FilterName[] = [
-      ...FILTERS,
-      ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []),
-      ...(w.llm ? FLOORS : []),
-      ...(modules.compare ? (["compare"] as const) : []),
-    ];
-    const plain = new Map<FilterName, WasmVm>();
-    const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
-    const startBytes = new Map<FilterName, number>();
-    const fr: Partial<Record<FilterName, FilterResult>> = {};
-    const samplers: Sampler[] = [];
-    for (const f of filters) {
-      const vm = await newVm(modules[f], undefined, VARIANTS[f].config);
-      startBytes.set(f, vm.memoryBytes());
-      plain.set(f, vm);
-      const prof = new Profile();
-      const ivm = await newVm(modules[f], prof, VARIANTS[f].config);
-      instr.set(f, { vm: ivm, prof });
-      // Correctness: the first stream through each VM.
-      const s = drive(vm, w);
-      const problems = check(f, vm, s, w);
-      const si = drive(ivm, w);
-      for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
-      fr[f] = {
-        inWasmUs: NaN,
-        wasmSelfUs: NaN,
-        hostImportsUs: NaN,
-        e2eUs: NaN,
-        exportCalls: 0,
-        importCalls: 0,
-        timerShare: 0,
-        memory: { startBytes: startBytes.get(f)!, afterBytes: 0 },
-        profile: [],
-        correct: problems.length === 0,
-        problems,
-        extracted: extracted(s),
-        trapped: vm.failed || ivm.failed,
-      };
-      samplers.push({
-        key: `${f}:e2e`,
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) drive(vm, w);
-          return now() - t;
-        },
-      });
-      const sampler: Sampler = {
-        key: `${f}:wasm`,
-        batch: 1,
-        samples: [],
-        prof,
-        raw: [],
-        run: (n) => {
-          prof.reset();
-          const t = now();
-          for (let i = 0; i < n; i++) drive(ivm, w);
-          return now() - t;
-        },
-      };
-      samplers.push(sampler);
-    }
-    let js: WorkloadResult["js"] = null;
-    if (w.llm) {
-      const parsed = jsonParseWork(w);
-      const e = w.expect!;
-      const jsonParseCorrect = parsed.model === e.requestModel && parsed.prompt === e.prompt && parsed.completion === e.completion;
-      js = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
-      let sink = 0;
-      samplers.push({
-        key: "json-parse",
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
-          return now() - t;
-        },
-      });
-      const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      samplers.push({
-        key: "memchr",
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) sink += memchrWork(bufs);
-          return now() - t;
-        },
-      });
-      if (sink === 0.5) log("");
-    }
-
-    // Warm up, then size each sampler's batch to ~targetMs.
-    for (const s of samplers) {
-      const until = now() + warmupMs;
-      let once = s.run(1);
-      while (now() < until) once = Math.min(once, s.run(1));
-      const one = Math.min(once, s.run(1));
-      s.batch = Math.max(1, Math.min(quick ? 20 : 20000, Math.round(targetMs / Math.max(one, 1e-4))));
-    }
-    // Rounds, interleaved, rotating the order.
-    for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < samplers.length; k++) {
-        const s = samplers[(k + r) % samplers.length];
-        const ms = s.run(s.batch);
-        s.samples.push(ms / s.batch);
-        if (s.prof) {
-          const snap = s.prof.snapshot();
-          s.raw!.push({
-            ...snap,
-            time: snap.time.map((x) => x / s.batch),
-            calls: snap.calls.map((x) => x / s.batch),
-            inclusive: snap.inclusive / s.batch,
-            outerCalls: snap.outerCalls / s.batch,
-          });
-        }
-      }
-    }
-
-    // Keep the numbers, let the VMs go (a json-as VM holds ~150 MiB after a 10 MB body).
-    const afterBytes = new Map(filters.map((f) => [f, plain.get(f)!.memoryBytes()]));
-    const failed = new Map(filters.map((f) => [f, plain.get(f)!.failed || instr.get(f)!.vm.failed]));
-    for (const s of samplers) s.run = () => 0;
-    plain.clear();
-    instr.clear();
-    finalizers.push((overhead: number) => {
-      const by = (key: string) => samplers.find((s) => s.key === key)!;
-      for (const f of filters) {
-        const e2e = by(`${f}:e2e`);
-        const wasm = by(`${f}:wasm`);
-        const r = fr[f]!;
-        r.e2eUs = median(e2e.samples) * 1000;
-        const profiles = wasm.raw!.map((p) => corrected(p, overhead));
-        r.inWasmUs = median(profiles.map((p) => p.total)) * 1000;
-        // Where most of the raw time was the timers' own, the number is at the method's resolution.
-        const raw = median(wasm.raw!.map((p) => p.inclusive)) * 1000;
-        r.timerShare = raw > 0 ? 1 - r.inWasmUs / raw : 0;
-        // The split and the profile: mean shares over rounds, applied to the median.
-        const n = profiles.length;
-        const total = profiles.reduce((a, p) => a + p.total, 0) / n;
-        const share = (x: number) => (total > 0 ? x / total : 0);
-        r.wasmSelfUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.wasm, 0) / n);
-        r.hostImportsUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.host, 0) / n);
-        r.profile = profiles[0].bins
-          .map((b, i) => {
-            const ms = profiles.reduce((a, p) => a + p.bins[i].ms, 0) / n;
-            const c = profiles.reduce((a, p) => a + p.bins[i].calls, 0) / n;
-            return { name: b.name, side: b.side, us: r.inWasmUs * share(ms), pct: 100 * share(ms), calls: c };
-          })
-          .filter((b) => b.calls > 0)
-          .sort((a, b) => b.us - a.us);
-        r.exportCalls = r.profile.filter((b) => b.side === "wasm").reduce((a, b) => a + b.calls, 0);
-        r.importCalls = r.profile.filter((b) => b.side === "host").reduce((a, b) => a + b.calls, 0);
-        r.memory.afterBytes = afterBytes.get(f)!;
-        r.trapped = r.trapped || failed.get(f)!;
-        if (r.trapped && r.correct) {
-          r.correct = false;
-          r.problems.push("a VM trapped during the timed runs");
-        }
-      }
-      if (js) {
-        js.jsonParseUs = median(by("json-parse").samples) * 1000;
-        js.memchrUs = median(by("memchr").samples) * 1000;
-      }
-      const L = fr.llmproxy!,
-        N = fr.noop!,
-        J = fr.jsonas!;
-      const bytes = w.requestBody.length + w.responseBody.length;
-      const rate = (us: number) => (us > 0 ? bytes / us : NaN); // bytes/µs = MB/s
-      const row: WorkloadResult = {
-        name: w.name,
-        description: w.description,
-        requestBytes: w.requestBody.length,
-        responseBytes: w.responseBody.length,
-        chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
-        events: w.events,
-        streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
-        filters: fr,
-        js,
-        ratios: {
-          inWasmVsNoop: L.inWasmUs / N.inWasmUs,
-          e2eVsNoop: L.e2eUs / N.e2eUs,
-          inWasmVsJsonas: L.inWasmUs / J.inWasmUs,
-          e2eVsJsonas: L.e2eUs / J.e2eUs,
-          vsJsonParse: js ? L.inWasmUs / js.jsonParseUs : null,
-          vsMemchr: js ? L.inWasmUs / js.memchrUs : null,
-        },
-        rates: w.llm
-          ? {
-              llmproxy: rate(L.inWasmUs),
-              llmproxySelf: rate(L.wasmSelfUs),
-              jsonas: rate(J.inWasmUs),
-              floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null,
-              floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
-              jsonParse: js ? rate(js.jsonParseUs) : null,
-              memchr: js ? rate(js.memchrUs) : null,
-            }
-          : null,
-      };
-      results.push(row);
-      log(
-        `${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`,
-      );
-    });
-    log(`${w.name}: measured in ${((now() - tw) / 1000).toFixed(1)} s`);
-  }
+  for (const w of workloads)
+    await measureWorkload(w, { modules, rounds, targetMs, warmupMs, calibrations, finalizers, results, log, quick });
   const timerOverhead = median(calibrations);
   log(
     `timer cost ${(timerOverhead * 1e6).toFixed(0)} ns per wrapped call (median of ${calibrations.length} calibrations, ${(Math.min(...calibrations) * 1e6).toFixed(0)}–${(Math.max(...calibrations) * 1e6).toFixed(0)})`,
@@ -703,6 +494,234 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     log(`wrote ${relative(process.cwd(), opts.markdown)}`);
   }
   return res;
+}
+
+/** The run-wide settings and collectors one workload's measurement uses. */
+interface WorkloadRun {
+  modules: Record<FilterName, WebAssembly.Module>;
+  rounds: number;
+  targetMs: number;
+  warmupMs: number;
+  calibrations: number[];
+  finalizers: ((overhead: number) => void)[];
+  results: WorkloadResult[];
+  log: (line: string) => void;
+  quick: boolean;
+}
+
+/** Measures one workload: every filter variant, plain and instrumented, in interleaved rounds;
+ *  its result is completed by a finalizer once the timers' cost is known. */
+async function measureWorkload(w: Workload, run: WorkloadRun): Promise<void> {
+  const { modules, rounds, targetMs, warmupMs, calibrations, finalizers, results, log, quick } = run;
+  const tw = now();
+  calibrations.push(calibrate());
+  const filters: FilterName[] = [
+    ...FILTERS,
+    ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []),
+    ...(w.llm ? FLOORS : []),
+    ...(modules.compare ? (["compare"] as const) : []),
+  ];
+  const plain = new Map<FilterName, WasmVm>();
+  const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
+  const startBytes = new Map<FilterName, number>();
+  const fr: Partial<Record<FilterName, FilterResult>> = {};
+  const samplers: Sampler[] = [];
+  for (const f of filters) {
+    const vm = await newVm(modules[f], undefined, VARIANTS[f].config);
+    startBytes.set(f, vm.memoryBytes());
+    plain.set(f, vm);
+    const prof = new Profile();
+    const ivm = await newVm(modules[f], prof, VARIANTS[f].config);
+    instr.set(f, { vm: ivm, prof });
+    // Correctness: the first stream through each VM.
+    const s = drive(vm, w);
+    const problems = check(f, vm, s, w);
+    const si = drive(ivm, w);
+    for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
+    fr[f] = {
+      inWasmUs: NaN,
+      wasmSelfUs: NaN,
+      hostImportsUs: NaN,
+      e2eUs: NaN,
+      exportCalls: 0,
+      importCalls: 0,
+      timerShare: 0,
+      memory: { startBytes: startBytes.get(f)!, afterBytes: 0 },
+      profile: [],
+      correct: problems.length === 0,
+      problems,
+      extracted: extracted(s),
+      trapped: vm.failed || ivm.failed,
+    };
+    samplers.push({
+      key: `${f}:e2e`,
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) drive(vm, w);
+        return now() - t;
+      },
+    });
+    const sampler: Sampler = {
+      key: `${f}:wasm`,
+      batch: 1,
+      samples: [],
+      prof,
+      raw: [],
+      run: (n) => {
+        prof.reset();
+        const t = now();
+        for (let i = 0; i < n; i++) drive(ivm, w);
+        return now() - t;
+      },
+    };
+    samplers.push(sampler);
+  }
+  let js: WorkloadResult["js"] = null;
+  if (w.llm) {
+    const parsed = jsonParseWork(w);
+    const e = w.expect!;
+    const jsonParseCorrect = parsed.model === e.requestModel && parsed.prompt === e.prompt && parsed.completion === e.completion;
+    js = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
+    let sink = 0;
+    samplers.push({
+      key: "json-parse",
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
+        return now() - t;
+      },
+    });
+    const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    samplers.push({
+      key: "memchr",
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) sink += memchrWork(bufs);
+        return now() - t;
+      },
+    });
+    if (sink === 0.5) log("");
+  }
+
+  // Warm up, then size each sampler's batch to ~targetMs.
+  for (const s of samplers) {
+    const until = now() + warmupMs;
+    let once = s.run(1);
+    while (now() < until) once = Math.min(once, s.run(1));
+    const one = Math.min(once, s.run(1));
+    s.batch = Math.max(1, Math.min(quick ? 20 : 20000, Math.round(targetMs / Math.max(one, 1e-4))));
+  }
+  // Rounds, interleaved, rotating the order.
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < samplers.length; k++) {
+      const s = samplers[(k + r) % samplers.length];
+      const ms = s.run(s.batch);
+      s.samples.push(ms / s.batch);
+      if (s.prof) {
+        const snap = s.prof.snapshot();
+        s.raw!.push({
+          ...snap,
+          time: snap.time.map((x) => x / s.batch),
+          calls: snap.calls.map((x) => x / s.batch),
+          inclusive: snap.inclusive / s.batch,
+          outerCalls: snap.outerCalls / s.batch,
+        });
+      }
+    }
+  }
+
+  // Keep the numbers, let the VMs go (a json-as VM holds ~150 MiB after a 10 MB body).
+  const afterBytes = new Map(filters.map((f) => [f, plain.get(f)!.memoryBytes()]));
+  const failed = new Map(filters.map((f) => [f, plain.get(f)!.failed || instr.get(f)!.vm.failed]));
+  for (const s of samplers) s.run = () => 0;
+  plain.clear();
+  instr.clear();
+  finalizers.push((overhead: number) => {
+    const by = (key: string) => samplers.find((s) => s.key === key)!;
+    for (const f of filters) {
+      const e2e = by(`${f}:e2e`);
+      const wasm = by(`${f}:wasm`);
+      const r = fr[f]!;
+      r.e2eUs = median(e2e.samples) * 1000;
+      const profiles = wasm.raw!.map((p) => corrected(p, overhead));
+      r.inWasmUs = median(profiles.map((p) => p.total)) * 1000;
+      // Where most of the raw time was the timers' own, the number is at the method's resolution.
+      const raw = median(wasm.raw!.map((p) => p.inclusive)) * 1000;
+      r.timerShare = raw > 0 ? 1 - r.inWasmUs / raw : 0;
+      // The split and the profile: mean shares over rounds, applied to the median.
+      const n = profiles.length;
+      const total = profiles.reduce((a, p) => a + p.total, 0) / n;
+      const share = (x: number) => (total > 0 ? x / total : 0);
+      r.wasmSelfUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.wasm, 0) / n);
+      r.hostImportsUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.host, 0) / n);
+      r.profile = profiles[0].bins
+        .map((b, i) => {
+          const ms = profiles.reduce((a, p) => a + p.bins[i].ms, 0) / n;
+          const c = profiles.reduce((a, p) => a + p.bins[i].calls, 0) / n;
+          return { name: b.name, side: b.side, us: r.inWasmUs * share(ms), pct: 100 * share(ms), calls: c };
+        })
+        .filter((b) => b.calls > 0)
+        .sort((a, b) => b.us - a.us);
+      r.exportCalls = r.profile.filter((b) => b.side === "wasm").reduce((a, b) => a + b.calls, 0);
+      r.importCalls = r.profile.filter((b) => b.side === "host").reduce((a, b) => a + b.calls, 0);
+      r.memory.afterBytes = afterBytes.get(f)!;
+      r.trapped = r.trapped || failed.get(f)!;
+      if (r.trapped && r.correct) {
+        r.correct = false;
+        r.problems.push("a VM trapped during the timed runs");
+      }
+    }
+    if (js) {
+      js.jsonParseUs = median(by("json-parse").samples) * 1000;
+      js.memchrUs = median(by("memchr").samples) * 1000;
+    }
+    const L = fr.llmproxy!,
+      N = fr.noop!,
+      J = fr.jsonas!;
+    const bytes = w.requestBody.length + w.responseBody.length;
+    const rate = (us: number) => (us > 0 ? bytes / us : NaN); // bytes/µs = MB/s
+    const row: WorkloadResult = {
+      name: w.name,
+      description: w.description,
+      requestBytes: w.requestBody.length,
+      responseBytes: w.responseBody.length,
+      chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
+      events: w.events,
+      streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
+      filters: fr,
+      js,
+      ratios: {
+        inWasmVsNoop: L.inWasmUs / N.inWasmUs,
+        e2eVsNoop: L.e2eUs / N.e2eUs,
+        inWasmVsJsonas: L.inWasmUs / J.inWasmUs,
+        e2eVsJsonas: L.e2eUs / J.e2eUs,
+        vsJsonParse: js ? L.inWasmUs / js.jsonParseUs : null,
+        vsMemchr: js ? L.inWasmUs / js.memchrUs : null,
+      },
+      rates: w.llm
+        ? {
+            llmproxy: rate(L.inWasmUs),
+            llmproxySelf: rate(L.wasmSelfUs),
+            jsonas: rate(J.inWasmUs),
+            floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null,
+            floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
+            jsonParse: js ? rate(js.jsonParseUs) : null,
+            memchr: js ? rate(js.memchrUs) : null,
+          }
+        : null,
+    };
+    results.push(row);
+    log(
+      `${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`,
+    );
+  });
+  log(`${w.name}: measured in ${((now() - tw) / 1000).toFixed(1)} s`);
 }
 
 // ---------------------------------------------------------------- targets
