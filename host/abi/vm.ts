@@ -86,6 +86,8 @@ export class WasmVm {
   readonly statePrototypes = new Map<string, CelStatePrototype>();
   /** Imports made to answer a fixed status (ImportsVm.hostCallFaults): tests of error paths. */
   readonly hostCallFaults = new Map<string, WasmResultCode>();
+  /** Set to a map to count every import call by name (ImportsVm.hostCallCounts). */
+  hostCallCounts?: Map<string, number>;
   readonly env: Record<string, string>;
   readonly rootId: string;
   /** The current plugin's configuration (reload() replaces it). */
