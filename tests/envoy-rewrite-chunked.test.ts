@@ -24,7 +24,8 @@ afterAll(async () => upstream?.close());
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const body = (n: number) => Buffer.from(openaiRequest(undefined, { metadata: { note: "x".repeat(n) } }));
-const pieces = (b: Buffer, size: number) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+const pieces = (b: Buffer, size: number) =>
+  Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
 
 describe.each(ENVOYS)("envoy %s: chunked request bodies with a rewrite configured", (version) => {
   it("2 MiB and 8 MiB, 20 times each: no 413, no reset, the body unchanged upstream, counted too_large; a small one rewritten", async () => {
