@@ -10,6 +10,7 @@ import { ApiPath, configuredApiPath, defaultApiPaths, shapeByName, shapeNames, D
 import { Direction, IdentityConfig, parseIdentity } from "./identity/config";
 import { MetricNames, metricNamesOf } from "./telemetry/otel";
 import { AcceptEncoding, acceptEncodingMode, ACCEPT_ENCODING_CHOICES, INHERIT } from "./compress/codings";
+import * as schema from "./config-schema";
 
 export const enum ModelPolicy { Override = 0, Default = 1 }
 
@@ -46,7 +47,7 @@ export class Route {
 /** Default bound on a request body buffered for a rewrite: half of Envoy's default
  *  per_connection_buffer_limit_bytes (1 MiB), so that the chunk which crosses our bound still fits
  *  under Envoy's and the request is passed on unchanged instead of failing with 413. */
-export const DEFAULT_MAX_REWRITE_BODY: i32 = 512 * 1024;
+export const DEFAULT_MAX_REWRITE_BODY: i32 = schema.MAX_REWRITE_BODY_BYTES_DEFAULT;
 
 export class Config {
   providers: Provider[] = [];
@@ -54,11 +55,11 @@ export class Config {
   apiPaths: ApiPath[] = defaultApiPaths();
   maxRewriteBodyBytes: i32 = DEFAULT_MAX_REWRITE_BODY;
   /** Distinct model label values per VM before new ones fold into "other". */
-  maxModels: i32 = 100;
+  maxModels: i32 = schema.MAX_MODELS_DEFAULT;
   /** When non-empty, only these model names become label values; the rest are "other". */
   modelAllowList: string[] = [];
   /** Distinct destination label values per VM before new ones fold into "other". */
-  maxDestinations: i32 = 100;
+  maxDestinations: i32 = schema.MAX_DESTINATIONS_DEFAULT;
   /** Emit debug log lines (never the API key). */
   debug: bool = false;
   /** Opt-in caller labels (identity/config.ts). */
@@ -105,14 +106,14 @@ export function parseConfig(text: string, env: (name: string) => string | null):
     return result;
   }
   const r = new Reader();
-  if (r.object(root, "configuration", ["providers", "routes", "apiPaths", "maxRewriteBodyBytes", "maxModels", "modelAllowList", "maxDestinations", "debug", "identity", "direction", "metricNames", "acceptEncoding", "pricing"])) {
+  if (r.object(root, "configuration", schema.CONFIG_KEYS)) {
     readProviders(r, root, config, env);
     readRoutes(r, root, config);
     readApiPaths(r, root, config);
-    config.maxRewriteBodyBytes = r.int(root.get("maxRewriteBodyBytes"), "maxRewriteBodyBytes", 1, 64 << 20, config.maxRewriteBodyBytes);
-    config.maxModels = r.int(root.get("maxModels"), "maxModels", 1, 10000, config.maxModels);
-    config.maxDestinations = r.int(root.get("maxDestinations"), "maxDestinations", 1, 10000, config.maxDestinations);
-    config.modelAllowList = r.strings(root.get("modelAllowList"), "modelAllowList", false);
+    config.maxRewriteBodyBytes = r.int(root.get("maxRewriteBodyBytes"), "maxRewriteBodyBytes", schema.MAX_REWRITE_BODY_BYTES_MIN, schema.MAX_REWRITE_BODY_BYTES_MAX, config.maxRewriteBodyBytes);
+    config.maxModels = r.int(root.get("maxModels"), "maxModels", schema.MAX_MODELS_MIN, schema.MAX_MODELS_MAX, config.maxModels);
+    config.maxDestinations = r.int(root.get("maxDestinations"), "maxDestinations", schema.MAX_DESTINATIONS_MIN, schema.MAX_DESTINATIONS_MAX, config.maxDestinations);
+    config.modelAllowList = r.boundedStrings(root.get("modelAllowList"), "modelAllowList", schema.MODEL_ALLOW_LIST_MAX_ITEMS, schema.MODEL_ALLOW_LIST_ITEM_MAX_LENGTH);
     config.debug = r.bool(root.get("debug"), "debug", false);
     const identity = parseIdentity(root.get("identity"), root.get("direction"));
     if (identity.field.length > 0) r.fail(identity.field, identity.message);
@@ -146,7 +147,7 @@ function readProviders(r: Reader, root: JValue, config: Config, env: (name: stri
   for (let i = 0; i < list.items.length; i++) {
     const at = "providers[" + i.toString() + "]";
     const v = list.items[i];
-    if (!r.object(v, at, ["name", "hosts", "api", "path", "apiKeyEnv", "apiKey", "model", "includeUsage", "dropAcceptEncoding"])) return;
+    if (!r.object(v, at, schema.PROVIDERS_KEYS)) return;
     const p = new Provider();
     p.name = r.string(v.get("name"), at + ".name", true, "");
     if (p.name.length > 0 && config.providerByName(p.name) !== null) r.fail(at + ".name", "duplicate provider name '" + p.name + "'");
@@ -189,17 +190,17 @@ function readRoutes(r: Reader, root: JValue, config: Config): void {
   for (let i = 0; i < list.items.length; i++) {
     const at = "routes[" + i.toString() + "]";
     const v = list.items[i];
-    if (!r.object(v, at, ["name", "match", "model", "provider", "modelPolicy"])) return;
+    if (!r.object(v, at, schema.ROUTES_KEYS)) return;
     const route = new Route();
     route.name = r.string(v.get("name"), at + ".name", false, "");
     const match = v.get("match");
-    if (match !== null && r.object(match, at + ".match", ["headers"])) {
+    if (match !== null && r.object(match, at + ".match", schema.ROUTES_MATCH_KEYS)) {
       const headers = match.get("headers");
       if (headers !== null && r.array(headers, at + ".match.headers")) {
         for (let j = 0; j < headers.items.length; j++) {
           const hat = at + ".match.headers[" + j.toString() + "]";
           const h = headers.items[j];
-          if (!r.object(h, hat, ["name", "exact", "prefix", "suffix", "contains", "present", "regex"])) return;
+          if (!r.object(h, hat, schema.ROUTES_MATCH_HEADERS_KEYS)) return;
           const name = r.string(h.get("name"), hat + ".name", true, "").toLowerCase();
           const m = readMatch(r, h, hat, true);
           if (m !== null) route.headers.push(new HeaderMatch(name, m));
@@ -229,7 +230,7 @@ function readApiPaths(r: Reader, root: JValue, config: Config): void {
   for (let i = 0; i < list.items.length; i++) {
     const at = "apiPaths[" + i.toString() + "]";
     const v = list.items[i];
-    if (!r.object(v, at, ["exact", "prefix", "suffix", "contains", "api"])) return;
+    if (!r.object(v, at, schema.API_PATHS_KEYS)) return;
     const m = readMatch(r, v, at, false);
     const api = r.string(v.get("api"), at + ".api", false, "openai");
     const shape = shapeByName(api);
@@ -318,6 +319,22 @@ class Reader {
     if (!this.array(v, at)) return out;
     for (let i = 0; i < v.items.length; i++) out.push(this.string(v.items[i], at + "[" + i.toString() + "]", true, ""));
     if (required && out.length == 0) this.fail(at, "must not be empty");
+    return out;
+  }
+
+  /** An optional list of at most maxItems non-empty strings of at most maxBytes UTF-8 bytes
+   *  (checked before anything is copied: a huge list costs one pass, not its copies). */
+  boundedStrings(v: JValue | null, at: string, maxItems: i32, maxBytes: i32): string[] {
+    if (v === null) return [];
+    if (!this.array(v, at)) return [];
+    if (v.items.length > maxItems) {
+      this.fail(at, "at most " + maxItems.toString() + " entries, got " + v.items.length.toString());
+      return [];
+    }
+    const out = this.strings(v, at, false);
+    for (let i = 0; i < out.length; i++) {
+      if (String.UTF8.byteLength(out[i]) > maxBytes) this.fail(at + "[" + i.toString() + "]", "longer than " + maxBytes.toString() + " bytes");
+    }
     return out;
   }
 

@@ -1,6 +1,8 @@
 // Thin, non-trapping wrappers over the proxy-wasm imports. The SDK's helpers turn any non-Ok
 // result into a trap (CHECK_RESULT → abort), which in Envoy fails every stream on the worker; here
-// NotFound/BadArgument are ordinary answers and come back as null/false.
+// a read answered NotFound comes back as null/empty. Any other failed read is also returned as
+// absent (the stream goes on), but counted: takeHostErrors() feeds the
+// asm_llm_proxy_host_call_errors counter, so a host in trouble is visible, not silent.
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free, lend } from "@solo-io/proxy-runtime/assembly/malloc";
 
@@ -8,6 +10,24 @@ export const enum HeaderMap { Request = 0, RequestTrailers = 1, Response = 2, Re
 export const enum Buffer { RequestBody = 0, ResponseBody = 1, VmConfiguration = 6, PluginConfiguration = 7 }
 export const enum Level { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Critical = 5 }
 export const OK: u32 = 0;
+const NOT_FOUND: u32 = 1;
+
+/** Reads answered neither Ok nor NotFound since the last takeHostErrors(). */
+let hostErrors: u32 = 0;
+
+/** Whether a read succeeded; NotFound is an ordinary absence, any other status is counted. */
+function answered(result: u32): bool {
+  if (result == OK) return true;
+  if (result != NOT_FOUND) hostErrors++;
+  return false;
+}
+
+/** The failed reads counted since the last call (telemetry/publish.ts adds them to a counter). */
+export function takeHostErrors(): u32 {
+  const n = hostErrors;
+  hostErrors = 0;
+  return n;
+}
 
 // Out-pointers the host writes a (ptr, size) pair through.
 const OUT: usize = memory.data(16, 8);
@@ -43,7 +63,7 @@ export function getHeader(map: HeaderMap, name: string): string | null {
 export function headerValue(map: HeaderMap, key: ArrayBuffer): string | null {
   clearOut();
   const result = imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, OUT_PTR, OUT_SIZE);
-  if (result != OK) return null;
+  if (!answered(result)) return null;
   return String.UTF8.decode(takeReturned());
 }
 
@@ -63,7 +83,7 @@ export function getProperty(segments: string[]): ArrayBuffer | null {
   const path = String.UTF8.encode(segments.join("\0"));
   clearOut();
   const result = imports.proxy_get_property(changetype<usize>(path), path.byteLength, OUT_PTR, OUT_SIZE);
-  if (result != OK) return null;
+  if (!answered(result)) return null;
   return takeReturned();
 }
 
@@ -87,7 +107,7 @@ export function setFilterState(path: string, value: ArrayBuffer): bool {
 export function getBuffer(type: Buffer, start: u32, length: u32): ArrayBuffer {
   clearOut();
   const result = imports.proxy_get_buffer_bytes(type, start, length, OUT_PTR, OUT_SIZE);
-  if (result != OK) return new ArrayBuffer(0);
+  if (!answered(result)) return new ArrayBuffer(0);
   return takeReturned();
 }
 
@@ -98,6 +118,7 @@ const SCRATCH_BYTES: i32 = 64 * 1024;
 /** The most a body read asks for at once: what the scratch block holds, so reads never allocate. */
 export const READ_WINDOW: i32 = SCRATCH_BYTES;
 let scratch: usize = 0;
+// biome-ignore lint/correctness/noUnusedVariables: never read; holding the buffer is what keeps it from the collector
 let overflow: ArrayBuffer | null = null;
 
 /** Bytes of a body read for scanning: valid until the next readBuffer. */
@@ -118,7 +139,7 @@ export function readBuffer(type: Buffer, start: u32, length: u32): BodyBytes {
   lend(0, 0);
   const ptr = load<usize>(OUT_PTR);
   const size = <i32>load<usize>(OUT_SIZE);
-  if (result != OK || ptr == 0 || size == 0) {
+  if (!answered(result) || ptr == 0 || size == 0) {
     lastRead.ptr = 0;
     lastRead.length = 0;
     return lastRead;
@@ -136,13 +157,18 @@ export function readBuffer(type: Buffer, start: u32, length: u32): BodyBytes {
  *  unavailable. */
 export function bufferedSize(type: Buffer): i32 {
   // (length, flags) through the two out-slots
-  if (imports.proxy_get_buffer_status(type, OUT_PTR, OUT_SIZE) != OK) return 0;
+  if (!answered(imports.proxy_get_buffer_status(type, OUT_PTR, OUT_SIZE))) return 0;
   return <i32>load<u32>(OUT_PTR);
 }
 
 /** Replaces [start, start+length) of a buffer with `data` (the SDK bound this to the wrong import). */
 export function setBuffer(type: Buffer, start: u32, length: u32, data: ArrayBuffer): bool {
   return imports.proxy_set_buffer_bytes(type, start, length, changetype<usize>(data), data.byteLength) == OK;
+}
+
+/** setBuffer from raw bytes [ptr, ptr+len) (start 0, length 0 prepends: Envoy's Buffer::copyFrom). */
+export function setBufferBytes(type: Buffer, start: u32, length: u32, ptr: usize, len: i32): bool {
+  return imports.proxy_set_buffer_bytes(type, start, length, ptr, len) == OK;
 }
 
 export const enum MetricType { Counter = 0, Gauge = 1, Histogram = 2 }

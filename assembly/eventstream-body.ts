@@ -29,7 +29,7 @@ export class EventStreamBody extends EventStreamHandler {
   /** The stream ended in the middle of a message. */
   truncated: bool = false;
 
-  constructor(private shape: ApiShape, private scanner: JsonScanner, public usage: Usage) {
+  constructor(shape: ApiShape, private scanner: JsonScanner, public usage: Usage) {
     super();
     this.decoder = new EventStreamDecoder(this);
     if (shape.eventPayload == EventPayload.Base64Bytes) this.bytes = new Base64JsonReader(scanner);
@@ -83,7 +83,7 @@ export class EventStreamBody extends EventStreamHandler {
     else if (reading == BASE64_PAYLOAD) this.bytes!.feed(ptr, len);
   }
 
-  onMessageEnd(stream: EventStreamDecoder, sound: bool): void {
+  onMessageEnd(_stream: EventStreamDecoder, sound: bool): void {
     const reading = this.reading;
     this.reading = SKIP;
     if (!sound) return; // the stream has failed: nothing of this message is believed
@@ -93,7 +93,7 @@ export class EventStreamBody extends EventStreamHandler {
       return;
     }
     if (reading == SKIP) return;
-    let whole = true;
+    let whole: bool = true;
     if (reading == BASE64_PAYLOAD) {
       const bytes = this.bytes!;
       bytes.finish();

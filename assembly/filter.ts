@@ -8,7 +8,8 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, log, Level } from "./envoy";
+import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
+import { HeldBody, holdsInVm } from "./held-body";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
 import { rewriteRequest } from "./rewrite";
@@ -41,6 +42,8 @@ export class LlmStream extends Context {
   private destinationHost: string = "";
   private routing: Routing | null = null;
   private buffering: bool = false;
+  /** While buffering over HTTP/1.x: the body so far, held in the VM (held-body.ts says why). */
+  private held: HeldBody | null = null;
   private requestScanner: JsonScanner | null = null;
   private requestDone: bool = false;
   usage: Usage = new Usage();
@@ -135,15 +138,13 @@ export class LlmStream extends Context {
     this.requestScanner = acquireScanner(shape.request);
     if (provider !== null && this.wantsRewrite(shape)) {
       if (declaredLength(headerValue(HeaderMap.Request, H_CONTENT_LENGTH)) > <i64>this.vm.config.maxRewriteBodyBytes) {
-        // Known to be over the bound: never held. Envoy appends each new chunk to a held body
-        // before the filter sees it, and answers 413 once that passes its buffer limit, so a
-        // body held up to the bound could still be refused when one large read arrives
-        // (observed in Envoy 1.36.4 under load). Only a body of unknown length takes that risk.
+        // Known to be over the bound: never held (not even copied into the VM, held-body.ts).
         countSkippedRewrite(this.vm, "too_large");
       } else {
         // The body may change length: the headers go upstream before the body is rewritten.
         removeHeader(HeaderMap.Request, "content-length");
         this.buffering = true;
+        if (holdsInVm()) this.held = new HeldBody();
       }
     }
     return FilterHeadersStatusValues.Continue;
@@ -162,6 +163,8 @@ export class LlmStream extends Context {
     const scanner = this.requestScanner;
     if (scanner === null || this.requestDone) return FilterDataStatusValues.Continue;
     const length = <i32>body_buffer_length;
+    const held = this.held;
+    if (this.buffering && held !== null) return this.holdChunk(scanner, held, length, end_of_stream);
     if (this.buffering) {
       if (length <= this.vm.config.maxRewriteBodyBytes) {
         if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
@@ -174,6 +177,27 @@ export class LlmStream extends Context {
       countSkippedRewrite(this.vm, "too_large");
     }
     this.scanChunk(scanner, length);
+    if (end_of_stream) this.endRequest(scanner);
+    return FilterDataStatusValues.Continue;
+  }
+
+  /** A chunk of a body held in the VM: kept while the whole stays within the bound; the whole
+   *  goes back in place of the last chunk, rewritten; past the bound it goes on unchanged in
+   *  front of the chunk that crossed it, and the rest streams. */
+  private holdChunk(scanner: JsonScanner, held: HeldBody, length: i32, end_of_stream: bool): FilterDataStatusValues {
+    if (held.append(length, this.vm.config.maxRewriteBodyBytes)) {
+      if (!end_of_stream) return FilterDataStatusValues.StopIterationNoBuffer;
+      this.held = null;
+      this.rewriteBuffered(scanner, length, held.bytes());
+      return FilterDataStatusValues.Continue;
+    }
+    this.held = null;
+    this.buffering = false;
+    countSkippedRewrite(this.vm, "too_large");
+    const body = held.bytes();
+    scanner.feed(body.dataStart, body.length);
+    this.scanChunk(scanner, length);
+    setBufferBytes(Buffer.RequestBody, 0, 0, body.dataStart, body.length);
     if (end_of_stream) this.endRequest(scanner);
     return FilterDataStatusValues.Continue;
   }
@@ -198,9 +222,13 @@ export class LlmStream extends Context {
     }
   }
 
-  private rewriteBuffered(scanner: JsonScanner, length: i32): void {
+  /** Rewrites the body: Envoy's buffered request body [0, length), or `held` (the body held in
+   *  the VM), which then replaces the current chunk [0, length) whether rewritten or not. */
+  private rewriteBuffered(scanner: JsonScanner, length: i32, held: Uint8Array | null = null): void {
     this.buffering = false;
-    const body = Uint8Array.wrap(getBuffer(Buffer.RequestBody, 0, <u32>length));
+    const body = held !== null ? held : Uint8Array.wrap(getBuffer(Buffer.RequestBody, 0, <u32>length));
+    const replace = held !== null ? <u32>length : <u32>body.length;
+    let replaced = false;
     scanner.feed(body.dataStart, body.length);
     scanner.finish();
     const routing = this.routing!;
@@ -215,7 +243,8 @@ export class LlmStream extends Context {
       const includeUsage = provider.includeUsage && shape.includeUsage;
       const rewritten = rewriteRequest(body, scanner, model, includeUsage);
       if (rewritten !== null) {
-        if (setBuffer(Buffer.RequestBody, 0, <u32>body.length, rewritten.buffer)) {
+        if (setBuffer(Buffer.RequestBody, 0, replace, rewritten.buffer)) {
+          replaced = true;
           if (model.length > 0) {
             this.usage.requestModel = Uint8Array.wrap(String.UTF8.encode(model));
           }
@@ -224,6 +253,7 @@ export class LlmStream extends Context {
         }
       }
     }
+    if (held !== null && !replaced) setBufferBytes(Buffer.RequestBody, 0, replace, body.dataStart, body.length);
     this.endRequest(scanner);
   }
 

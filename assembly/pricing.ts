@@ -10,12 +10,13 @@
 // A `model` ending in `*` is a prefix, anything else an exact name; the first row that matches
 // wins. Bounds, each enforced here: MAX_PRICE_ROWS rows, MAX_PRICE per million tokens, six
 // decimal places, model patterns of at most MAX_PATTERN_BYTES.
+import * as schema from "./config-schema";
 import { JType, JValue } from "./json/value";
 
 /** Rows in a price table. 10,000 rows (~1 MB of JSON) configure in ~0.1 s and grow a VM's
  *  linear memory to ~25 MiB, most of it the configuration's JSON tree while it is read
  *  (tests/pricing.test.ts reports both); past this the table is a data store, not a config. */
-export const MAX_PRICE_ROWS: i32 = 10000;
+export const MAX_PRICE_ROWS: i32 = schema.PRICING_MODELS_MAX_ITEMS;
 /** Largest price, in currency units per million tokens: one unit per token. With token counts
  *  below 10^9 (json/scanner.ts MAX_COUNT) this keeps cost.ts's products below 2^63. */
 export const MAX_PRICE: i64 = 1_000_000;
@@ -99,8 +100,8 @@ export class PricingResult {
   }
 }
 
-const TOP_KEYS = ["currency", "models"];
-const ROW_KEYS = ["model", "input", "cachedInput", "cacheWrite", "output"];
+const TOP_KEYS = schema.PRICING_KEYS;
+const ROW_KEYS = schema.PRICING_MODELS_KEYS;
 
 export function parsePricing(v: JValue): PricingResult {
   const r = new PricingResult();

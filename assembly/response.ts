@@ -8,7 +8,6 @@ import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
 import { quietEvent } from "./json/prefilter";
 import { EventStreamBody } from "./eventstream-body";
-import { Field } from "./apis/fields";
 
 export const enum BodyKind { Json = 0, Sse = 1, EventStream = 2, Ndjson = 3 }
 

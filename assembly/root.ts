@@ -7,6 +7,7 @@ import { labelFromString } from "./telemetry/labels";
 import { VmState } from "./vm-state";
 import { Direction } from "./identity/config";
 import { LlmStream } from "./filter";
+import { shapesError } from "./apis/registry";
 
 export const PLUGIN = "asm-llm-proxy";
 
@@ -20,6 +21,11 @@ export class LlmRoot extends RootContext {
   // Replaces the SDK's onConfigure (it read the configuration through a bogus size pointer).
   onConfigure(configuration_size: u32): bool {
     const text = configuration_size == 0 ? "" : String.UTF8.decode(getBuffer(Buffer.PluginConfiguration, 0, configuration_size));
+    const shapes = shapesError();
+    if (shapes !== null) {
+      log(Level.Error, PLUGIN + ": " + shapes);
+      return false;
+    }
     const result = parseConfig(text, (name: string): string | null => getEnv(name));
     const config = result.config;
     if (config === null) {

@@ -20,7 +20,7 @@ export abstract class SseHandler {
   abstract onEvent(scanner: JsonScanner, done: bool): void;
   /** Whether an event whose whole data is the one line [ptr, ptr + len) (not `[DONE]`) may be
    *  passed over unread, because reading it could change nothing (json/prefilter.ts). */
-  quiet(ptr: usize, len: i32): bool {
+  quiet(_ptr: usize, _len: i32): bool {
     return false;
   }
   /** An event passed over because quiet() said so. */

@@ -231,9 +231,24 @@ function randomCuts(rand: () => number, length: number, avg: number): number[] {
 const CHUNK = 16 << 10;
 
 export function buildWorkloads(sizes: Sizes): Workload[] {
+  // One PRNG drawn in this order: each group draws after the one before, so the bytes of
+  // every workload stay what they were measured with.
   const rand = prng(0x5eed);
-  const list: Workload[] = [];
+  return [
+    ...smallChat(rand),
+    ...openaiStreams(rand, sizes),
+    ...largeRequests(rand, sizes),
+    ...largeAsciiRequests(sizes),
+    ...anthropicStream(sizes),
+    ...dashscopeStream(rand, sizes),
+    ...nonLlmGet(rand),
+    ...headersOnly(),
+  ];
+}
 
+/** The workloads of the small chat completion. */
+function smallChat(rand: () => number): Workload[] {
+  const list: Workload[] = [];
   // 1. Small chat completion: 1 KB request, 1 KB JSON response, one chunk each.
   {
     const req = enc.encode(chatRequest(rand, "gpt-4o-mini", 1000, false));
@@ -253,7 +268,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       expect: { requestModel: "gpt-4o-mini", responseModel: "gpt-4o-mini-2024-07-18", prompt: 213, completion: 87, total: 300 },
     });
   }
+  return list;
+}
 
+/** The workloads of OpenAI streams, events per chunk and cut at random, Unicode and ASCII text. */
+function openaiStreams(rand: () => number, sizes: Sizes): Workload[] {
+  const list: Workload[] = [];
   // 2. OpenAI streaming: N chunk events (usage in the last), then [DONE]; one event per chunk,
   //    and the same bytes cut at random positions; then the same with ASCII-only text.
   for (const ascii of [false, true]) {
@@ -329,7 +349,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       ...common,
     });
   }
+  return list;
+}
 
+/** The workloads of large requests, model first and last. */
+function largeRequests(rand: () => number, sizes: Sizes): Workload[] {
+  const list: Workload[] = [];
   // 3. Large requests: messages before/after "model", 16 KiB chunks, small JSON response.
   for (const size of [sizes.largeSmall, sizes.largeBig]) {
     for (const last of [false, true]) {
@@ -352,7 +377,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       });
     }
   }
+  return list;
+}
 
+/** The workloads of the model-last large requests with ASCII-only text. */
+function largeAsciiRequests(sizes: Sizes): Workload[] {
+  const list: Workload[] = [];
   // 3b. The model-last large requests again with ASCII-only text (own PRNG: the bytes above stay).
   {
     const rnd = prng(0xa5c12);
@@ -376,7 +406,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       });
     }
   }
+  return list;
+}
 
+/** The workloads of an Anthropic Messages stream. */
+function anthropicStream(sizes: Sizes): Workload[] {
+  const list: Workload[] = [];
   // 3c. Anthropic Messages streaming: message_start (model, input tokens), text deltas that name
   //     no usage or model field at all, message_delta (output tokens); one event per chunk.
   {
@@ -523,7 +558,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       expect: { requestModel: "anthropic.claude-3-5-haiku-20241022-v1:0", responseModel: model, prompt: 472, completion: n - 5 },
     });
   }
+  return list;
+}
 
+/** The workloads of a DashScope native stream. */
+function dashscopeStream(rand: () => number, sizes: Sizes): Workload[] {
+  const list: Workload[] = [];
   // 4. DashScope native SSE: cumulative usage in every event.
   {
     const n = sizes.events;
@@ -587,7 +627,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       expect: { requestModel: "qwen-turbo", prompt, completion: n, total: prompt + n },
     });
   }
+  return list;
+}
 
+/** The workloads of a non-LLM GET. */
+function nonLlmGet(rand: () => number): Workload[] {
+  const list: Workload[] = [];
   // 5. Non-LLM traffic: a GET through the same sidecar (pass-through cost).
   {
     const resp = enc.encode(
@@ -615,7 +660,12 @@ export function buildWorkloads(sizes: Sizes): Workload[] {
       expect: null,
     });
   }
+  return list;
+}
 
+/** The workloads of headers only, both ways. */
+function headersOnly(): Workload[] {
+  const list: Workload[] = [];
   // 6. The SDK's per-stream bookkeeping: headers only, both ways.
   list.push({
     name: "headers-only",

@@ -28,7 +28,8 @@ function registryShapes(): [string, string][] {
   const order = /SHAPES: ApiShape\[\] = \[([^\]]*)\]/
     .exec(readFileSync(join(dir, "registry.ts"), "utf8"))![1]
     .split(",")
-    .map((s) => s.trim());
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const sources = readdirSync(dir)
     .filter((f) => f.endsWith(".ts"))
     .map((f) => readFileSync(join(dir, f), "utf8"));

@@ -126,10 +126,8 @@ describe("request bodies above Envoy's 1 MiB buffer limit", () => {
     for (const r of runs.slice(1)) expect({ ...r, name: "" }, r.name).toEqual({ ...runs[0], name: "" });
   });
 
-  // With a Content-Length over the bound the filter never holds the body. (A chunked body over
-  // the bound is held up to the bound; Envoy 1.36.4 under load answered it 413 once, when one
-  // large read took the held body past its limit before the filter could let go: that case is
-  // documented in docs/failure-behaviour.md, not asserted.)
+  // With a Content-Length over the bound the filter never holds the body. (Chunked bodies over
+  // the bound: tests/envoy-rewrite-chunked.test.ts.)
   it("with a rewrite configured: over the rewrite bound the body goes unchanged (no 413) and is counted; under it, the default model is injected", async () => {
     answer = { status: 200, headers: JSON_HEADERS, pieces: [openaiJson("qwen-1.8b-chat", { prompt: 3, completion: 4 })] };
     const over = big(2 << 20);

@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv from "ajv";
+import { loadSchema as loadConfigSchema } from "../scripts/config-schema.mjs";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import {
@@ -762,62 +763,9 @@ describe("WasmPlugin", () => {
     });
   });
 
-  it("pluginConfig has the filter's schema", () => {
-    const headerMatch = {
-      type: "object",
-      required: ["name"],
-      properties: {
-        name: { type: "string", minLength: 1 },
-        exact: { type: "string" },
-        prefix: { type: "string" },
-        regex: { type: "string" },
-      },
-      additionalProperties: false,
-      oneOf: [{ required: ["exact"] }, { required: ["prefix"] }, { required: ["regex"] }],
-    };
-    const schema = {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        acceptEncoding: { enum: ["narrow", "keep", "identity"] },
-        providers: {
-          type: "array",
-          items: {
-            type: "object",
-            required: ["name", "hosts"],
-            additionalProperties: false,
-            properties: {
-              name: { type: "string", minLength: 1 },
-              hosts: { type: "array", minItems: 1, items: { type: "string", pattern: "^[a-z0-9.-]+$" } },
-              path: { type: "string", pattern: "^/" },
-              apiKeyEnv: { type: "string", minLength: 1 },
-              model: { type: "string", minLength: 1 },
-              includeUsage: { type: "boolean" },
-              dropAcceptEncoding: { type: "boolean" },
-            },
-          },
-        },
-        routes: {
-          type: "array",
-          items: {
-            type: "object",
-            required: ["name", "match", "model"],
-            additionalProperties: false,
-            properties: {
-              name: { type: "string", minLength: 1 },
-              match: {
-                type: "object",
-                additionalProperties: false,
-                properties: { headers: { type: "array", minItems: 1, items: headerMatch } },
-              },
-              model: { type: "string", minLength: 1 },
-              modelPolicy: { enum: ["override", "default"] },
-            },
-          },
-        },
-      },
-    };
-    const validate = new Ajv({ allErrors: true }).compile(schema);
+  it("pluginConfig has the filter's schema (config/schema.json, the parser's own description)", () => {
+    const schema = loadConfigSchema();
+    const validate = new Ajv({ allErrors: true, keywords: ["x-doc-type", "x-doc-default"] }).compile(schema);
     expect(validate(JSON.parse(wasmPluginConfig())), JSON.stringify(validate.errors)).toBe(true);
   });
 

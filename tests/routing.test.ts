@@ -180,9 +180,51 @@ describe("bounded buffering", () => {
     expect(r.localReply).toBeUndefined();
     expect(text(r.upstreamRequest!.body)).toBe(big);
   });
-  it("buffers while within the bound (StopIterationAndBuffer), then releases the rewritten body", async () => {
+  it("HTTP/1.1: holds the body in the VM while within the bound (StopIterationNoBuffer: Envoy keeps nothing, so no 413), then releases the rewritten body", async () => {
     const s = await routed();
     const stream = s.vm.newStream();
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
+    expect(stream.sendRequestBody(Buffer.from('{"messa'), false)).toBe(FilterDataStatus.StopIterationNoBuffer);
+    expect(stream.sendRequestBody(Buffer.from('ges":'), false)).toBe(FilterDataStatus.StopIterationNoBuffer);
+    expect(stream.upstream.bodyChunks.length).toBe(0);
+    expect(stream.sendRequestBody(Buffer.from("[]}"), true)).toBe(FilterDataStatus.Continue);
+    expect(text(stream.upstream.body())).toBe('{"model":"qwen-1.8b-chat","messages":[]}');
+    stream.finish();
+  });
+  it("HTTP/1.1, past the bound: what was held goes on first, then the chunk that crossed it, unchanged; the rest streams", async () => {
+    const s = await routed({ providers: [provider], maxRewriteBodyBytes: 4096 });
+    const big = `{"messages":[{"role":"user","content":"${"x".repeat(20000)}"}]}`;
+    const stream = s.vm.newStream();
+    stream.sendRequestHeaders(
+      [
+        [":method", "POST"],
+        [":path", "/"],
+        [":authority", "dashscope.aliyuncs.com"],
+        [":scheme", "http"],
+        ["content-type", "application/json"],
+      ],
+      false,
+    );
+    expect(stream.sendRequestBody(Buffer.from(big.slice(0, 3000)), false)).toBe(FilterDataStatus.StopIterationNoBuffer);
+    expect(stream.sendRequestBody(Buffer.from(big.slice(3000, 9000)), false)).toBe(FilterDataStatus.Continue);
+    expect(text(stream.upstream.body())).toBe(big.slice(0, 9000));
+    expect(stream.sendRequestBody(Buffer.from(big.slice(9000)), true)).toBe(FilterDataStatus.Continue);
+    expect(text(stream.upstream.body())).toBe(big);
+    expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="too_large"} 1']);
+    stream.finish();
+  });
+  it("HTTP/2: buffers in Envoy while within the bound (StopIterationAndBuffer), then releases the rewritten body", async () => {
+    const s = await routed();
+    const stream = s.vm.newStream({ protocol: "HTTP/2" });
     stream.sendRequestHeaders(
       [
         [":method", "POST"],
@@ -224,9 +266,9 @@ describe("bounded buffering", () => {
     expect(s.prometheus(/^asm_llm_proxy_rewrite_skipped/)).toEqual(['asm_llm_proxy_rewrite_skipped{llmproxy_reason="too_large"} 1']);
     stream.finish();
   });
-  it("a body ending in trailers is rewritten in the trailers callback", async () => {
+  it("HTTP/2: a body ending in trailers is rewritten in the trailers callback", async () => {
     const s = await routed();
-    const stream = s.vm.newStream();
+    const stream = s.vm.newStream({ protocol: "HTTP/2" });
     stream.sendRequestHeaders(
       [
         [":method", "POST"],

@@ -1,6 +1,7 @@
 // The field ids every API shape maps its JSON paths to. Parsers fill them; the Usage record
-// and the rewrite read them. Adding a field is adding a member here and rows in the shapes
-// (at most json/scanner.ts MAX_FIELDS of them).
+// and the rewrite read them. Adding a field is adding a member here (before Count, which moves
+// up by one) and rows in the shapes; json/paths.ts MAX_FIELDS is Count, and the build fails
+// when it passes 32 (the tries keep fields in u32 bit sets).
 export const enum Field {
   Model = 0,
   PromptTokens = 1,
@@ -31,4 +32,6 @@ export const enum Field {
   ErrorCode = 14,
   /** Response-only: an error object's message, for the classes only the words tell. */
   ErrorMessage = 15,
+  /** Keep last: the number of fields (json/paths.ts MAX_FIELDS sizes the scanner's tables). */
+  Count = 16,
 }

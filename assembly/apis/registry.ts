@@ -31,6 +31,17 @@ export function shapeByName(name: string): ApiShape | null {
   return null;
 }
 
+/** The first path a shape's tries refused (json/paths.ts PathTrie.add), naming the shape, or
+ *  null: on_configure rejects the plugin rather than run with a shape missing a path. */
+export function shapesError(): string | null {
+  for (let i = 0; i < SHAPES.length; i++) {
+    const shape = SHAPES[i];
+    const error = shape.request.error !== null ? shape.request.error : shape.response.error;
+    if (error !== null) return "API shape '" + shape.name + "': " + error;
+  }
+  return null;
+}
+
 /** "openai, responses, ...": for configuration errors. */
 export function shapeNames(): string {
   const names: string[] = [];

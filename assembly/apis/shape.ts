@@ -13,6 +13,7 @@ import { PathTrie } from "../json/paths";
 import { MatchKind, StringMatch } from "../match";
 import { Field } from "./fields";
 import { Billing } from "./billing";
+import { hexDigit } from "../json/chars";
 
 export const enum ModelSource { Body = 0, Path = 1 }
 export const enum StreamSignal { BodyFlag = 0, Header = 1, Path = 2 }
@@ -186,8 +187,8 @@ export function percentDecode(s: string): Uint8Array {
   for (let i = 0; i < n; i++) {
     const c = src[i];
     if (c == 0x25 && i + 2 < n) {
-      const h = hexValue(src[i + 1]);
-      const l = hexValue(src[i + 2]);
+      const h = hexDigit(src[i + 1]);
+      const l = hexDigit(src[i + 2]);
       if (h >= 0 && l >= 0) {
         out[o++] = <u8>((h << 4) | l);
         i += 2;
@@ -197,11 +198,4 @@ export function percentDecode(s: string): Uint8Array {
     out[o++] = c;
   }
   return out.slice(0, o);
-}
-
-function hexValue(c: u8): i32 {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
 }

@@ -10,8 +10,8 @@ import { anthropicResponse } from "./anthropic";
 const PUBLISHER = "/publishers/anthropic/models/";
 
 export const vertexAnthropic = anthropicResponse(new ApiShape("vertex-anthropic")
-  .pathBoth(new StringMatch(MatchKind.Contains, PUBLISHER), new StringMatch(MatchKind.Suffix, ":rawPredict"))
-  .pathBoth(new StringMatch(MatchKind.Contains, PUBLISHER), new StringMatch(MatchKind.Suffix, ":streamRawPredict"))
+  .pathBoth(new StringMatch(MatchKind.Contains, "/publishers/anthropic/models/"), new StringMatch(MatchKind.Suffix, ":rawPredict"))
+  .pathBoth(new StringMatch(MatchKind.Contains, "/publishers/anthropic/models/"), new StringMatch(MatchKind.Suffix, ":streamRawPredict"))
   .modelInPath(PUBLISHER, ":/")
   .streamsByPath(":streamRawPredict")
   .authBy(Auth.Bearer));

@@ -16,7 +16,9 @@ for (let n = 0; n < 256; n++) {
   }
 }
 
-@inline function t(k: i32, i: u32): u32 {
+// @ts-ignore: decorator
+@inline
+function t(k: i32, i: u32): u32 {
   return load<u32>(changetype<usize>(CRC_TABLE) + ((<usize>k << 10) | (<usize>(i & 0xff) << 2)));
 }
 

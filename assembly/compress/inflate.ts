@@ -758,6 +758,7 @@ export class Inflater {
       wpos = this.wpos;
       pending = this.pending;
     }
+    // biome-ignore lint/correctness/noUnreachable: AssemblyScript wants a return after the loop
     return GO;
   }
 

@@ -60,13 +60,16 @@ export class IdentityState {
       ? labelFromString(spiffeId(config.trustDomain, namespace, serviceAccount)) : UNKNOWN;
     this.self = workload !== null && workload.length > 0 ? labelFromString(workload + (namespace !== null && namespace.length > 0 ? "." + namespace : "")) : UNKNOWN;
     const max = config.maxValues;
-    this.serviceAccounts = new LabelBudget(max, []);
-    this.principals = new LabelBudget(max, []);
-    this.keys = new LabelBudget(max, []);
-    this.workloads = new LabelBudget(max, []);
-    this.namespaces = new LabelBudget(max, []);
-    this.headers = [];
-    for (let i = 0; i < config.headers.length; i++) this.headers.push(new LabelBudget(max, []));
+    // The budgets outlive a reload (the state is the VM's, vm-state.ts): values already admitted
+    // stay admitted, as their stats stay in Envoy; a header label keeps its budget by position.
+    this.serviceAccounts.reconfigure(max, []);
+    this.principals.reconfigure(max, []);
+    this.keys.reconfigure(max, []);
+    this.workloads.reconfigure(max, []);
+    this.namespaces.reconfigure(max, []);
+    for (let i = 0; i < this.headers.length; i++) this.headers[i].reconfigure(max, []);
+    while (this.headers.length > config.headers.length) this.headers.pop();
+    while (this.headers.length < config.headers.length) this.headers.push(new LabelBudget(max, []));
     this.fixed = null;
   }
 

@@ -3,6 +3,7 @@
 // Parsed here (config.ts hands over the JSON values and takes back the first error with its
 // field) so the main parser stays about routing. Every label is opt-in: with none enabled the
 // stat names, and so the seed's Prometheus lines, are exactly as before.
+import * as schema from "../config-schema";
 import { JType, JValue } from "../json/value";
 
 /** Where the filter sits: in front of the caller's outbound calls (the seed) or on a model
@@ -10,7 +11,7 @@ import { JType, JValue } from "../json/value";
 export const enum Direction { Auto = 0, Outbound = 1, Inbound = 2 }
 
 /** At most this many header labels: each multiplies the series of every (model, destination). */
-export const MAX_HEADER_LABELS = 8;
+export const MAX_HEADER_LABELS: i32 = schema.IDENTITY_HEADERS_MAX_ITEMS;
 const MAX_LABEL_NAME = 40;
 /** Hex digits of SHA-256 kept for the API key label (48 bits: distinct keys stay apart, the key
  *  cannot be read back). */
@@ -71,7 +72,7 @@ export function parseIdentity(identity: JValue | null, direction: JValue | null)
     out.fail("identity", "expected an object, got " + identity.typeName());
     return out;
   }
-  const allowed = ["serviceAccount", "principal", "trustDomain", "headers", "apiKeyHash", "maxValues"];
+  const allowed = schema.IDENTITY_KEYS;
   for (let i = 0; i < identity.keys.length; i++) {
     if (!allowed.includes(identity.keys[i])) {
       out.fail("identity." + identity.keys[i], "unknown field (expected one of " + allowed.join(", ") + ")");
@@ -89,7 +90,9 @@ export function parseIdentity(identity: JValue | null, direction: JValue | null)
   }
   const max = identity.get("maxValues");
   if (max !== null) {
-    if (max.type != JType.Number || max.num != Math.floor(max.num) || max.num < 1 || max.num > 10000) out.fail("identity.maxValues", "expected an integer from 1 to 10000");
+    if (max.type != JType.Number || max.num != Math.floor(max.num) || max.num < schema.IDENTITY_MAX_VALUES_MIN || max.num > schema.IDENTITY_MAX_VALUES_MAX) {
+      out.fail("identity.maxValues", "expected an integer from " + schema.IDENTITY_MAX_VALUES_MIN.toString() + " to " + schema.IDENTITY_MAX_VALUES_MAX.toString());
+    }
     else c.maxValues = <i32>max.num;
   }
   const headers = identity.get("headers");

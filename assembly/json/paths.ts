@@ -2,6 +2,15 @@
 // The scanner walks it key by key; everything outside it is skipped without being looked at.
 // Built once per shape with add(); lookups (one per key of an interesting object, so per SSE
 // event too) go through flat arrays: children as sibling lists, keys by length and bytes.
+import { Field } from "../apis/fields";
+
+/** Fields per API shape: the scanner's per-field tables have this many rows. */
+export const MAX_FIELDS: i32 = Field.Count;
+/** Depth levels whose container kind and trie node the scanner remembers; a path has at most
+ *  this many segments (a deeper one could never match). */
+export const TRACK: i32 = 8;
+// The tries keep sets of fields as u32 bits (below, sumFields): a compile error, not a wrong bit.
+if (MAX_FIELDS > 32) ERROR("apis/fields.ts: more than 32 fields; PathTrie's u32 field sets cannot hold them");
 
 /** Trie node 0 is the root object. A node may be a field (fieldId >= 0) and a parent at once.
  *  A path segment `[]` stands for every element of an array at that point ("usage.models.[]
@@ -30,10 +39,25 @@ export class PathTrie {
   /** How many distinct first bytes the root's keys have; above 4 the prefilter is off. */
   rootFirstCount: i32 = 0;
 
-  /** Adds a dotted path (keys without dots) and the field it fills. */
+  /** The first path add() refused, with the reason; null when every path was taken. Checked
+   *  when the plugin is configured (apis/registry.ts shapesError), so a shape with a field out
+   *  of range or a path deeper than TRACK fails configuration instead of writing past the
+   *  scanner's tables or never matching. */
+  error: string | null = null;
+
+  /** Adds a dotted path (keys without dots) and the field it fills; a path past the limits
+   *  is refused (see `error`) and leaves the trie as it was. */
   add(path: string, fieldId: i32): PathTrie {
     let node = 0;
     const parts = path.split(".");
+    if (fieldId < 0 || fieldId >= MAX_FIELDS) {
+      if (this.error === null) this.error = "path '" + path + "': field id " + fieldId.toString() + " outside 0.." + (MAX_FIELDS - 1).toString();
+      return this;
+    }
+    if (parts.length > TRACK) {
+      if (this.error === null) this.error = "path '" + path + "': " + parts.length.toString() + " segments, deeper than the scanner tracks (" + TRACK.toString() + ")";
+      return this;
+    }
     for (let i = 0; i < parts.length; i++) {
       const key = Uint8Array.wrap(String.UTF8.encode(parts[i]));
       if (parts[i] == "[]") {

@@ -24,6 +24,7 @@
 // Over-approximating is always safe: any doubt means the full scanner reads the event.
 import { PathTrie } from "./paths";
 import { findQuoteBefore } from "./simd";
+import { isLiteralByte } from "./chars";
 
 /** Whether the event data [ptr, ptr + len) can be passed over (see above). `knownField`'s value
  *  equal to `known` counts as no change. */
@@ -48,7 +49,8 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
     }
     p++;
   }
-  return true; // unreachable: the loop returns
+  // biome-ignore lint/correctness/noUnreachable: AssemblyScript requires a return after for (;;)
+  return true;
 }
 
 /** quietEvent for a shape whose root keys start with more than four distinct bytes (OpenAI's:
@@ -135,11 +137,4 @@ function isKnownValue(trie: PathTrie, node: i32, p: usize, end: usize, knownFiel
     if (b != load<u8>(k + <usize>i) || b == 0x5c) return false; // an escape: raw is not decoded
   }
   return load<u8>(v + <usize>n) == 0x22;
-}
-
-// @ts-ignore: decorator
-@inline
-function isLiteralByte(c: u32): bool {
-  // as the scanner's: digits, letters, '-', '+', '.' continue a literal ("nullx" is no null)
-  return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2b || c == 0x2e;
 }

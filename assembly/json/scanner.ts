@@ -3,13 +3,9 @@
 // bytes of state so a document can arrive in chunks split anywhere. It never builds a tree,
 // never recurses (100k levels of nesting cost a counter), never allocates in the hot loop, and
 // never traps on malformed input: it records what it saw and whether the document was sound.
-import { PathTrie } from "./paths";
+import { MAX_FIELDS, PathTrie, TRACK } from "./paths";
 import { findQuoteOrBackslash, findStructural } from "./simd";
-
-/** Fields per API shape (see apis/fields.ts). */
-export const MAX_FIELDS = 16;
-/** Depth levels whose container kind and trie node are remembered. Deeper levels are counted. */
-const TRACK = 8;
+import { hexDigit, isLiteralByte } from "./chars";
 /** Bytes kept of a captured key or value; a longer one is marked oversized. */
 export const CAPTURE_BYTES = 512;
 /** Longest integer accepted as a token count: 9 digits (< 10^9). No model has a context near
@@ -392,7 +388,7 @@ export class JsonScanner {
         // Keys compare by their decoded value, as JSON.parse does: "mod\u0065l" is "model"
         // (else a client could slip a model past an override route).
         if (hasBackslash(buf, len)) {
-          const key = unescape(buf, len);
+          const key = decodeEscapes(buf, len);
           node = this.trie.lookup(unchecked(this.nodeAt[d]), key.dataStart, key.length);
         } else {
           node = this.trie.lookup(unchecked(this.nodeAt[d]), buf, len);
@@ -535,7 +531,7 @@ export class JsonScanner {
     if (!unchecked(this.present[field]) || unchecked(this.kind[field]) != Kind.String) return null;
     let decoded = unchecked(this.bytes[field]);
     if (decoded === null) {
-      decoded = unescape(changetype<usize>(unchecked(this.raw[field])), unchecked(this.rawLen[field]));
+      decoded = decodeEscapes(changetype<usize>(unchecked(this.raw[field])), unchecked(this.rawLen[field]));
       unchecked(this.bytes[field] = decoded);
     }
     return decoded;
@@ -580,15 +576,10 @@ function closingQuote(p: usize, end: usize): usize {
     p += 2;
     if (p >= end) return end;
   }
-  return end; // unreachable
+  // biome-ignore lint/correctness/noUnreachable: AssemblyScript requires a return after for (;;)
+  return end;
 }
 
-// @ts-ignore: decorator
-@inline
-function isLiteralByte(c: u32): bool {
-  // digits, letters, '-', '+', '.': numbers and true/false/null (and junk words, kept together)
-  return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2b || c == 0x2e;
-}
 
 function hasBackslash(buf: usize, len: i32): bool {
   for (let i = 0; i < len; i++) if (load<u8>(buf + <usize>i) == 0x5c) return true;
@@ -617,7 +608,7 @@ export function parseCount(buf: usize, len: i32): i64 {
 }
 
 /** Decodes a JSON string body's escapes into bytes (UTF-8 for \u escapes); never traps. */
-export function unescape(src: usize, len: i32): Uint8Array {
+export function decodeEscapes(src: usize, len: i32): Uint8Array {
   const out = new Uint8Array(len); // decoding never lengthens
   const dst = out.dataStart;
   let o = 0;
@@ -665,11 +656,8 @@ function hex4(src: usize, i: i32, len: i32): i32 {
   if (i + 4 > len) return -1;
   let v = 0;
   for (let k = 0; k < 4; k++) {
-    const c = <i32>load<u8>(src + <usize>(i + k));
-    let d: i32;
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
-    else return -1;
+    const d = hexDigit(<u32>load<u8>(src + <usize>(i + k)));
+    if (d < 0) return -1;
     v = (v << 4) | d;
   }
   return v;

@@ -1,6 +1,8 @@
 // A small JSON tree parser for the plugin configuration (read once, in on_configure). Unlike
 // json-as, which aborts the VM on malformed input, it reports where the input broke, so
 // on_configure can reject the configuration with a log line instead of trapping. Depth-limited.
+import { hexDigit } from "./chars";
+
 export enum JType { Null, Bool, Number, String, Array, Object }
 
 // Scalars share these (never pushed to): two arrays per number or string made a 10,000-row
@@ -278,11 +280,8 @@ function jsonNumber(s: string, start: i32, end: i32): f64 {
 function hex4(s: string, at: i32): i32 {
   let v = 0;
   for (let k = 0; k < 4; k++) {
-    const c = s.charCodeAt(at + k);
-    let d: i32;
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-    else if ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) d = (c | 0x20) - 0x61 + 10;
-    else return -1;
+    const d = hexDigit(<u32>s.charCodeAt(at + k));
+    if (d < 0) return -1;
     v = (v << 4) | d;
   }
   return v;

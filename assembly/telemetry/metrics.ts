@@ -31,6 +31,8 @@ export const FINISH_REASONS = "asm_llm_proxy_finish_reasons";
 export const ERRORS = "asm_llm_proxy_errors";
 /** Id slots per series for the counters with one more tag from a closed vocabulary. */
 export const TAGGED_SLOTS = 16;
+/** Host reads answered neither Ok nor NotFound (envoy.ts takeHostErrors); treated as absent. */
+export const HOST_CALL_ERRORS = "asm_llm_proxy_host_call_errors";
 /** Label values folded into "other" by the cardinality bound (tag llmproxy_label). */
 export const LABELS_FOLDED = "asm_llm_proxy_labels_folded";
 

@@ -5,7 +5,7 @@ import { VmState } from "../vm-state";
 import { Usage } from "../usage";
 import { Skip, skipReason } from "../outcome";
 import { LabelBudget } from "./cardinality";
-import { setFilterStateRaw } from "../envoy";
+import { setFilterStateRaw, takeHostErrors } from "../envoy";
 import { labelFromBytes, labelFromString, OTHER } from "./labels";
 import { writeSafeUtf8 } from "./utf8";
 import { MetricNames, operationName, providerName } from "./otel";
@@ -14,7 +14,7 @@ import { costOf } from "../cost";
 import { Billing } from "../apis/billing";
 import { Pricing, PriceRow, MAX_PATTERN_BYTES } from "../pricing";
 import { ErrorType, FinishReason, FINISH_REASONS as FINISH_REASON_COUNT, classifyCutOff, classifyError, errorTypeName, finishReasonName } from "../classify";
-import { ERRORS, FINISH_REASONS, LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
+import { ERRORS, FINISH_REASONS, HOST_CALL_ERRORS, LABELS_FOLDED, REWRITE_SKIPPED, UNPARSED, SeriesSample, reasonStatName } from "./metrics";
 
 // Filter state keys; Envoy stores them as `wasm.<key>` (Context::setProperty).
 export const KEY_REQUEST_MODEL = "asm.llmproxy.request_model";
@@ -78,6 +78,8 @@ export function publishRequestModel(vm: VmState, model: Uint8Array | null, strea
  *  and histograms. Latencies are published for every response that ended with a 2xx status
  *  (read or not); token numbers only when the usage was read (skip None). */
 export function publishResult(vm: VmState, usage: Usage, skip: Skip, streaming: bool, destination: string, who: Attribution | null, shape: string): void {
+  const hostErrors = takeHostErrors();
+  if (hostErrors > 0) vm.metrics.add(HOST_CALL_ERRORS, hostErrors);
   const responseModel = usage.responseModel;
   if (responseModel !== null) setModel(B_RESPONSE_MODEL, responseModel);
   const sample = new SeriesSample();

@@ -20,6 +20,11 @@ export interface ImportsVm {
   readonly env: Record<string, string>;
   readonly logLevel: number;
   readonly restricted: boolean;
+  /** Test fault injection: an import named here answers this status without running (what a
+   *  host in trouble, e.g. Envoy's InternalFailure or SerializationFailure, would answer). */
+  readonly hostCallFaults: Map<string, WasmResultCode>;
+  /** When set, every import call is counted here by name (bench/host-calls.ts's census). */
+  hostCallCounts?: Map<string, number>;
   tickPeriodMs: number;
   readonly now: () => bigint;
   readonly metricIds: MetricIdSpace;
@@ -645,6 +650,9 @@ export function buildImports(vm: ImportsVm, module: WebAssembly.Module): WebAsse
       ? (fn as (...a: unknown[]) => unknown)
       : (...args: unknown[]) => {
           if (vm.restricted) throw new RestrictedCall(qualified);
+          if (vm.hostCallCounts) vm.hostCallCounts.set(imp.name, (vm.hostCallCounts.get(imp.name) ?? 0) + 1);
+          const fault = vm.hostCallFaults.get(imp.name);
+          if (fault !== undefined) return fault;
           return (fn as (...a: unknown[]) => unknown)(...args);
         };
   }

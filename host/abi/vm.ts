@@ -84,9 +84,14 @@ export class WasmVm {
   readonly sharedData = new Map<string, { value: Uint8Array; cas: number }>();
   readonly foreignFunctions = new Map<string, ForeignFunction>();
   readonly statePrototypes = new Map<string, CelStatePrototype>();
+  /** Imports made to answer a fixed status (ImportsVm.hostCallFaults): tests of error paths. */
+  readonly hostCallFaults = new Map<string, WasmResultCode>();
+  /** Set to a map to count every import call by name (ImportsVm.hostCallCounts). */
+  hostCallCounts?: Map<string, number>;
   readonly env: Record<string, string>;
   readonly rootId: string;
-  readonly pluginConfig: Uint8Array;
+  /** The current plugin's configuration (reload() replaces it). */
+  pluginConfig: Uint8Array;
   readonly vmConfig: Uint8Array;
   readonly bufferLimitBytes: number;
   readonly failStrategy: FailStrategy;
@@ -189,6 +194,35 @@ export class WasmVm {
       this.root.pluginConfigReadable = false;
     }
     return true;
+  }
+
+  /** A plugin reload on the running VM, as Envoy does on a listener or ECDS update that changes
+   * the plugin configuration but not the VM (proxy-wasm-cpp-host): the new plugin's handle
+   * starts a new root context on the same Wasm instance (WasmBase::start: on_context_create,
+   * on_vm_start, on_configure), then the old handle's destructor shuts the old root down
+   * (WasmBase::startShutdown: on_done, then on_delete when it answered true). False if the new
+   * root failed to start or configure. */
+  reload(pluginConfig: string | Uint8Array): boolean {
+    if (!this.started) throw new Error("WasmVm.reload() before start()");
+    const old = this.root;
+    this.pluginConfig = typeof pluginConfig === "string" ? enc.encode(pluginConfig) : pluginConfig;
+    const root = new RootContext(this, this.allocContextId());
+    this.contexts.set(root.id, root);
+    this.root = root;
+    this.callExport(root, "proxy_on_context_create", root.id, 0);
+    root.pluginConfigReadable = true;
+    let ok = false;
+    try {
+      const vmStart = this.callExport(root, "proxy_on_vm_start", root.id, this.vmConfig.length);
+      const configure = this.failed || vmStart === 0 ? 0 : this.callExport(root, "proxy_on_configure", root.id, this.pluginConfig.length);
+      ok = !this.failed && configure !== 0;
+    } finally {
+      root.pluginConfigReadable = false;
+    }
+    const done = this.callExport(old, "proxy_on_done", old.id);
+    if (done !== 0) this.callExport(old, "proxy_on_delete", old.id);
+    this.contexts.delete(old.id);
+    return ok && !this.failed;
   }
 
   /** proxy_on_tick on the root context (what a timer would do); a module can resume a stopped

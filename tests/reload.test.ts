@@ -1,0 +1,59 @@
+// Plugin reloads (issue 23): Envoy reloads the plugin on a running VM when a listener or ECDS
+// update changes its configuration (a new root context is configured, the old one is done and
+// deleted; host/abi/vm.ts reload). Linear memory must stop growing: before the fix it rose by
+// about 5 KiB per reload in real Envoy (336 to 1,392 KiB over 200 reloads, still rising).
+import { describe, expect, it } from "vitest";
+import { sidecar } from "./helpers/sidecar";
+import { openaiJson } from "./helpers/bodies";
+
+const enc = new TextEncoder();
+
+/** A configuration that changes with `i` (what makes Envoy start a new root context). */
+function config(i: number): string {
+  return JSON.stringify({
+    modelAllowList: Array.from({ length: 50 }, (_, k) => `model-${i}-${k}`),
+    providers: [{ name: "dashscope", hosts: ["dashscope.aliyuncs.com"], model: `qwen-${i}`, apiKey: `sk-${i}` }],
+    routes: [{ name: "subscriber", match: { headers: [{ name: "user-type", exact: "subscriber" }] }, model: `qwen-turbo-${i}` }],
+  });
+}
+
+describe("plugin reloads on a running VM", () => {
+  it("500 reloads with a changed configuration (and a request after each): linear memory flat after the first 100", async () => {
+    const s = await sidecar({ pluginConfig: config(0) });
+    const request = () => {
+      const st = s.vm.newStream();
+      st.sendRequestHeaders(
+        [
+          [":method", "POST"],
+          [":path", "/v1/chat/completions"],
+          [":authority", "api.openai.com"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
+      st.sendRequestBody(enc.encode('{"model":"gpt-4o-mini","messages":[]}'), true);
+      st.sendResponseHeaders(
+        [
+          [":status", "200"],
+          ["content-type", "application/json"],
+        ],
+        false,
+      );
+      st.sendResponseBody(openaiJson("gpt-4o-mini", { prompt: 3, completion: 4 }), true);
+      st.finish();
+    };
+    const sizes: number[] = [];
+    request();
+    const metricIds = s.vm.metricIds.ids.size;
+    for (let i = 1; i <= 500; i++) {
+      expect(s.vm.reload(config(i))).toBe(true);
+      request();
+      if (i % 100 === 0) sizes.push(s.vm.memoryBytes());
+    }
+    // The metric id cache is the VM's: a reload defines nothing again (Envoy keeps every id).
+    expect(s.vm.metricIds.ids.size).toBe(metricIds);
+    expect(s.vm.failed).toBe(false);
+    console.log(`linear memory after 100..500 reloads (KiB): ${sizes.map((b) => b / 1024).join(", ")}`);
+    expect(sizes[4]).toBe(sizes[0]);
+  }, 120_000);
+});
