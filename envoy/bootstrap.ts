@@ -18,6 +18,7 @@ import {
   type K8sObject,
 } from "../repo/manifests";
 import { ISTIO_DEFAULT_TAGS } from "../host/envoy/tags";
+import { LOCAL_ISTIO_LINE, wasmPluginNames } from "../repo/istiod";
 
 type Json = Record<string, unknown>;
 
@@ -62,8 +63,9 @@ export interface SidecarBootstrapOptions {
 const PLUGIN_NAME = "asm-llm-proxy";
 const SYSTEM_CA_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
-/** Istio's failStrategy → Envoy's PluginConfig.failure_policy (pilot/pkg/model/wasm.go,
- * Istio ≥ 1.25; FAIL_CLOSE is the WasmPlugin default). */
+/** Istio's failStrategy → Envoy's PluginConfig.failure_policy (pilot/pkg/model/extensions.go;
+ * FAIL_RELOAD from Istio 1.27, earlier unmapped and so failing closed; FAIL_CLOSE is the
+ * WasmPlugin default). */
 export function failurePolicy(strategy: string | undefined): string {
   if (strategy === "FAIL_OPEN") return "FAIL_OPEN";
   if (strategy === "FAIL_RELOAD") return "FAIL_RELOAD";
@@ -92,6 +94,7 @@ interface DestinationRuleSpec {
 interface TlsSettings {
   mode?: string;
   sni?: string;
+  subjectAltNames?: string[];
 }
 
 /** The HTTP services the sidecar reaches: every ServiceEntry host's HTTP ports, with the
@@ -138,7 +141,15 @@ function caBundle(caFile?: string): string {
 
 const isIp = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a) || a.includes(":");
 
-function cluster(name: string, upstream: Upstream, sni: string | undefined): Json {
+/** Upstream TLS as pilot renders a DestinationRule's SIMPLE tls (cluster_tls.go,
+ * constructUpstreamTLS): `sni` as given, and the certificate's name checked against
+ * `subjectAltNames` only: with an explicit `sni` and no `subjectAltNames` pilot checks no name. */
+export function originatedTls(tls: TlsSettings | undefined, host: string): { sni: string; sans: string[] } | undefined {
+  if (tls?.mode !== "SIMPLE") return undefined;
+  return { sni: tls.sni ?? host, sans: tls.subjectAltNames ?? [] };
+}
+
+function cluster(name: string, upstream: Upstream, tls: { sni: string; sans: string[] } | undefined): Json {
   const c: Json = {
     name,
     connect_timeout: "10s",
@@ -155,11 +166,11 @@ function cluster(name: string, upstream: Upstream, sni: string | undefined): Jso
       name: "envoy.transport_sockets.tls",
       typed_config: {
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-        sni,
+        sni: tls?.sni,
         common_tls_context: {
           validation_context: {
             trusted_ca: { filename: caBundle(upstream.caFile) },
-            ...(sni ? { match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: sni } }] } : {}),
+            ...(tls?.sans.length ? { match_subject_alt_names: tls.sans.map((exact) => ({ exact })) } : {}),
           },
         },
       },
@@ -185,8 +196,8 @@ function accessLog(path: string, labels: Record<string, string>): Json {
   };
 }
 
-/** The HTTP Wasm filter as pilot builds it from the WasmPlugin (ECDS resource
- * `<namespace>.<name>`; vm_config from vmConfig; failure_policy from failStrategy). */
+/** The HTTP Wasm filter as pilot builds it from the WasmPlugin (named as wasmPluginNames says;
+ * vm_config from vmConfig; failure_policy from failStrategy). */
 export function wasmFilter(opts: SidecarBootstrapOptions): Json {
   const dir = opts.manifestsDir ?? "manifests";
   const spec = wasmPluginSpec(PLUGIN_NAME, dir) as { failStrategy?: string };
@@ -208,14 +219,14 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
       }
     : { local: { filename: opts.wasmFile } };
   const configuration = opts.pluginConfig ?? wasmPluginConfig(PLUGIN_NAME, dir);
-  // pilot names the ECDS resource, the filter and the plugin `<namespace>.<name>`.
-  const name = `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`;
+  // pilot's names, which differ by Istio line (repo/istiod.ts); the local sidecar follows the newest.
+  const names = wasmPluginNames(plugin.metadata.namespace ?? "default", plugin.metadata.name, LOCAL_ISTIO_LINE);
   return {
-    name,
+    name: names.filter,
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
       config: {
-        name,
+        name: names.plugin,
         root_id: opts.rootId ?? wasmPluginRootId(PLUGIN_NAME, dir),
         // pilot wraps pluginConfig's JSON in a StringValue: on_configure reads the JSON text.
         ...(configuration === ""
@@ -241,9 +252,7 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
   const pod = `${workload}-local`;
   const services = outboundServices(dir);
 
-  const clusters: Json[] = services.map((s) =>
-    cluster(outboundCluster(s.host, s.port), opts.upstream, s.tls?.mode === "SIMPLE" ? (s.tls.sni ?? s.host) : undefined),
-  );
+  const clusters: Json[] = services.map((s) => cluster(outboundCluster(s.host, s.port), opts.upstream, originatedTls(s.tls, s.host)));
   // Istio's PassthroughCluster sends unknown authorities to their original destination; on one
   // machine there is only the one upstream, so other authorities (other providers' hosts in a
   // test's plugin configuration, non-LLM calls) go there too, in plain HTTP or TLS alike.

@@ -80,3 +80,20 @@ export function golden<T = any>(line: string, file: string): T {
 export function goldenExists(line: string, file: string): boolean {
   return existsSync(join(goldenDir(line), file));
 }
+
+/** How pilot names a WasmPlugin's filter. `filter`: the ECDS resource, which is also the HTTP
+ * filter's name in the listener; `plugin`: PluginConfig.name, which Envoy's `wasm.<plugin>.*`
+ * stats and log lines carry. Up to 1.29 from the WasmPlugin itself (pilot/pkg/model/
+ * extensions.go:53,161,271 at 1.29.6). From 1.30 pilot translates every WasmPlugin into a
+ * TrafficExtension named `<name>~istio-translated-wasmplugin` (pilot/pkg/config/kube/extensions/
+ * translate.go:27,69, added by istio/istio#59052) and names that (pilot/pkg/model/
+ * extensions.go:53,250,352 at 1.30.3 and 1.31). */
+export function wasmPluginNames(namespace: string, name: string, line: string): { filter: string; plugin: string } {
+  const [major, minor] = line.split(".").map(Number);
+  if (major === 1 && minor < 30) return { filter: `extensions.istio.io/wasmplugin/${namespace}.${name}`, plugin: `${namespace}.${name}` };
+  const plugin = `${namespace}.${name}~istio-translated-wasmplugin`;
+  return { filter: `extensions.istio.io/trafficextension/${plugin}`, plugin };
+}
+
+/** The line the local sidecar (envoy/bootstrap.ts) follows: the newest rendered. */
+export const LOCAL_ISTIO_LINE = "1.31";
