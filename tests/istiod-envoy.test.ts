@@ -96,8 +96,11 @@ describe.each(LINES.flatMap((line) => ENVOYS.map((version) => ({ line, version }
     const { envoy, log, removed } = await run(version, line, { upstream: { address: "127.0.0.1", port: Number(new URL(mock.url).port) }, plainUpstream: true });
     try {
       // What was removed is exactly what the golden has of Istio's own build.
-      expect(removed).toEqual(goldenHcm(line).http_filters.filter(isIstioOnly).map((f: { name: string }) => f.name));
-      expect(removed).toContain("istio.stats");
+      expect(removed).toEqual([
+        ...goldenHcm(line).http_filters.filter(isIstioOnly).map((f: { name: string }) => f.name),
+        ...(golden(line, CLUSTER_FILE).filters ?? []).filter(isIstioOnly).map((f: { name: string }) => `cluster:${f.name}`),
+      ]);
+      expect(removed).toEqual(["istio.metadata_exchange", "istio.alpn", "istio.stats", "cluster:istio.metadata_exchange"]);
       expect((await meshRequest(envoy.proxyUrl, false)).status).toBe(200);
       expect((await meshRequest(envoy.proxyUrl, true)).status).toBe(200);
       const logs = await waitFor(() => (accessLog(log).length >= 2 ? accessLog(log) : undefined), "two access-log lines");
@@ -159,10 +162,11 @@ describe.each(LINES.flatMap((line) => ENVOYS.map((version) => ({ line, version }
       expect(await meshRequest(closed.envoy.proxyUrl, false)).toEqual({ status: 403, body: "RBAC: access denied" });
       expect(mock.requests).toHaveLength(0);
       // FAIL_OPEN (the manifest's choice): the request leaves un-routed, without the key, and
-      // the provider refuses it.
-      expect((await meshRequest(open.envoy.proxyUrl, false)).status).toBe(401);
+      // the provider does not know the path.
+      expect((await meshRequest(open.envoy.proxyUrl, false)).status).toBe(404);
       expect(mock.requests).toHaveLength(1);
-      expect(mock.requests[0].headers.authorization).toBeUndefined();
+      expect(mock.requests[0]).toMatchObject({ path: "/" }); // no path rewrite
+      expect(mock.requests[0].headers.authorization).toBeUndefined(); // no key injected
     } finally {
       await closed.envoy.stop();
       await open.envoy.stop();

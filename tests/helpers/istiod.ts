@@ -24,8 +24,10 @@ export const DASHSCOPE_CLUSTER = "outbound|80||dashscope.aliyuncs.com";
 /** Filters of Istio's proxy build that upstream Envoy does not have: their config types live in
  * Istio's own proto packages (istio.io/api envoy/..., istio/proxy). */
 export function isIstioOnly(filter: J): boolean {
-  const type: string = filter.typed_config?.["@type"] ?? "";
-  return /^type\.googleapis\.com\/(istio\.|io\.istio\.|stats\.PluginConfig)/.test(type);
+  const tc = filter.typed_config ?? {};
+  // A TypedStruct names the real type inside (istio.metadata_exchange is written that way).
+  const type: string = tc["@type"] === "type.googleapis.com/udpa.type.v1.TypedStruct" ? tc.type_url : (tc["@type"] ?? "");
+  return /^type\.googleapis\.com\/(istio\.|io\.istio\.|stats\.PluginConfig|envoy\.tcp\.metadataexchange\.)/.test(type);
 }
 
 /** The HttpConnectionManager of the golden's outbound listener (its one HTTP filter chain). */
@@ -123,6 +125,9 @@ export function goldenEnvoyBootstrap(line: string, o: GoldenEnvoyOptions): Golde
     endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.upstream.address, port_value: o.upstream.port } } } }] }],
   };
   delete cluster.metadata; // Istio's service metadata, read by its stats filter only
+  // The upstream network filter istio.metadata_exchange (Istio's build only).
+  for (const f of cluster.filters ?? []) if (isIstioOnly(f)) removedFilters.push(`cluster:${f.name}`);
+  cluster.filters = (cluster.filters ?? []).filter((f: J) => !isIstioOnly(f));
   if (o.plainUpstream) {
     delete cluster.transport_socket;
     delete cluster.transport_socket_matches;
