@@ -26,6 +26,8 @@ export interface EnvoySidecarConfig extends CommonSidecarConfig {
   stdout?: "pipe" | "inherit";
   /** Envoy's stats_flush_interval in ms (default 5 s; tests reading histograms shorten it). */
   statsFlushMs?: number;
+  /** Stat name suffixes exported beyond Istio's inclusion list (envoy/bootstrap.ts). */
+  statsInclusionSuffixes?: string[];
 }
 
 export interface EnvoySidecar {
@@ -143,6 +145,7 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       vmEnv: inline,
       bufferLimitBytes: cfg.bufferLimitBytes,
       statsFlushMs: cfg.statsFlushMs,
+      statsInclusionSuffixes: cfg.statsInclusionSuffixes,
     });
     const envoy = await startEnvoy({
       binary,

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { failurePolicy, mergeBootstrap, outboundServices, sidecarBootstrap } from "../envoy/bootstrap";
+import { failurePolicy, istioRetryPolicy, mergeBootstrap, outboundServices, sidecarBootstrap } from "../envoy/bootstrap";
 import { ensureEnvoy } from "../envoy/install";
 import { bootstrapStatsTags, repoRoot, wasmPluginConfig, wasmPluginSpec } from "../repo/manifests";
 import { ENVOYS } from "./helpers/envoy";
@@ -68,7 +68,12 @@ describe("the bootstrap generated from manifests/", () => {
       tls: { mode: "SIMPLE", sni: "dashscope.aliyuncs.com", subjectAltNames: ["dashscope.aliyuncs.com"] },
     });
     const vhost = hcm.route_config.virtual_hosts.find((v: J) => v.domains.includes("dashscope.aliyuncs.com"));
-    expect(vhost.routes[0].route).toEqual({ cluster: "outbound|80||dashscope.aliyuncs.com", timeout: "0s" });
+    expect(vhost.routes[0].route).toEqual({
+      cluster: "outbound|80||dashscope.aliyuncs.com",
+      timeout: "0s",
+      max_grpc_timeout: "0s",
+      retry_policy: istioRetryPolicy(),
+    });
     const cluster = b.static_resources.clusters.find((c: J) => c.name === "outbound|80||dashscope.aliyuncs.com");
     expect(cluster.transport_socket.typed_config.sni).toBe("dashscope.aliyuncs.com");
     // the name checked is the DestinationRule's subjectAltNames, not the sni (pilot's cluster_tls.go)
