@@ -361,7 +361,9 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
     name: "allow_any",
     domains: ["*"],
     include_request_attempt_count: true,
-    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s", max_grpc_timeout: "0s" } }],
+    routes: [
+      { name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s", max_grpc_timeout: "0s" } },
+    ],
   });
 
   const hcm = {

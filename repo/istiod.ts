@@ -86,7 +86,7 @@ export function goldenExists(line: string, file: string): boolean {
  * stats and log lines carry. Up to 1.29 from the WasmPlugin itself (pilot/pkg/model/
  * extensions.go:53,161,271 at 1.29.6). From 1.30 pilot translates every WasmPlugin into a
  * TrafficExtension named `<name>~istio-translated-wasmplugin` (pilot/pkg/config/kube/extensions/
- * translate.go:27,69, added by istio/istio#59052) and names that (pilot/pkg/model/
+ * translate.go:27,70, added by istio/istio#59052) and names that (pilot/pkg/model/
  * extensions.go:53,250,352 at 1.30.3 and 1.31). */
 export function wasmPluginNames(namespace: string, name: string, line: string): { filter: string; plugin: string } {
   const [major, minor] = line.split(".").map(Number);

@@ -33,7 +33,8 @@ const goEnv = (modfile: string): NodeJS.ProcessEnv => ({ ...process.env, GOFLAGS
 /** The istio.io/istio source the line builds against: the module's directory, or the git tag
  * extracted into .istio-render/src/. */
 function extract(l: IstioLine): string {
-  if (l.source.kind !== "git") return run("go", ["list", "-m", "-f", "{{.Dir}}", "istio.io/istio"], { cwd: TOOL, env: goEnv(l.modfile) }).trim();
+  if (l.source.kind !== "git")
+    return run("go", ["list", "-m", "-f", "{{.Dir}}", "istio.io/istio"], { cwd: TOOL, env: goEnv(l.modfile) }).trim();
   const dir = join(repoRoot, l.source.dir);
   if (existsSync(join(dir, "go.mod"))) return dir;
   mkdirSync(dir, { recursive: true });

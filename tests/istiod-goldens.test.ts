@@ -47,7 +47,9 @@ describe.each(LINES)("istio %s: names", (line) => {
     expect(ecds.name).toBe(names.filter);
     expect(ecds.typed_config.config.name).toBe(names.plugin);
     expect(goldenHcm(line).http_filters.map((f: J) => f.name)).toContain(names.filter);
-    expect(names.plugin).toBe(Number(line.split(".")[1]) >= 30 ? "default.asm-llm-proxy~istio-translated-wasmplugin" : "default.asm-llm-proxy");
+    expect(names.plugin).toBe(
+      Number(line.split(".")[1]) >= 30 ? "default.asm-llm-proxy~istio-translated-wasmplugin" : "default.asm-llm-proxy",
+    );
   });
 });
 

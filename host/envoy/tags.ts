@@ -31,7 +31,10 @@ export const ISTIO_DEFAULT_TAGS: StatsTagConfig[] = [
   { tag_name: "tcp_prefix", regex: "^tcp\\.((.*?)\\.)\\w+?$" },
   { tag_name: "response_code", regex: "_rq(_(\\d{3}))$" },
   { tag_name: "response_code_class", regex: "_rq(_(\\dxx))$" },
-  { tag_name: "http_conn_manager_listener_prefix", regex: "^listener(?=\\.).*?\\.http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)" },
+  {
+    tag_name: "http_conn_manager_listener_prefix",
+    regex: "^listener(?=\\.).*?\\.http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)",
+  },
   { tag_name: "listener_address", regex: "^listener\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)" },
   { tag_name: "mongo_prefix", regex: "^mongo\\.(.+?)\\.(collection|cmd|cx_|op_|delays_|decoding_)(.*?)$" },
   { tag_name: "cache", regex: "(cache\\.(.+?)\\.)" },

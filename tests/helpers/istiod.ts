@@ -122,7 +122,9 @@ export function goldenEnvoyBootstrap(line: string, o: GoldenEnvoyOptions): Golde
   delete cluster.typed_dns_resolver_config;
   cluster.load_assignment = {
     cluster_name: cluster.name,
-    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.upstream.address, port_value: o.upstream.port } } } }] }],
+    endpoints: [
+      { lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.upstream.address, port_value: o.upstream.port } } } }] },
+    ],
   };
   delete cluster.metadata; // Istio's service metadata, read by its stats filter only
   // The upstream network filter istio.metadata_exchange (Istio's build only).
