@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { failurePolicy, istioRetryPolicy, mergeBootstrap, outboundServices, sidecarBootstrap } from "../envoy/bootstrap";
+import { failurePolicy, istioRetryPolicy, mergeBootstrap, originatedTls, outboundServices, sidecarBootstrap } from "../envoy/bootstrap";
 import { ensureEnvoy } from "../envoy/install";
 import { bootstrapStatsTags, repoRoot, wasmPluginConfig, wasmPluginSpec } from "../repo/manifests";
 import { ENVOYS } from "./helpers/envoy";
@@ -81,6 +81,15 @@ describe("the bootstrap generated from manifests/", () => {
       { exact: "dashscope.aliyuncs.com" },
     ]);
     expect(hcm.http_protocol_options.allow_absolute_url).toBe(true);
+  });
+
+  it("checks the certificate's name only against subjectAltNames, as pilot does when sni is explicit", () => {
+    expect(originatedTls({ mode: "SIMPLE", sni: "a.example" }, "a.example")).toEqual({ sni: "a.example", sans: [] });
+    expect(originatedTls({ mode: "SIMPLE", sni: "a.example", subjectAltNames: ["a.example"] }, "a.example")).toEqual({
+      sni: "a.example",
+      sans: ["a.example"],
+    });
+    expect(originatedTls({ mode: "DISABLE" }, "a.example")).toBeUndefined();
   });
 
   it("merges an override as Istio does: objects merge, lists append", () => {
