@@ -164,7 +164,9 @@ func rewriteLocalFiles(t test.Failer, res []*anypb.Any, dir string) []*anypb.Any
 		if err != nil {
 			t.Fatal(err)
 		}
-		l.Specifier = &core.DataSource_Filename{Filename: ModulePlaceholder + filepath.ToSlash(rel)}
+		// The cache's first directory level is keyed on the url, whose registry port changes
+		// from run to run; the file name (the image manifest digest) does not.
+		l.Specifier = &core.DataSource_Filename{Filename: ModulePlaceholder + ".../" + filepath.Base(rel)}
 		tc, _ := anypb.New(w)
 		ec.TypedConfig = tc
 		b, _ := anypb.New(ec)
