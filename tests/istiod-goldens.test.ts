@@ -18,7 +18,10 @@ const local: J = sidecarBootstrap({
   adminPort: 0,
   accessLogPath: "/dev/stdout",
 });
-const localHcm: J = local.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+const localHcm: J = local.static_resources.listeners
+  .find((l: J) => l.name === "0.0.0.0_80")
+  .filter_chains.flatMap((fc: J) => fc.filters)
+  .find((f: J) => f.name === "envoy.filters.network.http_connection_manager").typed_config;
 const localCluster: J = local.static_resources.clusters.find((c: J) => c.name === DASHSCOPE_CLUSTER);
 const localVhost: J = localHcm.route_config.virtual_hosts.find((v: J) => v.domains.includes("dashscope.aliyuncs.com"));
 const localWasm: J = localHcm.http_filters.find((f: J) => f.typed_config.config?.root_id);
