@@ -19,6 +19,7 @@ import {
 } from "../repo/manifests";
 import { ISTIO_DEFAULT_TAGS } from "../host/envoy/tags";
 import { withConnectTunnels } from "./connect";
+import { LOCAL_ISTIO_LINE, wasmPluginNames } from "../repo/istiod";
 
 type Json = Record<string, unknown>;
 
@@ -58,13 +59,17 @@ export interface SidecarBootstrapOptions {
   /** stats_flush_interval (Envoy's default 5 s): histogram samples show in the admin output
    *  only after a flush, so tests that read them shorten it. */
   statsFlushMs?: number;
+  /** More stat name suffixes to export, as a pod's ProxyConfig `proxyStatsMatcher.
+   *  inclusionSuffixes` adds them to Istio's list (tests that read Envoy's own stats). */
+  statsInclusionSuffixes?: string[];
 }
 
 const PLUGIN_NAME = "asm-llm-proxy";
 const SYSTEM_CA_BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 
-/** Istio's failStrategy → Envoy's PluginConfig.failure_policy (pilot/pkg/model/wasm.go,
- * Istio ≥ 1.25; FAIL_CLOSE is the WasmPlugin default). */
+/** Istio's failStrategy → Envoy's PluginConfig.failure_policy (pilot/pkg/model/extensions.go;
+ * FAIL_RELOAD from Istio 1.27, earlier unmapped and so failing closed; FAIL_CLOSE is the
+ * WasmPlugin default). */
 export function failurePolicy(strategy: string | undefined): string {
   if (strategy === "FAIL_OPEN") return "FAIL_OPEN";
   if (strategy === "FAIL_RELOAD") return "FAIL_RELOAD";
@@ -93,6 +98,7 @@ interface DestinationRuleSpec {
 interface TlsSettings {
   mode?: string;
   sni?: string;
+  subjectAltNames?: string[];
 }
 
 /** The HTTP services the sidecar reaches: every ServiceEntry host's HTTP ports, with the
@@ -139,13 +145,24 @@ function caBundle(caFile?: string): string {
 
 const isIp = (a: string) => /^\d+\.\d+\.\d+\.\d+$/.test(a) || a.includes(":");
 
-function cluster(name: string, upstream: Upstream, sni: string | undefined): Json {
+/** Upstream TLS as pilot renders a DestinationRule's SIMPLE tls (cluster_tls.go,
+ * constructUpstreamTLS): `sni` as given, and the certificate's name checked against
+ * `subjectAltNames` only: with an explicit `sni` and no `subjectAltNames` pilot checks no name. */
+export function originatedTls(tls: TlsSettings | undefined, host: string): { sni: string; sans: string[] } | undefined {
+  if (tls?.mode !== "SIMPLE") return undefined;
+  return { sni: tls.sni ?? host, sans: tls.subjectAltNames ?? [] };
+}
+
+function cluster(name: string, upstream: Upstream, tls: { sni: string; sans: string[] } | undefined): Json {
   const c: Json = {
     name,
     connect_timeout: "10s",
     // ServiceEntry `resolution: DNS` → STRICT_DNS; a local address needs no resolver.
     type: isIp(upstream.address) ? "STATIC" : "STRICT_DNS",
-    dns_lookup_family: "V4_PREFERRED",
+    dns_lookup_family: "V4_ONLY",
+    ...ISTIO_CLUSTER_SETTINGS,
+    // pilot's stat name (and what %UPSTREAM_CLUSTER% prints): the name and a ';'.
+    alt_stat_name: `${name};`,
     load_assignment: {
       cluster_name: name,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(upstream.address, upstream.port) } }] }],
@@ -156,11 +173,12 @@ function cluster(name: string, upstream: Upstream, sni: string | undefined): Jso
       name: "envoy.transport_sockets.tls",
       typed_config: {
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-        sni,
+        sni: tls?.sni,
         common_tls_context: {
+          tls_params: { tls_minimum_protocol_version: "TLSv1_2", tls_maximum_protocol_version: "TLSv1_3" },
           validation_context: {
             trusted_ca: { filename: caBundle(upstream.caFile) },
-            ...(sni ? { match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: sni } }] } : {}),
+            ...(tls?.sans.length ? { match_subject_alt_names: tls.sans.map((exact) => ({ exact })) } : {}),
           },
         },
       },
@@ -186,8 +204,8 @@ function accessLog(path: string, labels: Record<string, string>): Json {
   };
 }
 
-/** The HTTP Wasm filter as pilot builds it from the WasmPlugin (ECDS resource
- * `<namespace>.<name>`; vm_config from vmConfig; failure_policy from failStrategy). */
+/** The HTTP Wasm filter as pilot builds it from the WasmPlugin (named as wasmPluginNames says;
+ * vm_config from vmConfig; failure_policy from failStrategy). */
 export function wasmFilter(opts: SidecarBootstrapOptions): Json {
   const dir = opts.manifestsDir ?? "manifests";
   const spec = wasmPluginSpec(PLUGIN_NAME, dir) as { failStrategy?: string };
@@ -209,14 +227,14 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
       }
     : { local: { filename: opts.wasmFile } };
   const configuration = opts.pluginConfig ?? wasmPluginConfig(PLUGIN_NAME, dir);
-  // pilot names the ECDS resource, the filter and the plugin `<namespace>.<name>`.
-  const name = `${plugin.metadata.namespace ?? "default"}.${plugin.metadata.name}`;
+  // pilot's names, which differ by Istio line (repo/istiod.ts); the local sidecar follows the newest.
+  const names = wasmPluginNames(plugin.metadata.namespace ?? "default", plugin.metadata.name, LOCAL_ISTIO_LINE);
   return {
-    name,
+    name: names.filter,
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
       config: {
-        name,
+        name: names.plugin,
         root_id: opts.rootId ?? wasmPluginRootId(PLUGIN_NAME, dir),
         // pilot wraps pluginConfig's JSON in a StringValue: on_configure reads the JSON text.
         ...(configuration === ""
@@ -233,6 +251,80 @@ export function wasmFilter(opts: SidecarBootstrapOptions): Json {
   };
 }
 
+// What pilot renders for the sleep sidecar beyond the manifests (tests/fixtures/istiod/, which
+// tests/istiod-goldens.test.ts holds these to): the outbound HCM's settings, the upstream-Envoy
+// filters around the Wasm plugin, the route's retries, the cluster's load balancing, and
+// pilot-agent's stats inclusion list.
+const ISTIO_HCM_SETTINGS: Json = {
+  // No idle limit on a stream (Envoy's default is 5 min): a slow LLM answer may pause longer.
+  stream_idle_timeout: "0s",
+  normalize_path: true,
+  path_with_escaped_slashes_action: "KEEP_UNCHANGED",
+  proxy_100_continue: true,
+  use_remote_address: false,
+  upgrade_configs: [{ upgrade_type: "websocket" }],
+  request_id_extension: {
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig",
+      use_request_id_for_trace_sampling: true,
+    },
+  },
+};
+
+const ISTIO_NEIGHBOUR_FILTERS: Json[] = [
+  {
+    name: "envoy.filters.http.grpc_stats",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+      emit_filter_state: true,
+      stats_for_all_methods: false,
+    },
+  },
+  { name: "envoy.filters.http.fault", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" } },
+  { name: "envoy.filters.http.cors", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors" } },
+];
+
+/** pilot's default retries on an outbound route (no VirtualService): a failed connection or
+ * refused stream is tried twice more, on another host when there is one. */
+export function istioRetryPolicy(): Json {
+  return {
+    retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+    num_retries: 2,
+    retry_host_predicate: [
+      {
+        name: "envoy.retry_host_predicates.previous_hosts",
+        typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
+      },
+    ],
+    host_selection_retry_max_attempts: "5",
+  };
+}
+
+const ISTIO_CLUSTER_SETTINGS: Json = {
+  lb_policy: "LEAST_REQUEST",
+  circuit_breakers: {
+    thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 }],
+  },
+  common_lb_config: { healthy_panic_threshold: {} },
+};
+
+/** pilot-agent's stats inclusion list (pkg/bootstrap/config.go): only these stats exist in a
+ * sidecar; the `wasm` prefix keeps the filter's (`wasmcustom.*`). */
+export function istioStatsMatcher(extraSuffixes: string[] = []): Json {
+  return {
+    inclusion_list: {
+      patterns: [
+        { prefix: "reporter=" },
+        ...["cluster_manager", "listener_manager", "server", "cluster.xds-grpc", "wasm"].map((prefix) => ({ prefix })),
+        ...["rbac.allowed", "rbac.denied", "shadow_allowed", "shadow_denied", ...extraSuffixes].map((suffix) => ({ suffix })),
+        { safe_regex: { regex: "vhost\\..*\\.route\\..*" } },
+        { prefix: "component" },
+        { prefix: "istio" },
+      ],
+    },
+  };
+}
+
 /** The sidecar's whole bootstrap (JSON, Envoy's v3 API). */
 export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
   const dir = opts.manifestsDir ?? "manifests";
@@ -242,9 +334,7 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
   const pod = `${workload}-local`;
   const services = outboundServices(dir);
 
-  const clusters: Json[] = services.map((s) =>
-    cluster(outboundCluster(s.host, s.port), opts.upstream, s.tls?.mode === "SIMPLE" ? (s.tls.sni ?? s.host) : undefined),
-  );
+  const clusters: Json[] = services.map((s) => cluster(outboundCluster(s.host, s.port), opts.upstream, originatedTls(s.tls, s.host)));
   // Istio's PassthroughCluster sends unknown authorities to their original destination; on one
   // machine there is only the one upstream, so other authorities (other providers' hosts in a
   // test's plugin configuration, non-LLM calls) go there too, in plain HTTP or TLS alike.
@@ -256,27 +346,43 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
 
   const virtualHosts: Json[] = services.map((s) => ({
     name: `${s.host}:${s.port}`,
-    domains: [s.host, `${s.host}:${s.port}`],
+    // pilot's domains; the port is ignored in matching (ignore_port_in_host_matching below).
+    domains: [s.host, `${s.host}.`],
+    include_request_attempt_count: true,
     // Istio's outbound routes have no timeout (0s): an LLM answer may stream for minutes.
-    routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: outboundCluster(s.host, s.port), timeout: "0s" } }],
+    routes: [
+      {
+        name: "default",
+        match: { prefix: "/" },
+        route: { cluster: outboundCluster(s.host, s.port), timeout: "0s", max_grpc_timeout: "0s", retry_policy: istioRetryPolicy() },
+      },
+    ],
   }));
   virtualHosts.push({
     name: "allow_any",
     domains: ["*"],
-    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s" } }],
+    include_request_attempt_count: true,
+    routes: [
+      { name: "allow_any", match: { prefix: "/" }, route: { cluster: "PassthroughCluster", timeout: "0s", max_grpc_timeout: "0s" } },
+    ],
   });
 
   const hcm = {
     name: "envoy.filters.network.http_connection_manager",
     typed_config: {
       "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-      stat_prefix: "outbound_0.0.0.0_80",
+      stat_prefix: "outbound_0.0.0.0_80;",
       codec_type: "AUTO",
-      // The seed's `curl -x` sends absolute-form requests (POST http://host/ HTTP/1.1).
+      ...ISTIO_HCM_SETTINGS,
+      // The seed's `curl -x` sends absolute-form requests (POST http://host/ HTTP/1.1); in a
+      // mesh iptables brings the application's origin-form request instead (local only).
       http_protocol_options: { allow_absolute_url: true },
-      route_config: { name: "80", virtual_hosts: virtualHosts, validate_clusters: false },
+      route_config: { name: "80", virtual_hosts: virtualHosts, validate_clusters: false, ignore_port_in_host_matching: true },
+      // pilot's order (STATS plugins right after istio.metadata_exchange), less the filters only
+      // Istio's proxy build has (istio.metadata_exchange, istio.alpn, istio.stats).
       http_filters: [
         wasmFilter(opts),
+        ...ISTIO_NEIGHBOUR_FILTERS,
         {
           name: "envoy.filters.http.router",
           typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
@@ -301,7 +407,11 @@ export function sidecarBootstrap(opts: SidecarBootstrapOptions): Json {
       },
     },
     // Istio's bootstrap: its own tag list, no Envoy defaults; the override's tags are appended.
-    stats_config: { use_all_default_tags: false, stats_tags: ISTIO_DEFAULT_TAGS.map((t) => ({ ...t })) },
+    stats_config: {
+      use_all_default_tags: false,
+      stats_tags: ISTIO_DEFAULT_TAGS.map((t) => ({ ...t })),
+      stats_matcher: istioStatsMatcher(opts.statsInclusionSuffixes),
+    },
     admin: { address: socketAddress("127.0.0.1", opts.adminPort) },
     ...(opts.statsFlushMs ? { stats_flush_interval: `${opts.statsFlushMs / 1000}s` } : {}),
     // As Istio's bootstrap: a (very high) downstream connection limit, so Envoy does not warn.

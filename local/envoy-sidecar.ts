@@ -28,6 +28,8 @@ export interface EnvoySidecarConfig extends CommonSidecarConfig {
   statsFlushMs?: number;
   /** One line when Envoy must be installed first, one when done (npm start prints them). */
   onProgress?: (line: string) => void;
+  /** Stat name suffixes exported beyond Istio's inclusion list (envoy/bootstrap.ts). */
+  statsInclusionSuffixes?: string[];
 }
 
 export interface EnvoySidecar {
@@ -145,6 +147,7 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       vmEnv: inline,
       bufferLimitBytes: cfg.bufferLimitBytes,
       statsFlushMs: cfg.statsFlushMs,
+      statsInclusionSuffixes: cfg.statsInclusionSuffixes,
     });
     const envoy = await startEnvoy({
       binary,

@@ -58,7 +58,7 @@ describe.each(ENVOYS)("Envoy %s loads the module over HTTP (code.remote)", (vers
       vmEnv: { DASHSCOPE_API_KEY: DEFAULT_MOCK_KEY },
     });
     try {
-      expect(s.envoy.logs.some((l) => /Plugin default\.asm-llm-proxy failed to load/.test(l))).toBe(true);
+      expect(s.envoy.logs.some((l) => /Plugin default\.asm-llm-proxy~istio-translated-wasmplugin failed to load/.test(l))).toBe(true);
       const r = await seedCurl(s.proxyUrl, false);
       // No filter: no path rewrite, so the mock answers 404 at "/".
       expect(r.status).toBe(404);

@@ -19,7 +19,14 @@ beforeAll(async () => {
     pieces: [openaiJson(responseModel, { prompt: 5, completion: 9 })],
   })).listen();
   for (const which of [...ENVOYS, "node"])
-    proxies.push(await startProxy(which, { upstream: new URL(upstream.url), vmEnv: { DASHSCOPE_API_KEY: "sk-from-the-env" } }));
+    proxies.push(
+      await startProxy(which, {
+        upstream: new URL(upstream.url),
+        vmEnv: { DASHSCOPE_API_KEY: "sk-from-the-env" },
+        // the per-worker listener counters read below, beyond Istio's stats inclusion list
+        statsInclusionSuffixes: ["downstream_cx_total"],
+      }),
+    );
 });
 
 afterAll(async () => {

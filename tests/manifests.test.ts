@@ -794,7 +794,7 @@ describe("egress to DashScope: plain HTTP on 80, TLS originated to 443", () => {
     expect(se.spec.ports).toContainEqual({ number: 80, name: "http", protocol: "HTTP", targetPort: 443 });
   });
 
-  it("the DestinationRule originates TLS (SIMPLE, with SNI) on the port-80 cluster of that host", () => {
+  it("the DestinationRule originates TLS (SIMPLE, with SNI, the certificate's name checked) on the port-80 cluster of that host", () => {
     const dr: any = destinationRule();
     const se: any = serviceEntry();
     expect(se.spec.hosts).toContain(dr.spec.host);
@@ -802,7 +802,9 @@ describe("egress to DashScope: plain HTTP on 80, TLS originated to 443", () => {
     const [pls] = dr.spec.trafficPolicy.portLevelSettings;
     expect(pls.port.number).toBe(80);
     expect(se.spec.ports.find((p: any) => p.number === pls.port.number).targetPort).toBe(443);
-    expect(pls.tls).toEqual({ mode: "SIMPLE", sni: "dashscope.aliyuncs.com" });
+    // subjectAltNames: with an explicit sni, pilot checks no certificate name unless they are
+    // listed (cluster_tls.go); tests/istiod-envoy.test.ts runs the consequence in Envoy.
+    expect(pls.tls).toEqual({ mode: "SIMPLE", sni: "dashscope.aliyuncs.com", subjectAltNames: [se.spec.hosts[0]] });
   });
 });
 

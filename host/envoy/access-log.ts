@@ -75,6 +75,7 @@ const KNOWN = new Set([
   "TRAILER",
   "UPSTREAM_HOST",
   "UPSTREAM_CLUSTER",
+  "UPSTREAM_CLUSTER_RAW",
   "UPSTREAM_LOCAL_ADDRESS",
   "BYTES_RECEIVED",
   "BYTES_SENT",
@@ -169,6 +170,9 @@ function evalOp(op: Op, c: AccessLogContext): Val {
     case "UPSTREAM_HOST":
       return str(c.upstreamHost);
     case "UPSTREAM_CLUSTER":
+    // Envoy prints a cluster's alt_stat_name for UPSTREAM_CLUSTER and its name for _RAW; the
+    // host's clusters have no alt_stat_name, so both are the name.
+    case "UPSTREAM_CLUSTER_RAW":
       return str(c.upstreamCluster);
     case "UPSTREAM_LOCAL_ADDRESS":
       return str(c.upstreamLocalAddress);

@@ -20,10 +20,14 @@ interface Extractor {
   fixed?: string;
 }
 
-/** Istio's bootstrap default tags that can apply to wasm stat names (istio/istio
- * tools/packaging/common/envoy_bootstrap.json "stats_tags" list, abbreviated). Optional. */
+/** Istio's bootstrap tags (pilot-agent's bootstrap from tools/packaging/common/
+ * envoy_bootstrap.json, as rendered for the sleep sidecar by Istio 1.31: tests/fixtures/istiod/,
+ * which tests/istiod-goldens.test.ts compares this list with). They run on every stat name, the
+ * filter's included. */
 export const ISTIO_DEFAULT_TAGS: StatsTagConfig[] = [
-  { tag_name: "cluster_name", regex: "^cluster\\.((.+?(\\..+?\\.svc\\.cluster\\.local)?)\\.)" },
+  { tag_name: "cluster_name", regex: "^cluster(\\.(.+);)" },
+  { tag_name: "http_conn_manager_prefix", regex: "^http\\.(((?:[_.[:digit:]\\w]*|[_\\[\\]aAbBcCdDeEfF[:digit:]\\w\\:]*));\\.)" },
+  { tag_name: "thread_name", regex: "^server(\\.(.+))\\.watchdog" },
   { tag_name: "tcp_prefix", regex: "^tcp\\.((.*?)\\.)\\w+?$" },
   { tag_name: "response_code", regex: "_rq(_(\\d{3}))$" },
   { tag_name: "response_code_class", regex: "_rq(_(\\dxx))$" },
@@ -31,13 +35,15 @@ export const ISTIO_DEFAULT_TAGS: StatsTagConfig[] = [
     tag_name: "http_conn_manager_listener_prefix",
     regex: "^listener(?=\\.).*?\\.http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)",
   },
-  { tag_name: "http_conn_manager_prefix", regex: "^http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)" },
   { tag_name: "listener_address", regex: "^listener\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)" },
   { tag_name: "mongo_prefix", regex: "^mongo\\.(.+?)\\.(collection|cmd|cx_|op_|delays_|decoding_)(.*?)$" },
   { tag_name: "cache", regex: "(cache\\.(.+?)\\.)" },
   { tag_name: "component", regex: "(component\\.(.+?)\\.)" },
   { tag_name: "tag", regex: "(tag\\.(.+?);\\.)" },
   { tag_name: "wasm_filter", regex: "(wasm_filter\\.(.+?)\\.)" },
+  { tag_name: "authz_enforce_result", regex: "rbac(\\.(allowed|denied))" },
+  { tag_name: "authz_dry_run_action", regex: "(\\.istio_dry_run_(allow|deny)_)" },
+  { tag_name: "authz_dry_run_result", regex: "(\\.shadow_(allowed|denied))" },
 ];
 
 export class TagProducer {

@@ -23,6 +23,8 @@ export interface ProxyConfig {
   rootId?: string;
   /** Envoy worker threads (one Wasm VM each; the TypeScript host has one VM). Default 2. */
   concurrency?: number;
+  /** Envoy stats to export beyond Istio's inclusion list (the TypeScript host keeps all). */
+  statsInclusionSuffixes?: string[];
 }
 
 export interface ProxyUnderTest {
@@ -38,7 +40,7 @@ export interface ProxyUnderTest {
 /** `which` is an Envoy version or "node". */
 export async function startProxy(which: string, cfg: ProxyConfig): Promise<ProxyUnderTest> {
   if (which === "node") {
-    const { concurrency: _oneVm, ...rest } = cfg;
+    const { concurrency: _oneVm, statsInclusionSuffixes: _all, ...rest } = cfg;
     const s = await startLocal({ ...rest, hostEnv: {} });
     return {
       name: "node",
