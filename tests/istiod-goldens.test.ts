@@ -114,11 +114,13 @@ describe.each(LINES)("istio %s against the local sidecar (envoy/bootstrap.ts)", 
       "path_with_escaped_slashes_action",
       "proxy_100_continue",
       "use_remote_address",
-      "upgrade_configs",
       "request_id_extension",
       "stat_prefix",
     ])
       expect(localHcm[k], k).toEqual(hcm[k]);
+    // pilot's upgrades, then the local sidecar's one addition: CONNECT, which it terminates for
+    // clients that use it as their forward proxy (envoy/connect.ts; docs/envoy.md).
+    expect(localHcm.upgrade_configs).toEqual([...hcm.upgrade_configs, { upgrade_type: "CONNECT" }]);
     expect(hcm.stream_idle_timeout).toBe("0s");
   });
 
