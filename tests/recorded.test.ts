@@ -1,10 +1,12 @@
 // Recorded traffic (tests/testdata/<shape>/, format in tests/testdata/README.md): every real
 // exchange taken from a provider's SDK repository or documentation, replayed through the
-// TypeScript host (whole, and split at every byte when the body is under 4 KiB) and through
+// TypeScript host (whole, and split at every byte when the body is under 4 KiB; and gzip'd and
+// deflated, split inside the header) and through
 // real Envoy at both pinned versions (the body in several TCP writes). The filter must publish
 // exactly the model and numbers the recorded usage states, and pass both bodies unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sidecar, type Sidecar } from "./helpers/sidecar";
+import { compress } from "./helpers/compressed";
 import { snap, STATE, TOKEN_STATE, cut } from "./helpers/harness";
 import { ScriptedUpstream } from "./helpers/scripted-upstream";
 import { ENVOYS, accessLogsAfter, send, startProxy, type ProxyUnderTest } from "./helpers/envoy";
@@ -77,6 +79,21 @@ describe("recorded exchanges through the TypeScript host", () => {
       for (let at = 1; at < c.responseBody.length; at++) {
         const r = snap(s, exchange(c, cut(c.responseBody, [at])));
         expect([at, fromFilterState(r.filterState)]).toEqual([at, want(c.expected)]);
+      }
+    });
+
+    it(`${c.shape}/${c.name}: gzip'd and deflated as providers send it, the same usage`, () => {
+      for (const encoding of ["gzip", "deflate"] as const) {
+        const sent = compress(encoding, c.responseBody);
+        const headers: [string, string][] = [...responseHeaders(c), ["content-encoding", encoding]];
+        // whole, and cut inside the gzip/zlib header and at a few places in the stream
+        for (const cuts of [[], [1, 5, Math.floor(sent.length / 2)], [3, 11, 17, 29].filter((n) => n < sent.length)]) {
+          const ex = exchange(c, cut(sent, cuts));
+          const r = snap(s, { ...ex, response: { ...ex.response, headers } });
+          expect(r.failed, r.trap).toBe(false);
+          expect([encoding, cuts, fromFilterState(r.filterState)]).toEqual([encoding, cuts, want(c.expected)]);
+          expect(r.downstreamBody).toBe(sent.toString("latin1"));
+        }
       }
     });
   }
