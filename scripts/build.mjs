@@ -33,11 +33,12 @@ export const outputs = [
 ];
 
 const BASELINES = ["build/noop.wasm", "build/jsonas.wasm", "build/bytescan.wasm"];
-/** What each command needs (the test suite loads the baselines: host fixtures, bench smoke). */
+/** What each command needs (the test suite loads the baselines: host fixtures, bench smoke; and
+ *  the inflater alone: its tests and the bench's inflate table). */
 export const NEEDS = {
   start: ["build/llmproxy.wasm"],
-  test: ["build/llmproxy.wasm", ...BASELINES],
-  bench: ["build/llmproxy.wasm", ...BASELINES],
+  test: ["build/llmproxy.wasm", "build/inflate-probe.wasm", ...BASELINES],
+  bench: ["build/llmproxy.wasm", "build/inflate-probe.wasm", ...BASELINES],
   all: outputs.map(([, out]) => out),
 };
 
