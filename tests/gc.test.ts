@@ -46,10 +46,12 @@ describe("garbage collection: memory stays bounded", () => {
     expect(s.vm.memoryBytes() - half).toBe(0);
   });
 
-  it("500 streams open at once, then closed, ten times: memory flat after the first round", async () => {
+  it("500 streams open at once, then closed, thirty times: memory reaches a plateau (flat over the last twenty rounds)", async () => {
     const s = await sidecar();
     let first = 0;
-    for (let round = 0; round < 10; round++) {
+    // The incremental collector may grow the heap once more in an early round (the peak of 500
+    // live streams); a leak would keep growing: the last twenty rounds must add nothing.
+    for (let round = 0; round < 30; round++) {
       const open = [];
       for (let k = 0; k < 500; k++) {
         const st = s.vm.newStream();
@@ -79,7 +81,7 @@ describe("garbage collection: memory stays bounded", () => {
         st.finish();
       }
       expect(open[0].filterState).toBeDefined();
-      if (round === 0) first = s.vm.memoryBytes();
+      if (round === 9) first = s.vm.memoryBytes();
     }
     expect(s.vm.failed).toBe(false);
     expect(s.vm.memoryBytes() - first).toBe(0);
