@@ -116,10 +116,12 @@ describe.each(ENVOYS)("OpenTelemetry GenAI families in Envoy %s", (version) => {
     const deadline = Date.now() + 15_000;
     let usage: OtlpMetric | undefined;
     while (Date.now() < deadline) {
+      // An export may carry the family as several metrics (one per series): look at each.
       for (const e of receiver.exports) {
-        const m = e.find((x) => x.name.endsWith("gen_ai_client_token_usage"));
-        const input = m?.histogram.find((p) => p.attributes.gen_ai_token_type === "input");
-        if (input && input.count === 2n) usage = m;
+        for (const m of e.filter((x) => x.name.endsWith("gen_ai_client_token_usage"))) {
+          const input = m.histogram.find((p) => p.attributes.gen_ai_token_type === "input");
+          if (input && input.count === 2n) usage = m;
+        }
       }
       if (usage) break;
       await new Promise((r) => setTimeout(r, 250));
