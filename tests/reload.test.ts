@@ -68,7 +68,9 @@ describe("plugin reloads on a running VM", () => {
     const drained = s.vm.memoryBytes();
     round(501);
     expect(s.vm.failed).toBe(false);
-    console.log(`linear memory: ${start / 1024} KiB; after 500 roots drained together ${drained / 1024} KiB; after 500 more ${s.vm.memoryBytes() / 1024} KiB`);
+    console.log(
+      `linear memory: ${start / 1024} KiB; after 500 roots drained together ${drained / 1024} KiB; after 500 more ${s.vm.memoryBytes() / 1024} KiB`,
+    );
     // 500 roots alive at once cost memory (what a 600 s drain does in Envoy) ...
     expect(drained).toBeGreaterThan(start);
     // ... and once their drain ended it is reused: a second round grows nothing.
