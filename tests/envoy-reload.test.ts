@@ -140,8 +140,9 @@ describe.each(ENVOYS)("envoy %s: plugin reloads through LDS", (version) => {
       const lines = (await scrape(envoy.adminUrl)).filter((s) => s.name.startsWith("asm_llm_proxy_"));
       const keys = lines.map((s) => s.line.replace(/ [^ ]+$/, ""));
       expect(new Set(keys).size).toBe(keys.length);
-      const prompt = lines.filter((s) => s.name === "asm_llm_proxy_prompt_tokens").map((s) => Number(s.line.split(" ").pop()));
-      expect(prompt.reduce((a, b) => a + b, 0)).toBe(3 * requests);
+      const total = (name: string) => lines.filter((s) => s.name === name).reduce((sum, s) => sum + s.value, 0);
+      expect(total("asm_llm_proxy_prompt_tokens")).toBe(3 * requests);
+      expect(total("asm_llm_proxy_completion_tokens")).toBe(4 * requests);
       // The gauge was read (a VM has at least its data and stack: several 64 KiB pages) ...
       expect(sizes.every((b) => b >= 4 * 65536 && b % 65536 === 0)).toBe(true);
       // ... and is flat: the second half of the reloads grew nothing.
