@@ -24,7 +24,7 @@ import { ScriptedUpstream } from "./helpers/scripted-upstream";
 import { ENVOYS, send } from "./helpers/envoy";
 import { scrape } from "./helpers/local";
 
-const RELOADS = Number(process.env.RELOADS ?? 500);
+const RELOADS = 500;
 const LISTENER = "0.0.0.0_80";
 const CREATED = "wasm.envoy.wasm.runtime.v8.created";
 const ACTIVE = "wasm.envoy.wasm.runtime.v8.active";
