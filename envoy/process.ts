@@ -39,6 +39,9 @@ export interface EnvoyRunOptions {
   cleanupDirs?: string[];
   /** The listener whose port is the proxy URL's (default "0.0.0.0_80", the outbound one). */
   listenerName?: string;
+  /** --drain-time-s: how long a listener replaced by LDS keeps draining, and so keeps its filter
+   *  chain (and its Wasm plugin's root context) alive (Envoy's default 600 s). */
+  drainTimeS?: number;
 }
 
 export interface EnvoyProcess {
@@ -92,6 +95,7 @@ export async function startEnvoy(opts: EnvoyRunOptions): Promise<EnvoyProcess> {
     "[%Y-%m-%d %T.%e][%l][%n] %v",
     "--file-flush-interval-msec",
     String(opts.fileFlushMs ?? 20),
+    ...(opts.drainTimeS === undefined ? [] : ["--drain-time-s", String(opts.drainTimeS)]),
   ];
   const [command, argv] = watchedCommand(opts.binary, args, [dir, ...(opts.cleanupDirs ?? [])]);
   const child = spawn(command, argv, {

@@ -56,4 +56,66 @@ describe("plugin reloads on a running VM", () => {
     console.log(`linear memory after 100..500 reloads (KiB): ${sizes.map((b) => b / 1024).join(", ")}`);
     expect(sizes[4]).toBe(sizes[0]);
   }, 120_000);
+
+  it("500 reloads while every replaced listener drains (Envoy keeps each old root context until its drain ends): freed after, and reused", async () => {
+    const s = await sidecar({ pluginConfig: config(0) });
+    const round = (from: number) => {
+      for (let i = from; i < from + 500; i++) expect(s.vm.reload(config(i), { drain: true })).toBe(true);
+      s.vm.endDrains();
+    };
+    const start = s.vm.memoryBytes();
+    round(1);
+    const drained = s.vm.memoryBytes();
+    round(501);
+    expect(s.vm.failed).toBe(false);
+    console.log(
+      `linear memory: ${start / 1024} KiB; after 500 roots drained together ${drained / 1024} KiB; after 500 more ${s.vm.memoryBytes() / 1024} KiB`,
+    );
+    // 500 roots alive at once cost memory (what a 600 s drain does in Envoy) ...
+    expect(drained).toBeGreaterThan(start);
+    // ... and once their drain ended it is reused: a second round grows nothing.
+    expect(s.vm.memoryBytes()).toBe(drained);
+  }, 120_000);
+
+  it("asm_llm_proxy_vm_memory_bytes: the VM's linear memory, set at a root's first stream and on its tick, never in on_configure", async () => {
+    const s = await sidecar({ pluginConfig: config(0) });
+    const gauge = () => s.vm.stats.gaugeValue("asm_llm_proxy_vm_memory_bytes");
+    // on_configure only asks for the tick: in Envoy it may run on the configuration canary.
+    expect(gauge()).toBeUndefined();
+    expect(s.vm.tickPeriodMs).toBe(10_000);
+    const st = s.vm.newStream();
+    st.sendRequestHeaders(
+      [
+        [":method", "GET"],
+        [":path", "/"],
+        [":authority", "example.com"],
+      ],
+      true,
+    );
+    st.finish();
+    expect(gauge()).toBe(s.vm.memoryBytes());
+    // Memory grown after the first stream shows at the next tick.
+    const stat = [...s.vm.metricIds.ids.values()].find((x) => x.kind === "gauge" && x.name.endsWith("asm_llm_proxy_vm_memory_bytes"))!;
+    stat.value = 1;
+    expect(gauge()).toBe(1);
+    s.vm.tick();
+    expect(gauge()).toBe(s.vm.memoryBytes());
+    const ids = s.vm.metricIds.ids.size;
+    for (let i = 1; i <= 3; i++) {
+      expect(s.vm.reload(config(i))).toBe(true);
+      const r = s.vm.newStream();
+      r.sendRequestHeaders(
+        [
+          [":method", "GET"],
+          [":path", "/"],
+          [":authority", "example.com"],
+        ],
+        true,
+      );
+      r.finish();
+      s.vm.tick();
+      expect(gauge()).toBe(s.vm.memoryBytes());
+    }
+    expect(s.vm.metricIds.ids.size).toBe(ids); // defined once per VM, not per root
+  });
 });

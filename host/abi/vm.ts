@@ -200,9 +200,10 @@ export class WasmVm {
    * the plugin configuration but not the VM (proxy-wasm-cpp-host): the new plugin's handle
    * starts a new root context on the same Wasm instance (WasmBase::start: on_context_create,
    * on_vm_start, on_configure), then the old handle's destructor shuts the old root down
-   * (WasmBase::startShutdown: on_done, then on_delete when it answered true). False if the new
-   * root failed to start or configure. */
-  reload(pluginConfig: string | Uint8Array): boolean {
+   * (WasmBase::startShutdown: on_done, then on_delete when it answered true); with `drain`, only
+   * once the old listener has drained (endDrains). False if the new root failed to start or
+   * configure. */
+  reload(pluginConfig: string | Uint8Array, opts: { drain?: boolean } = {}): boolean {
     if (!this.started) throw new Error("WasmVm.reload() before start()");
     const old = this.root;
     this.pluginConfig = typeof pluginConfig === "string" ? enc.encode(pluginConfig) : pluginConfig;
@@ -219,10 +220,24 @@ export class WasmVm {
     } finally {
       root.pluginConfigReadable = false;
     }
+    // `drain`: the old listener drains first (Envoy's --drain-time-s): its filter chain, and
+    // so its plugin handle and root context, live until endDrains().
+    if (opts.drain) this.draining.push(old);
+    else this.shutDownRoot(old);
+    return ok && !this.failed;
+  }
+
+  private readonly draining: RootContext[] = [];
+
+  /** The drain time of every replaced listener ends: their root contexts are shut down. */
+  endDrains(): void {
+    for (const root of this.draining.splice(0)) this.shutDownRoot(root);
+  }
+
+  private shutDownRoot(old: RootContext): void {
     const done = this.callExport(old, "proxy_on_done", old.id);
     if (done !== 0) this.callExport(old, "proxy_on_delete", old.id);
     this.contexts.delete(old.id);
-    return ok && !this.failed;
   }
 
   /** proxy_on_tick on the root context (what a timer would do); a module can resume a stopped

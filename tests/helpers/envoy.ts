@@ -92,12 +92,15 @@ export function filterState(line: Record<string, unknown>): Record<string, unkno
 }
 
 const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
+/** The VM's linear memory (telemetry/vm-memory.ts): each proxy's own, not the traffic's. */
+const VM_MEMORY = "asm_llm_proxy_vm_memory_bytes";
 
 /** The filter's counter lines (asm_llm_proxy_*), sorted. Histograms are left out: Envoy shows
- * a sample only after its next stats flush (5 s by default), the test host at once. */
+ * a sample only after its next stats flush (5 s by default), the test host at once. So is the
+ * memory gauge, which measures the proxy, not the requests. */
 export async function llmproxyLines(p: ProxyUnderTest): Promise<string[]> {
   return (await scrape(p.adminUrl))
-    .filter((s: Series) => s.name.startsWith("asm_llm_proxy_") && !HISTOGRAM_SERIES.test(s.name))
+    .filter((s: Series) => s.name.startsWith("asm_llm_proxy_") && !HISTOGRAM_SERIES.test(s.name) && s.name !== VM_MEMORY)
     .map((s) => s.line)
     .sort();
 }
