@@ -2,20 +2,12 @@
 // by node:zlib, random splits, and the fuzz loop that checks the inflater against node:zlib.
 import zlib from "node:zlib";
 import { type InflateProbe, Wrap } from "./inflate-probe";
+import { prng } from "../../bench/workloads";
+
+/** The seeded PRNG (mulberry32) the benchmark workloads use: the same seed, the same cases. */
+export { prng };
 
 export type Encoding = "gzip" | "deflate" | "deflate-raw";
-
-/** A seeded PRNG (mulberry32): the same seed, the same cases. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Options {
   level?: number;

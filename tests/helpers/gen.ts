@@ -652,3 +652,11 @@ export const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLe
 export function positions(fractions: number[], length: number): number[] {
   return fractions.map((f) => Math.floor(f * (length + 1)));
 }
+
+/** `perShape` cases of every shape's generator, each with its cut points: a fixed share per
+ *  shape, so adding a shape does not thin out the others' (the real-Envoy tests' samples). */
+export function stratifiedCases(seed: number, perShape: number): [Case, number[]][] {
+  return Object.values(byApi).flatMap((arb, i) =>
+    fc.sample(fc.tuple(arb as fc.Arbitrary<Case>, cuts), { seed: seed + i, numRuns: perShape }),
+  );
+}
