@@ -16,6 +16,7 @@ import { rewriteRequest } from "./rewrite";
 import { BodyKind, ResponseParser } from "./response";
 import { Usage } from "./usage";
 import { Skip } from "./outcome";
+import { publishVmMemoryIfDue } from "./telemetry/vm-memory";
 import { HeaderCounts, readHeaderCounts } from "./token-headers";
 import { publishRequestModel, publishResult, countSkippedRewrite } from "./telemetry/publish";
 import { Attribution, clientApiKey } from "./identity/attribution";
@@ -109,6 +110,7 @@ export class LlmStream extends Context {
     const form = contentType !== null && shape.formRequests && contentType.toLowerCase().includes("multipart/form-data");
     if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
     this.api = shape;
+    publishVmMemoryIfDue();
     this.attribution = this.vm.identity.attribute(this.vm.metrics, clientKey);
     this.usage.billing = shape.billing;
     this.usage.startNs = nowNanoseconds();

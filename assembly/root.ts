@@ -8,21 +8,14 @@ import { VmState } from "./vm-state";
 import { Direction } from "./identity/config";
 import { LlmStream } from "./filter";
 import { shapesError } from "./apis/registry";
-import { publishVmMemory, tickVmMemory } from "./telemetry/vm-memory";
+import { publishVmMemory, tickVmMemory, vmMemoryDue } from "./telemetry/vm-memory";
 
 export const PLUGIN = "asm-llm-proxy";
 
 export class LlmRoot extends RootContext {
   state: VmState = new VmState();
 
-  /** The memory gauge is due at this root's first stream (telemetry/vm-memory.ts). */
-  private memoryDue: bool = true;
-
   createContext(context_id: u32): Context {
-    if (this.memoryDue) {
-      this.memoryDue = false;
-      publishVmMemory();
-    }
     return new LlmStream(context_id, this, this.state);
   }
 
@@ -53,6 +46,7 @@ export class LlmRoot extends RootContext {
       }
     }
     log(Level.Info, PLUGIN + ": configured: " + config.providers.length.toString() + " provider(s), " + config.routes.length.toString() + " route(s), workload " + this.state.workload + "." + this.state.namespace + ", " + directionName(this.state.identity.direction));
+    vmMemoryDue();
     tickVmMemory();
     return true;
   }

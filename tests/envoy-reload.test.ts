@@ -4,7 +4,7 @@
 // times, each with a changed pluginConfig, so Envoy builds a new listener whose Wasm filter is a
 // new plugin (a new root context, on_configure) on the same VM (same vm_config). A request goes
 // through after each reload. The VM's linear memory is read from the filter's own gauge
-// asm_llm_proxy_vm_memory_bytes (set at each root's first stream), and must not grow over the
+// asm_llm_proxy_vm_memory_bytes (set at the first LLM call after each configuration), and must not grow over the
 // last 250 reloads; the counters must stay exact, each series must exist once, and Envoy's own
 // VM counts must show the worker VM reused (one VM created per reload: the configuration canary).
 // A replaced listener drains for --drain-time-s (600 s by default) and its root context lives

@@ -3,7 +3,7 @@
 // deleted; host/abi/vm.ts reload). Linear memory must stop growing: before the fix it rose by
 // about 5 KiB per reload in real Envoy (336 to 1,392 KiB over 200 reloads, still rising).
 import { describe, expect, it } from "vitest";
-import { sidecar } from "./helpers/sidecar";
+import { sidecar, type Sidecar } from "./helpers/sidecar";
 import { openaiJson } from "./helpers/bodies";
 
 const enc = new TextEncoder();
@@ -77,14 +77,15 @@ describe("plugin reloads on a running VM", () => {
     expect(s.vm.memoryBytes()).toBe(drained);
   }, 120_000);
 
-  it("asm_llm_proxy_vm_memory_bytes: the VM's linear memory, set at a root's first stream and on its tick, never in on_configure", async () => {
+  it("asm_llm_proxy_vm_memory_bytes: the VM's linear memory, set at the first LLM call after each configuration and on the tick, never in on_configure", async () => {
     const s = await sidecar({ pluginConfig: config(0) });
     const gauge = () => s.vm.stats.gaugeValue("asm_llm_proxy_vm_memory_bytes");
     // on_configure only asks for the tick: in Envoy it may run on the configuration canary.
     expect(gauge()).toBeUndefined();
     expect(s.vm.tickPeriodMs).toBe(10_000);
-    const st = s.vm.newStream();
-    st.sendRequestHeaders(
+    // A request that is no LLM call leaves it alone (no metric for pass-through traffic)...
+    const get = s.vm.newStream();
+    get.sendRequestHeaders(
       [
         [":method", "GET"],
         [":path", "/"],
@@ -92,7 +93,14 @@ describe("plugin reloads on a running VM", () => {
       ],
       true,
     );
-    st.finish();
+    get.finish();
+    expect(gauge()).toBeUndefined();
+    // ...the first LLM call after the configuration sets it.
+    llmCall(s);
+    // (as the call began: memory the call itself grew shows at the next tick)
+    expect(gauge()).toBeGreaterThan(0);
+    expect(gauge()).toBeLessThanOrEqual(s.vm.memoryBytes());
+    s.vm.tick();
     expect(gauge()).toBe(s.vm.memoryBytes());
     // Memory grown after the first stream shows at the next tick.
     const stat = [...s.vm.metricIds.ids.values()].find((x) => x.kind === "gauge" && x.name.endsWith("asm_llm_proxy_vm_memory_bytes"))!;
@@ -103,19 +111,34 @@ describe("plugin reloads on a running VM", () => {
     const ids = s.vm.metricIds.ids.size;
     for (let i = 1; i <= 3; i++) {
       expect(s.vm.reload(config(i))).toBe(true);
-      const r = s.vm.newStream();
-      r.sendRequestHeaders(
-        [
-          [":method", "GET"],
-          [":path", "/"],
-          [":authority", "example.com"],
-        ],
-        true,
-      );
-      r.finish();
+      llmCall(s);
       s.vm.tick();
       expect(gauge()).toBe(s.vm.memoryBytes());
     }
     expect(s.vm.metricIds.ids.size).toBe(ids); // defined once per VM, not per root
   });
 });
+
+/** One observed chat completion (a POST to an LLM path). */
+function llmCall(s: Sidecar): void {
+  const st = s.vm.newStream();
+  st.sendRequestHeaders(
+    [
+      [":method", "POST"],
+      [":path", "/v1/chat/completions"],
+      [":authority", "api.openai.com"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
+  st.sendRequestBody(enc.encode('{"model":"gpt-4o-mini","messages":[]}'), true);
+  st.sendResponseHeaders(
+    [
+      [":status", "200"],
+      ["content-type", "application/json"],
+    ],
+    false,
+  );
+  st.sendResponseBody(enc.encode('{"model":"gpt-4o-mini","usage":{"prompt_tokens":1,"completion_tokens":2}}'), true);
+  st.finish();
+}

@@ -332,11 +332,12 @@ export function parseJson(b: Uint8Array): JVal | undefined {
         if (!place(deep() ? null : { t: "str", at, bytes: s.bytes, raw: s.raw })) return undefined;
         expectValue = false;
       } else {
-        const m = /^(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)/.exec(ascii(b, i, 400));
+        // the whole token (letters and digits glued on included: then it is no literal), however
+        // long: the filter reads a 700-digit number as a (non-count) number, so must the model
+        let endAt = i;
+        while (endAt < n && /[0-9A-Za-z.+\-]/.test(String.fromCharCode(b[endAt]))) endAt++;
+        const m = /^(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null)$/.exec(ascii(b, i, endAt - i));
         if (!m) return undefined;
-        // the token must end here (no letters/digits glued on)
-        const endAt = i + m[0].length;
-        if (endAt < n && /[0-9A-Za-z.+\-]/.test(String.fromCharCode(b[endAt]))) return undefined;
         const word = m[0];
         const v: JVal = word === "true" || word === "false" || word === "null" ? { t: "lit", at, word } : { t: "num", at, text: word };
         i = endAt;
@@ -374,7 +375,7 @@ export function parseJson(b: Uint8Array): JVal | undefined {
 }
 
 function ascii(b: Uint8Array, at: number, len: number): string {
-  return String.fromCharCode(...b.subarray(at, Math.min(b.length, at + len)));
+  return Buffer.from(b.buffer, b.byteOffset + at, Math.max(0, Math.min(b.length, at + len) - at)).toString("latin1");
 }
 function dec(b: Uint8Array): string {
   // keys compared as bytes: latin1 keeps every byte distinct
