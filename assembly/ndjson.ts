@@ -29,11 +29,12 @@ export class NdjsonFramer {
     }
   }
 
-  /** The body ended: a last line without its LF counts when it is a whole document. */
+  /** The body ended: a last line without its LF counts when it is a whole object (what an
+   *  NDJSON stream carries); anything else there (a cut-off line, a stray word) is dropped. */
   finish(): void {
     const s = this.scanner;
     s.finish();
-    if (s.complete) this.handler.onEvent(s, false);
+    if (s.complete && s.rootIsObject) this.handler.onEvent(s, false);
     s.reset();
   }
 

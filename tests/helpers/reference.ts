@@ -519,7 +519,7 @@ export function ndjsonLines(b: Uint8Array): Uint8Array[] {
     const lf = b.indexOf(0x0a, at);
     const line = b.subarray(at, lf < 0 ? b.length : lf);
     if (lf < 0) {
-      if (!blank(line) && parseJson(line) !== undefined) out.push(line);
+      if (!blank(line) && parseJson(line)?.t === "obj") out.push(line);
       break;
     }
     if (!blank(line)) out.push(line);
@@ -656,6 +656,13 @@ export function expected(shape: Shape, request: Uint8Array, response: RefRespons
     if (problem) return { ...out, skip: "provider_error" };
   } else if (kind === "ndjson") {
     const lines = ndjsonLines(response.body);
+    // A last line without its LF that is not a clean object is dropped; whether the filter's
+    // scanner (lax about stray bytes such as a NUL before the object) reads it as one is not
+    // modelled here: the numbers are then only checked to come from the input.
+    const lf = response.body.lastIndexOf(0x0a);
+    const tail = response.body.subarray(lf + 1);
+    const blankTail = tail.every((c) => c === 0x20 || c === 0x09 || c === 0x0d);
+    if (!blankTail && !(lines.length > 0 && lines[lines.length - 1].byteOffset === tail.byteOffset)) out.exact = false;
     if (lines.length === 0) return { ...out, skip: "no_usage" };
     for (const line of lines) {
       const root = parseJson(line);
