@@ -6,6 +6,9 @@ import { Field } from "../apis/fields";
 
 /** Fields per API shape: the scanner's per-field tables have this many rows. */
 export const MAX_FIELDS: i32 = Field.Count;
+/** Root-key first bytes the SSE prefilter's SIMD search takes (json/simd.ts findQuoteBefore):
+ *  five, so Anthropic's root keys (model/message, usage, error, stop_reason, delta) fit. */
+export const ROOT_FIRST_MAX: i32 = 5;
 /** Depth levels whose container kind and trie node the scanner remembers; a path has at most
  *  this many segments (a deeper one could never match). */
 export const TRACK: i32 = 8;
@@ -33,10 +36,11 @@ export class PathTrie {
   sumFields: u32 = 0;
   firstChild: StaticArray<i32> = [-1];
   nextSibling: StaticArray<i32> = [-1];
-  /** The distinct first bytes of the root's keys, packed little-endian (at most 4; see
-   *  rootFirstCount), for the SSE event prefilter (json/prefilter.ts). */
-  rootFirstBytes: u32 = 0;
-  /** How many distinct first bytes the root's keys have; above 4 the prefilter is off. */
+  /** The distinct first bytes of the root's keys, packed little-endian (at most
+   *  ROOT_FIRST_MAX; see rootFirstCount), for the SSE event prefilter (json/prefilter.ts). */
+  rootFirstBytes: u64 = 0;
+  /** How many distinct first bytes the root's keys have; above ROOT_FIRST_MAX the prefilter
+   *  looks at every quote instead. */
   rootFirstCount: i32 = 0;
 
   /** The first path add() refused, with the reason; null when every path was taken. Checked
@@ -108,12 +112,12 @@ export class PathTrie {
 
   private noteRootKey(key: Uint8Array): void {
     if (key.length == 0) {
-      this.rootFirstCount = 5; // an empty key: its opening quote is followed by a quote; no prefilter
+      this.rootFirstCount = ROOT_FIRST_MAX + 1; // an empty key: its opening quote is followed by a quote; no prefilter
       return;
     }
-    const b = <u32>key[0];
-    for (let i = 0; i < this.rootFirstCount && i < 4; i++) if (((this.rootFirstBytes >> (<u32>i << 3)) & 0xff) == b) return;
-    if (this.rootFirstCount < 4) this.rootFirstBytes |= b << (<u32>this.rootFirstCount << 3);
+    const b = <u64>key[0];
+    for (let i = 0; i < this.rootFirstCount && i < ROOT_FIRST_MAX; i++) if (((this.rootFirstBytes >> (<u64>i << 3)) & 0xff) == b) return;
+    if (this.rootFirstCount < ROOT_FIRST_MAX) this.rootFirstBytes |= b << (<u64>this.rootFirstCount << 3);
     this.rootFirstCount++;
   }
 

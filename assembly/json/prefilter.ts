@@ -22,7 +22,7 @@
 //   usage on some servers, so its chunks are still read; a look for those key names inside the
 //   event was tried and cost more than it saved, bench/RESULTS.md.)
 // Over-approximating is always safe: any doubt means the full scanner reads the event.
-import { PathTrie } from "./paths";
+import { PathTrie, ROOT_FIRST_MAX } from "./paths";
 import { findQuoteBefore } from "./simd";
 import { isLiteralByte } from "./chars";
 
@@ -30,7 +30,7 @@ import { isLiteralByte } from "./chars";
  *  equal to `known` counts as no change. */
 export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null, ignored: u32 = 0): bool {
   const end = ptr + <usize>len;
-  if (trie.rootFirstCount > 4) return quietByEveryQuote(trie, ptr, end, knownField, known, ignored);
+  if (trie.rootFirstCount > ROOT_FIRST_MAX) return quietByEveryQuote(trie, ptr, end, knownField, known, ignored);
   const packed = trie.rootFirstBytes;
   // Unused slots repeat the first byte (a root with no keys repeats 0: no `"` is followed by a
   // NUL in an event, and if one is, the check below just finds no name).
@@ -38,9 +38,10 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
   const b1 = trie.rootFirstCount > 1 ? <u8>(packed >> 8) : b0;
   const b2 = trie.rootFirstCount > 2 ? <u8>(packed >> 16) : b0;
   const b3 = trie.rootFirstCount > 3 ? <u8>(packed >> 24) : b0;
+  const b4 = trie.rootFirstCount > 4 ? <u8>(packed >> 32) : b0;
   let p = ptr;
   for (;;) {
-    p = findQuoteBefore(p, end, b0, b1, b2, b3);
+    p = findQuoteBefore(p, end, b0, b1, b2, b3, b4);
     if (p >= end) return true;
     if (keyPosition(ptr, p)) {
       const node = matchRootKey(trie, p + 1, end);
@@ -53,7 +54,7 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
   return true;
 }
 
-/** quietEvent for a shape whose root keys start with more than four distinct bytes (OpenAI's:
+/** quietEvent for a shape whose root keys start with more than five distinct bytes (OpenAI's:
  *  model, choices, usage, x_groq, error): every quote is looked at, not only those followed by
  *  a first byte. */
 function quietByEveryQuote(trie: PathTrie, ptr: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {

@@ -71,18 +71,19 @@ export function findStructural(p: usize, end: usize): usize {
  *  might start. Two overlapping loads (at p and p + 1) pair each byte with its successor. */
 // @ts-ignore: decorator
 @inline
-export function findQuoteBefore(p: usize, end: usize, b0: u8, b1: u8, b2: u8, b3: u8): usize {
+export function findQuoteBefore(p: usize, end: usize, b0: u8, b1: u8, b2: u8, b3: u8, b4: u8): usize {
   const quote = i8x16.splat(0x22);
   const backslash = i8x16.splat(0x5c);
   const v0 = i8x16.splat(b0);
   const v1 = i8x16.splat(b1);
   const v2 = i8x16.splat(b2);
   const v3 = i8x16.splat(b3);
+  const v4 = i8x16.splat(b4);
   while (p + 17 <= end) {
     const here = v128.load(p);
     const next = v128.load(p + 1);
     const first = v128.or(
-      v128.or(i8x16.eq(next, v0), i8x16.eq(next, v1)),
+      v128.or(v128.or(i8x16.eq(next, v0), i8x16.eq(next, v1)), i8x16.eq(next, v4)),
       v128.or(v128.or(i8x16.eq(next, v2), i8x16.eq(next, v3)), i8x16.eq(next, backslash)),
     );
     const m = i8x16.bitmask(v128.and(i8x16.eq(here, quote), first));
@@ -93,7 +94,7 @@ export function findQuoteBefore(p: usize, end: usize, b0: u8, b1: u8, b2: u8, b3
     if (load<u8>(p) == 0x22) {
       if (p + 1 == end) return p;
       const c = load<u8>(p + 1);
-      if (c == b0 || c == b1 || c == b2 || c == b3 || c == 0x5c) return p;
+      if (c == b0 || c == b1 || c == b2 || c == b3 || c == b4 || c == 0x5c) return p;
     }
     p++;
   }
