@@ -172,10 +172,13 @@ export async function startEnvoySidecar(cfg: EnvoySidecarConfig = {}): Promise<E
       await mock?.close();
       rmSync(dir, { recursive: true, force: true });
     };
+    // Whole lines only: Envoy may be writing the last one while it is read (a line without its
+    // newline yet is left for the next read).
     const accessLogs = () =>
       existsSync(accessLogPath)
         ? readFileSync(accessLogPath, "utf8")
             .split("\n")
+            .slice(0, -1)
             .filter((l) => l !== "")
             .map((l) => JSON.parse(l) as Record<string, unknown>)
         : [];

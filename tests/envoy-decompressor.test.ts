@@ -92,7 +92,7 @@ afterAll(async () => {
 
 async function lastLog(path: string, n: number): Promise<Json> {
   for (let i = 0; i < 200; i++) {
-    const lines = existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+    const lines = existsSync(path) ? readFileSync(path, "utf8").split("\n").slice(0, -1).filter(Boolean) : [];
     if (lines.length >= n) return JSON.parse(lines[n - 1]);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -145,8 +145,9 @@ describe.each(ENVOYS)("request_model_label through Envoy %s's CEL formatter", (v
     expect(got[7]).toBe("other");
     // And the forensic key keeps the exact model, bounded and valid UTF-8 (JSON log).
     const logs = readFileSync(jsonLog, "utf8")
-      .trim()
       .split("\n")
+      .slice(0, -1) // whole lines only
+      .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logs[1].request_model).toBe("x\ufffd\ufffd\ufffdy");
     expect(logs[2].request_model).toBe('say "hi"');

@@ -86,6 +86,7 @@ const accessLog = (file: string): Record<string, unknown>[] =>
   existsSync(file)
     ? readFileSync(file, "utf8")
         .split("\n")
+        .slice(0, -1) // whole lines only: Envoy may be writing the last
         .filter(Boolean)
         .map((l) => JSON.parse(l))
     : [];
