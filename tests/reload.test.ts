@@ -20,28 +20,7 @@ function config(i: number): string {
 describe("plugin reloads on a running VM", () => {
   it("500 reloads with a changed configuration (and a request after each): linear memory flat after the first 100", async () => {
     const s = await sidecar({ pluginConfig: config(0) });
-    const request = () => {
-      const st = s.vm.newStream();
-      st.sendRequestHeaders(
-        [
-          [":method", "POST"],
-          [":path", "/v1/chat/completions"],
-          [":authority", "api.openai.com"],
-          ["content-type", "application/json"],
-        ],
-        false,
-      );
-      st.sendRequestBody(enc.encode('{"model":"gpt-4o-mini","messages":[]}'), true);
-      st.sendResponseHeaders(
-        [
-          [":status", "200"],
-          ["content-type", "application/json"],
-        ],
-        false,
-      );
-      st.sendResponseBody(openaiJson("gpt-4o-mini", { prompt: 3, completion: 4 }), true);
-      st.finish();
-    };
+    const request = () => llmCall(s);
     const sizes: number[] = [];
     request();
     const metricIds = s.vm.metricIds.ids.size;
@@ -119,7 +98,7 @@ describe("plugin reloads on a running VM", () => {
   });
 });
 
-/** One observed chat completion (a POST to an LLM path). */
+/** One observed chat completion (a POST to an LLM path): 3 prompt and 4 completion tokens. */
 function llmCall(s: Sidecar): void {
   const st = s.vm.newStream();
   st.sendRequestHeaders(
@@ -139,6 +118,6 @@ function llmCall(s: Sidecar): void {
     ],
     false,
   );
-  st.sendResponseBody(enc.encode('{"model":"gpt-4o-mini","usage":{"prompt_tokens":1,"completion_tokens":2}}'), true);
+  st.sendResponseBody(openaiJson("gpt-4o-mini", { prompt: 3, completion: 4 }), true);
   st.finish();
 }
