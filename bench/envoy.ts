@@ -9,9 +9,9 @@
 // start-up (Envoy start to ready). Ratios are against variants measured in the same run.
 //
 //   npm run bench -- --envoy [--quick] [--only SSE] [--markdown bench/RESULTS-envoy.md]
-import { execFile, spawnSync } from "node:child_process";
-import { createServer, type Server } from "node:http";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -25,7 +25,6 @@ import { ENVOY_VERSIONS } from "../envoy/versions";
 import { repoRoot, wasmPluginConfig } from "../repo/manifests";
 
 const run = promisify(execFile);
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
 interface Variant {
   name: string;
@@ -55,7 +54,13 @@ interface Workload {
   contentEncoding?: string;
   /** wrk connections. */
   connections: number;
+  /** Written one piece per tick of the upstream's pacer instead of all at once (as a real token
+   *  stream arrives): each piece reaches the filter as its own body callback. */
+  paced?: Buffer[];
 }
+
+/** The pacer's tick: long enough that Envoy reads each paced piece on its own. */
+const PACE_MS = 1;
 
 function chatAnswer(model: string): Buffer {
   return Buffer.from(
@@ -76,14 +81,26 @@ function chatAnswer(model: string): Buffer {
   );
 }
 
-function sseAnswer(events: number): Buffer {
+/** An OpenAI-style chat stream: `events` content deltas, the usage event, `[DONE]`. */
+function sseEvents(events: number): Buffer[] {
   const base = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1732550000, model: "qwen-turbo" };
-  let out = "";
+  const out: Buffer[] = [];
   for (let i = 0; i < events; i++)
-    out += `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }], usage: null })}\n\n`;
-  out += `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: events, total_tokens: 12 + events } })}\n\ndata: [DONE]\n\n`;
-  return Buffer.from(out);
+    out.push(
+      Buffer.from(
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }], usage: null })}\n\n`,
+      ),
+    );
+  out.push(
+    Buffer.from(
+      `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: events, total_tokens: 12 + events } })}\n\n`,
+    ),
+  );
+  out.push(Buffer.from("data: [DONE]\n\n"));
+  return out;
 }
+
+const sseAnswer = (events: number): Buffer => Buffer.concat(sseEvents(events));
 
 function bigRequest(bytes: number): string {
   const prompt = "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(bytes / 45)).slice(0, bytes);
@@ -108,6 +125,16 @@ function workloads(quick: boolean): Workload[] {
       contentType: "text/event-stream",
       answer: sseAnswer(quick ? 100 : 1000),
       connections: 4,
+    },
+    {
+      // A real token stream: one event per socket write, so one body callback per event.
+      name: `SSE, ${quick ? 50 : 200} events, one per write`,
+      method: "POST",
+      body: JSON.stringify({ ...JSON.parse(small), stream: true }),
+      contentType: "text/event-stream",
+      answer: sseAnswer(quick ? 50 : 200),
+      paced: sseEvents(quick ? 50 : 200),
+      connections: 32,
     },
     {
       // The same stream gzip'd, as providers send it to the SDKs: the filter inflates it.
@@ -139,8 +166,19 @@ function workloads(quick: boolean): Workload[] {
   ];
 }
 
-/** The upstream: reads the request whole, answers with the current workload's body. */
+/** The upstream: reads the request whole, answers with the current workload's body (a paced
+ *  workload's pieces one per tick, every open answer advancing on the same tick). */
 async function startUpstream(current: () => Workload): Promise<{ server: Server; port: number }> {
+  const pacing = new Set<{ res: ServerResponse; pieces: Buffer[]; next: number }>();
+  const pacer = setInterval(() => {
+    for (const p of pacing) {
+      if (p.next < p.pieces.length) p.res.write(p.pieces[p.next++]);
+      if (p.next === p.pieces.length) {
+        p.res.end();
+        pacing.delete(p);
+      }
+    }
+  }, PACE_MS);
   const server = createServer((req, res) => {
     req.on("data", () => {});
     req.on("end", () => {
@@ -150,16 +188,29 @@ async function startUpstream(current: () => Workload): Promise<{ server: Server;
         "content-length": String(w.answer.length),
         ...(w.contentEncoding ? { "content-encoding": w.contentEncoding } : {}),
       });
-      res.end(w.answer);
+      if (w.paced) pacing.add({ res, pieces: w.paced, next: 0 });
+      else res.end(w.answer);
     });
   });
+  server.on("close", () => clearInterval(pacer));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+/** Envoy's CPU time so far in ns: the scheduler's own account of every thread
+ *  (/proc/<pid>/task/<tid>/schedstat, first field), where /proc/<pid>/stat counts 10 ms ticks
+ *  (a 3 s cell of a per-event stream is only a few dozen of them). Envoy's threads live as long
+ *  as the process, so none of the time is lost with an exited thread. */
+export function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended between the listing and the read
+    }
+  }
+  return ns;
 }
 
 function rssKiB(pid: number): number {
@@ -194,16 +245,16 @@ async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: numb
       (w.method === "GET" ? "wrk.body = nil\n" : ""),
   );
   const pid = envoy.child.pid!;
-  const before = cpuTicks(pid);
+  const before = cpuNs(pid);
   const { stdout } = await run(
     "wrk",
     ["-t1", `-c${w.connections}`, `-d${seconds}s`, "--latency", "--timeout", "30s", "-s", script, `http://127.0.0.1:${url.port}${path}`],
     { maxBuffer: 1 << 20 },
   );
-  const after = cpuTicks(pid);
+  const after = cpuNs(pid);
   const r = parseWrk(stdout);
   if (!Number.isFinite(r.p50Ms)) process.stderr.write(`wrk printed no latency distribution:\n${stdout}\n`);
-  return { ...r, cpuUsPerRequest: r.requests > 0 ? (((after - before) / CLK_TCK) * 1e6) / r.requests : NaN, rssMiB: rssKiB(pid) / 1024 };
+  return { ...r, cpuUsPerRequest: r.requests > 0 ? (after - before) / 1e3 / r.requests : NaN, rssMiB: rssKiB(pid) / 1024 };
 }
 
 /** What a `wrk --latency` run printed: requests, errors (non-2xx and socket errors), p50/p99. */
@@ -229,6 +280,8 @@ export interface EnvoyBenchResult {
   seconds: number;
   load: number[];
   startupMs: Record<string, number>;
+  /** With --perf: where Envoy's CPU went, per (workload, variant). */
+  profiles: { workload: string; variant: string; cpuUsPerRequest: number; shares: Record<string, number> }[];
   rows: {
     workload: string;
     variant: string;
@@ -241,7 +294,7 @@ export interface EnvoyBenchResult {
   }[];
 }
 
-export async function runEnvoyBench(opts: { quick: boolean; only?: string[] }): Promise<EnvoyBenchResult> {
+export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; perf?: boolean }): Promise<EnvoyBenchResult> {
   const install = spawnSync("bash", [join(repoRoot, "scripts", "wrk.sh")], { encoding: "utf8" });
   if (install.status !== 0) throw new Error(`wrk is not available: ${install.stderr.trim()}`);
   const binary = await ensureEnvoy(ENVOY_VERSIONS.newest);
@@ -297,6 +350,21 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[] }): 
         }
       }
     }
+    const profiles: EnvoyBenchResult["profiles"] = [];
+    if (opts.perf) {
+      // One more cell per (workload, variant) under perf: its CPU figure is not used (sampling
+      // costs CPU too), only the split of the samples between Envoy's code, the module's and
+      // the kernel's.
+      for (const w of all) {
+        current = w;
+        for (const v of VARIANTS) {
+          const envoy = envoys.get(v.name)!;
+          const { shares, result } = await underPerf(envoy.child.pid!, dir, () => drive(envoy, v, w, seconds, dir));
+          profiles.push({ workload: w.name, variant: v.name, cpuUsPerRequest: result.cpuUsPerRequest, shares });
+          process.stderr.write(`perf ${w.name} / ${v.name}: ${JSON.stringify(shares)}\n`);
+        }
+      }
+    }
     const rows = [...samples.entries()].map(([key, ss]) => {
       const [workload, variant] = key.split("\u0000");
       return {
@@ -319,11 +387,45 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[] }): 
       load: [load0, loadavg()[0]],
       startupMs,
       rows,
+      profiles,
     };
   } finally {
     for (const e of envoys.values()) await e.stop();
     upstream.server.close();
   }
+}
+
+/** Runs `during` while perf samples every thread of `pid`; returns the share of samples per
+ *  place the code lives: Envoy's binary (its own code, V8's runtime and the proxy-wasm host
+ *  functions: the official build is stripped, so no finer), the code V8 compiled from the
+ *  module (anonymous executable memory: perf has no map for it), the kernel, libc. */
+async function underPerf<T>(pid: number, dir: string, during: () => Promise<T>): Promise<{ shares: Record<string, number>; result: T }> {
+  const data = join(dir, "perf.data");
+  const perf = spawn("perf", ["record", "-q", "-F", "2999", "-p", String(pid), "-o", data], { stdio: "ignore" });
+  const exited = new Promise<void>((r) => perf.on("close", () => r()));
+  await new Promise((r) => setTimeout(r, 300)); // perf attaches to each thread
+  const result = await during();
+  perf.kill("SIGINT");
+  await exited;
+  const { stdout } = await run("perf", ["report", "-i", data, "--stdio", "--sort", "dso", "-q", "--percent-limit", "0"], {
+    maxBuffer: 16 << 20,
+  });
+  const shares: Record<string, number> = {};
+  for (const line of stdout.split("\n")) {
+    const m = /^\s*([\d.]+)%\s+(\S.*?)\s*$/.exec(line);
+    if (!m) continue;
+    const place = placeOf(m[2]);
+    shares[place] = (shares[place] ?? 0) + Number(m[1]) / 100;
+  }
+  return { shares, result };
+}
+
+function placeOf(dso: string): string {
+  if (dso === "envoy") return "envoy";
+  if (dso.includes("kernel")) return "kernel";
+  if (dso.startsWith("libc") || dso.startsWith("libm") || dso.startsWith("ld-linux") || dso.startsWith("libpthread")) return "libc";
+  if (dso.includes("unknown") || dso.includes("anon") || dso.includes("JIT") || dso.startsWith("perf-")) return "wasm (JIT)";
+  return dso;
 }
 
 /** The "no filter" variant: the same bootstrap without the Wasm HTTP filter. */
@@ -348,7 +450,7 @@ export function renderEnvoyBench(r: EnvoyBenchResult): string {
     ``,
   );
   lines.push(
-    `CPU = Envoy's CPU time (user+system, /proc) per request; ×none = that over the no-filter variant; latency from wrk; +p50/+p99 = added over the no-filter variant.`,
+    `CPU = Envoy's CPU time per request (every thread's, from /proc/<pid>/task/*/schedstat); ×none = that over the no-filter variant; latency from wrk; +p50/+p99 = added over the no-filter variant.`,
     ``,
   );
   lines.push(`| workload | variant | requests | CPU µs/req | ×none | ×no-op | p50 ms | +p50 ms | p99 ms | +p99 ms | RSS MiB | errors |`);
@@ -363,6 +465,7 @@ export function renderEnvoyBench(r: EnvoyBenchResult): string {
       );
     }
   }
+  if (r.profiles.length) lines.push(...renderProfiles(r));
   lines.push(
     ``,
     `Envoy start to ready (one worker; includes compiling the module and each VM's on_vm_start/on_configure): ${Object.entries(r.startupMs)
@@ -373,12 +476,43 @@ export function renderEnvoyBench(r: EnvoyBenchResult): string {
   return lines.join("\n");
 }
 
+/** The --perf table: each variant's CPU per request (from the tables above, not the perf cell)
+ *  split by the perf samples' shares, and what each place adds over the no-op filter. */
+function renderProfiles(r: EnvoyBenchResult): string[] {
+  const places = ["envoy", "wasm (JIT)", "kernel", "libc"];
+  const lines = [
+    ``,
+    `## Where Envoy's CPU goes (perf)`,
+    ``,
+    `One more cell per workload and variant under \`perf record -F 2999\` (every thread of the Envoy process). Envoy's official build is stripped: \`envoy\` is all of Envoy's own code, V8's runtime and the proxy-wasm host functions together; \`wasm (JIT)\` is the code V8 compiled from the module (anonymous memory, no symbols). µs per request = the CPU figure of the table above × the place's share of samples; (+no-op) = over the no-op filter.`,
+    ``,
+    `| workload | variant | ${places.map((p) => `${p} µs/req (+no-op)`).join(" | ")} | other |`,
+    `|---|---|${places.map(() => "---:").join("|")}|---:|`,
+  ];
+  const split = (workload: string, variant: string): number[] | null => {
+    const p = r.profiles.find((x) => x.workload === workload && x.variant === variant);
+    const row = r.rows.find((x) => x.workload === workload && x.variant === variant);
+    if (!p || !row) return null;
+    const known = places.map((k) => (p.shares[k] ?? 0) * row.cpuUsPerRequest);
+    return [...known, row.cpuUsPerRequest - known.reduce((a, b) => a + b, 0)];
+  };
+  for (const p of r.profiles) {
+    const mine = split(p.workload, p.variant)!;
+    const noop = split(p.workload, "no-op filter");
+    const cells = mine.map((v, i) =>
+      noop && i < places.length ? `${v.toFixed(1)} (${v - noop[i] >= 0 ? "+" : ""}${(v - noop[i]).toFixed(1)})` : v.toFixed(1),
+    );
+    lines.push(`| ${p.workload} | ${p.variant} | ${cells.join(" | ")} |`);
+  }
+  return lines;
+}
+
 export async function envoyBenchMain(argv: string[]): Promise<void> {
   const quick = argv.includes("--quick");
   const i = argv.indexOf("--markdown");
   const md = i >= 0 ? argv[i + 1] : undefined;
   const o = argv.indexOf("--only");
-  const r = await runEnvoyBench({ quick, only: o >= 0 ? argv[o + 1].split(",") : undefined });
+  const r = await runEnvoyBench({ quick, only: o >= 0 ? argv[o + 1].split(",") : undefined, perf: argv.includes("--perf") });
   const text = renderEnvoyBench(r);
   process.stdout.write(text);
   if (md) writeFileSync(md, text);

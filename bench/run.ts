@@ -1194,7 +1194,10 @@ bench/results/latest.json.
   --markdown FILE     also write the report as Markdown (e.g. bench/RESULTS.md)
   --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
   --compare FILE      another build of the filter measured beside ours on every workload
-  --envoy             the real-Envoy benchmark instead (bench/envoy.ts; takes --quick, --markdown)
+  --envoy             the real-Envoy benchmark instead (bench/envoy.ts; takes --quick, --only,
+                      --markdown, --perf)
+  --perf              with --envoy: one more cell per workload and variant under perf, to
+                      split Envoy's CPU between its own code, the module's and the kernel
   -h, --help          this text
 `;
 
@@ -1207,6 +1210,7 @@ const BENCH_FLAGS = {
   "from-json": { type: "string" },
   compare: { type: "string" },
   envoy: { type: "boolean" },
+  perf: { type: "boolean" },
 } as const;
 
 /** The command line, checked: an unknown option or a stray argument is an error, not a run. */
