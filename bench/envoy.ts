@@ -26,7 +26,7 @@ import { repoRoot, wasmPluginConfig } from "../repo/manifests";
 
 const run = promisify(execFile);
 
-interface Variant {
+export interface Variant {
   name: string;
   /** null: no Wasm filter in the chain. */
   wasm: string | null;
@@ -42,7 +42,7 @@ const VARIANTS: Variant[] = [
   { name: "seed routing", wasm: "build/llmproxy.wasm", config: wasmPluginConfig(), routed: true },
 ];
 
-interface Workload {
+export interface Workload {
   name: string;
   method: "GET" | "POST";
   /** Request body (POST). */
@@ -107,7 +107,7 @@ function bigRequest(bytes: number): string {
   return JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: prompt }] });
 }
 
-function workloads(quick: boolean): Workload[] {
+export function workloads(quick: boolean): Workload[] {
   const small = JSON.stringify({ model: "qwen-turbo", messages: [{ role: "user", content: "Please introduce yourself" }] });
   return [
     {
@@ -168,7 +168,7 @@ function workloads(quick: boolean): Workload[] {
 
 /** The upstream: reads the request whole, answers with the current workload's body (a paced
  *  workload's pieces one per tick, every open answer advancing on the same tick). */
-async function startUpstream(current: () => Workload): Promise<{ server: Server; port: number }> {
+export async function startUpstream(current: () => Workload): Promise<{ server: Server; port: number }> {
   const pacing = new Set<{ res: ServerResponse; pieces: Buffer[]; next: number }>();
   const pacer = setInterval(() => {
     for (const p of pacing) {
@@ -224,7 +224,7 @@ function ms(text: string): number {
   return Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "us"];
 }
 
-interface Sample {
+export interface Sample {
   requests: number;
   cpuUsPerRequest: number;
   p50Ms: number;
@@ -233,7 +233,7 @@ interface Sample {
   errors: number;
 }
 
-async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: number, dir: string): Promise<Sample> {
+export async function drive(envoy: EnvoyProcess, v: Variant, w: Workload, seconds: number, dir: string): Promise<Sample> {
   const url = new URL(envoy.proxyUrl);
   const path = w.method === "GET" ? "/healthz" : v.routed ? "/" : "/v1/chat/completions";
   const authority = w.method === "GET" ? "status.example" : v.routed ? "dashscope.aliyuncs.com" : "api.openai.com";
@@ -399,7 +399,7 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; per
  *  place the code lives: Envoy's binary (its own code, V8's runtime and the proxy-wasm host
  *  functions: the official build is stripped, so no finer), the code V8 compiled from the
  *  module (anonymous executable memory: perf has no map for it), the kernel, libc. */
-async function underPerf<T>(pid: number, dir: string, during: () => Promise<T>): Promise<{ shares: Record<string, number>; result: T }> {
+export async function underPerf<T>(pid: number, dir: string, during: () => Promise<T>): Promise<{ shares: Record<string, number>; result: T }> {
   const data = join(dir, "perf.data");
   const perf = spawn("perf", ["record", "-q", "-F", "2999", "-p", String(pid), "-o", data], { stdio: "ignore" });
   const exited = new Promise<void>((r) => perf.on("close", () => r()));
@@ -429,7 +429,7 @@ function placeOf(dso: string): string {
 }
 
 /** The "no filter" variant: the same bootstrap without the Wasm HTTP filter. */
-function stripWasm(bootstrap: Record<string, unknown>): void {
+export function stripWasm(bootstrap: Record<string, unknown>): void {
   const listeners = (
     bootstrap.static_resources as {
       listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string }[] } }[] }[] }[];
