@@ -6,7 +6,10 @@ import { SseFramer, SseHandler } from "./sse";
 import { NdjsonFramer } from "./ndjson";
 import { ApiShape } from "./apis/shape";
 import { Usage } from "./usage";
-import { quietEvent } from "./json/prefilter";
+import { judgedByEveryKey, quietByEveryKey, quietEvent } from "./json/prefilter";
+
+/** The fields that mark every chunk of a stream rather than its end (json/prefilter.ts). */
+const PER_CHUNK: u32 = ((<u32>1) << <u32>Field.Content) | ((<u32>1) << <u32>Field.FinishReason);
 import { EventStreamBody } from "./eventstream-body";
 
 export const enum BodyKind { Json = 0, Sse = 1, EventStream = 2, Ndjson = 3 }
@@ -26,10 +29,13 @@ export class ResponseParser extends SseHandler {
   dataEvents: i32 = 0;
   /** SSE: an event carried generated content (Field.Content). */
   sawContent: bool = false;
+  /** Quiet events are judged by every key, not by the root keys alone (json/prefilter.ts). */
+  private byEveryKey: bool;
 
   constructor(public shape: ApiShape, public kind: BodyKind, private usage: Usage) {
     super();
     this.scanner = new JsonScanner(shape.response);
+    this.byEveryKey = judgedByEveryKey(shape.response, PER_CHUNK);
     if (kind == BodyKind.Sse) this.framer = new SseFramer(this.scanner, this);
     else if (kind == BodyKind.EventStream) this.events = new EventStreamBody(shape, this.scanner, usage);
     else if (kind == BodyKind.Ndjson) this.lines = new NdjsonFramer(this.scanner, this);
@@ -123,14 +129,17 @@ export class ResponseParser extends SseHandler {
    *  could change nothing is passed over: no field key, or only `null`s and the model already
    *  kept (json/prefilter.ts). */
   quiet(ptr: usize, len: i32): bool {
-    // Once generated content was seen, the fields that only mark it no longer matter. The finish
-    // reason never makes an event worth reading on its own: every shape sends it in an event
-    // that is read anyway (OpenAI's choices are always read; Anthropic's message_delta,
-    // Gemini's last chunk, DashScope's events and the Responses API's response.* events carry
-    // usage), so Anthropic's content_block_delta stays quiet although `delta` holds stop_reason.
+    // Once generated content was seen, the fields that only mark it no longer matter. For the
+    // shapes judged by their root keys the finish reason never makes an event worth reading on
+    // its own: each sends it in an event that is read anyway (Anthropic's message_delta, Gemini's
+    // last chunk, DashScope's events and the Responses API's response.* events carry usage), so
+    // Anthropic's content_block_delta stays quiet although `delta` holds stop_reason.
     const content = this.sawContent || this.usage.firstTokenNs != 0 ? (<u32>1) << <u32>Field.Content : 0;
-    const ignored = content | ((<u32>1) << <u32>Field.FinishReason);
-    return this.sound && quietEvent(this.scanner.trie, ptr, len, Field.Model, this.usage.responseModel, ignored);
+    if (!this.sound) return false;
+    const trie = this.scanner.trie;
+    // Judged by every key, a finish reason is seen wherever it is: it is never ignored there.
+    if (this.byEveryKey) return quietByEveryKey(trie, ptr, len, Field.Model, this.usage.responseModel, content);
+    return quietEvent(trie, ptr, len, Field.Model, this.usage.responseModel, content | ((<u32>1) << <u32>Field.FinishReason));
   }
 
   onQuietEvent(): void {

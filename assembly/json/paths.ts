@@ -43,6 +43,18 @@ export class PathTrie {
    *  looks at every quote instead. */
   rootFirstCount: i32 = 0;
 
+  /** Every distinct key name at any depth (an array's `[]` is no name), for the prefilter's
+   *  every-key search (json/prefilter.ts quietByEveryKey), chained by first byte. */
+  names: StaticArray<Uint8Array> = [];
+  /** Per name: the fields a value under a key of that name fills itself (its nodes' own fields,
+   *  and those of the array elements directly below them, which no key names). */
+  nameFields: StaticArray<u32> = [];
+  nameNext: StaticArray<i32> = [];
+  /** Per first byte: the first name starting with it, or -1. */
+  nameByFirst: StaticArray<i32> = new StaticArray<i32>(256).fill(-1);
+  /** A field on the elements of a root array: no key names it, so no key search can clear it. */
+  unkeyedField: bool = false;
+
   /** The first path add() refused, with the reason; null when every path was taken. Checked
    *  when the plugin is configured (apis/registry.ts shapesError), so a shape with a field out
    *  of range or a path deeper than TRACK fails configuration instead of writing past the
@@ -102,10 +114,20 @@ export class PathTrie {
         this.firstChild[node] = next;
         this.hasChildren[node] = true;
         if (node == 0) this.noteRootKey(key);
+        if (this.nameIndex(key.dataStart, key.length) < 0) this.noteName(key);
       }
       node = next;
     }
     this.fields[node] = fieldId;
+    // The key whose value holds this field: the node's own, or the one above its array levels.
+    let owner = node;
+    while (owner >= 0 && this.isElement(owner)) owner = this.parents[owner];
+    if (owner <= 0) this.unkeyedField = true; // the root itself, or a root array's elements
+    else {
+      const key = this.keys[owner];
+      const i = this.nameIndex(key.dataStart, key.length);
+      this.nameFields[i] |= (<u32>1) << <u32>fieldId;
+    }
     for (let up = this.parents[node]; up > 0; up = this.parents[up]) this.below[up] |= (<u32>1) << <u32>fieldId;
     return this;
   }
@@ -119,6 +141,32 @@ export class PathTrie {
     for (let i = 0; i < this.rootFirstCount && i < ROOT_FIRST_MAX; i++) if (((this.rootFirstBytes >> (<u64>i << 3)) & 0xff) == b) return;
     if (this.rootFirstCount < ROOT_FIRST_MAX) this.rootFirstBytes |= b << (<u64>this.rootFirstCount << 3);
     this.rootFirstCount++;
+  }
+
+  private noteName(key: Uint8Array): void {
+    const i = this.names.length;
+    const first = key.length > 0 ? <i32>key[0] : 0x22; // an empty name: the closing quote follows
+    this.names = grow<Uint8Array>(this.names, key);
+    this.nameFields = grow<u32>(this.nameFields, 0);
+    this.nameNext = grow<i32>(this.nameNext, this.nameByFirst[first]);
+    this.nameByFirst[first] = i;
+  }
+
+  private isElement(node: i32): bool {
+    if (node == this.rootElement) return true;
+    const parent = this.parents[node];
+    return parent >= 0 && this.element[parent] == node;
+  }
+
+  /** The index of the key name made of the `len` bytes at ptr (ptr[len] may be read: the
+   *  closing quote), or -1. */
+  nameIndex(ptr: usize, len: i32): i32 {
+    const first = len > 0 ? <i32>load<u8>(ptr) : 0x22;
+    for (let i = unchecked(this.nameByFirst[first]); i >= 0; i = unchecked(this.nameNext[i])) {
+      const name = unchecked(this.names[i]);
+      if (name.length == len && memory.compare(name.dataStart, ptr, len) == 0) return i;
+    }
+    return -1;
   }
 
   /** The child of `node` named by the bytes at ptr, or -1. */

@@ -18,19 +18,19 @@
 //   string byte-equal to `known` (the model already kept, no escapes) changes nothing either.
 // - any other value of a root key changes nothing when no field the caller still needs lies
 //   below that key (`ignored`: the content that marks the first token, once it was seen), as
-//   for Anthropic's `delta` and the Responses API's `delta`. (OpenAI's `choices` also holds
-//   usage on some servers, so its chunks are still read; a look for those key names inside the
-//   event was tried and cost more than it saved, bench/RESULTS.md.)
+//   for Anthropic's `delta` and the Responses API's `delta`.
+// Shapes with more root keys (OpenAI's, whose `choices` holds the finish reason, content and on
+// some servers usage) are judged by every key at every depth instead (quietByEveryKey).
 // Over-approximating is always safe: any doubt means the full scanner reads the event.
 import { PathTrie, ROOT_FIRST_MAX } from "./paths";
-import { findQuoteBefore } from "./simd";
+import { findQuote, findQuoteBefore } from "./simd";
 import { isLiteralByte } from "./chars";
 
 /** Whether the event data [ptr, ptr + len) can be passed over (see above). `knownField`'s value
  *  equal to `known` counts as no change. */
 export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null, ignored: u32 = 0): bool {
   const end = ptr + <usize>len;
-  if (trie.rootFirstCount > ROOT_FIRST_MAX) return quietByEveryQuote(trie, ptr, end, knownField, known, ignored);
+  if (trie.rootFirstCount > ROOT_FIRST_MAX) return false; // quietByEveryKey serves these shapes
   const packed = trie.rootFirstBytes;
   // Unused slots repeat the first byte (a root with no keys repeats 0: no `"` is followed by a
   // NUL in an event, and if one is, the check below just finds no name).
@@ -54,17 +54,61 @@ export function quietEvent(trie: PathTrie, ptr: usize, len: i32, knownField: i32
   return true;
 }
 
-/** quietEvent for a shape whose root keys start with more than five distinct bytes (OpenAI's:
- *  model, choices, usage, x_groq, error): every quote is looked at, not only those followed by
- *  a first byte. */
-function quietByEveryQuote(trie: PathTrie, ptr: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
-  for (let p = findByte(ptr, end, 0x22); p < end; p = findByte(p + 1, end, 0x22)) {
+/** Whether a shape's events are judged by every key (quietByEveryKey) rather than by the root
+ *  keys: when its root keys start with more than five distinct bytes, or when a root key holds
+ *  both what marks every chunk (`perChunk`: content, finish reason) and other fields, as
+ *  OpenAI's `choices` holds content, finish_reason and, on some servers, usage: that key comes
+ *  in every event, and the root-key search would read them all. */
+export function judgedByEveryKey(trie: PathTrie, perChunk: u32): bool {
+  if (trie.rootFirstCount > ROOT_FIRST_MAX) return true;
+  for (let i = trie.firstChild[0]; i >= 0; i = trie.nextSibling[i]) {
+    const below = trie.below[i];
+    if ((below & perChunk) != 0 && (below & ~perChunk) != 0) return true;
+  }
+  return false;
+}
+
+/** Whether the event data [ptr, ptr + len) can be passed over, judged by every key at every
+ *  depth (for the shapes judgedByEveryKey picks).
+ *
+ *  Why this is exact: a field is filled by the value under a key whose decoded name is the
+ *  field's key in the trie (or, for array elements, the key above the arrays). Every quote that
+ *  may open a key (keyPosition) is looked at: a raw name holding a backslash may decode to any
+ *  name, so the event is read; a name the trie does not have fills nothing itself (what lies
+ *  below it is looked at key by key, as every key is); a name the trie has changes nothing when
+ *  its value is `null`, when none of the fields it fills directly still matters (`ignored`),
+ *  or when it fills only `knownField` with the value `known`. Unlike the root-key search this
+ *  sees a finish reason or usage wherever it is, so `ignored` needs no finish reason. */
+export function quietByEveryKey(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
+  if (trie.unkeyedField) return false;
+  const end = ptr + <usize>len;
+  for (let p = findQuote(ptr, end); p < end; p = findQuote(p + 1, end)) {
     if (!keyPosition(ptr, p)) continue;
-    const node = matchRootKey(trie, p + 1, end);
-    if (node == -2) return false;
-    if (node >= 0 && !unchangedBy(trie, node, p + 1 + <usize>unchecked(trie.keys[node]).length + 1, end, knownField, known, ignored)) return false;
+    const name = p + 1;
+    let q = name;
+    for (; q < end; q++) {
+      const c = load<u8>(q);
+      if (c == 0x22) break;
+      if (c == 0x5c) return false; // an escape: the decoded name could be any
+    }
+    if (q >= end) return false;
+    const i = trie.nameIndex(name, <i32>(q - name));
+    if (i >= 0 && !valueChangesNothing(unchecked(trie.nameFields[i]), q + 1, end, knownField, known, ignored)) return false;
   }
   return true;
+}
+
+/** Whether the value after a key filling `fields` (from `p`, just past the key's closing
+ *  quote) changes nothing (see quietByEveryKey). */
+function valueChangesNothing(fields: u32, p: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
+  p = skipBlanks(p, end);
+  if (p >= end || load<u8>(p) != 0x3a) return false; // no colon: let the scanner judge
+  p = skipBlanks(p + 1, end);
+  if (p >= end) return false;
+  if (isNull(p, end)) return true;
+  const live = fields & ~ignored;
+  if (live == 0) return true;
+  return live == (<u32>1) << <u32>knownField && isKnownString(p, end, known);
 }
 
 /** Whether the quote at `q` may open a key: the previous byte above 0x20 is `{` or `,`, or there
@@ -106,29 +150,31 @@ function matchRootKey(trie: PathTrie, s: usize, end: usize): i32 {
 
 /** Whether the value after a root key (from `p`, just past its closing quote) changes nothing. */
 function unchangedBy(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
-  while (p < end && load<u8>(p) <= 0x20) p++;
+  p = skipBlanks(p, end);
   if (p >= end || load<u8>(p) != 0x3a) return false; // no colon: let the scanner judge
-  p++;
-  while (p < end && load<u8>(p) <= 0x20) p++;
+  p = skipBlanks(p + 1, end);
   if (p >= end) return false;
-  if (p + 4 <= end && load<u32>(p) == 0x6c6c756e) { // "null"
-    return p + 4 == end || !isLiteralByte(load<u8>(p + 4));
-  }
-  if (isKnownValue(trie, node, p, end, knownField, known)) return true;
+  if (isNull(p, end)) return true;
+  if (unchecked(trie.fields[node]) == knownField && isKnownString(p, end, known)) return true;
   const own = unchecked(trie.fields[node]);
   if (own >= 0 && (ignored & ((<u32>1) << <u32>own)) == 0) return false;
   return (unchecked(trie.below[node]) & ~ignored) == 0;
 }
 
-/** First address in [p, end) holding `b`, or end. */
-function findByte(p: usize, end: usize, b: u8): usize {
-  while (p < end && load<u8>(p) != b) p++;
+function skipBlanks(p: usize, end: usize): usize {
+  while (p < end && load<u8>(p) <= 0x20) p++;
   return p;
 }
 
-/** Whether the value at `p` is the string `known`, unescaped, for the field `knownField`. */
-function isKnownValue(trie: PathTrie, node: i32, p: usize, end: usize, knownField: i32, known: Uint8Array | null): bool {
-  if (known === null || unchecked(trie.fields[node]) != knownField || load<u8>(p) != 0x22) return false;
+/** Whether the value at `p` (p < end) is the literal `null`, whole. */
+function isNull(p: usize, end: usize): bool {
+  if (p + 4 > end || load<u32>(p) != 0x6c6c756e) return false; // "null"
+  return p + 4 == end || !isLiteralByte(load<u8>(p + 4));
+}
+
+/** Whether the value at `p` is the string `known`, unescaped. */
+function isKnownString(p: usize, end: usize, known: Uint8Array | null): bool {
+  if (known === null || load<u8>(p) != 0x22) return false;
   const n = known.length;
   const v = p + 1;
   if (v + <usize>n >= end) return false;

@@ -22,6 +22,13 @@ function findEither(p: usize, end: usize, x: u8, y: u8): usize {
   return end;
 }
 
+/** First address in [p, end) holding `"`, or end. */
+// @ts-ignore: decorator
+@inline
+export function findQuote(p: usize, end: usize): usize {
+  return findEither(p, end, 0x22, 0x22);
+}
+
 /** First address in [p, end) holding `"` or `\`, or end. */
 // @ts-ignore: decorator
 @inline
