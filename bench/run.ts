@@ -29,7 +29,7 @@ import { WasmVm, type VmOptions } from "../host/abi/vm";
 import type { HttpStream } from "../host/envoy/stream";
 import { median } from "./median";
 import { buildWorkloads, drive, FULL_SIZES, QUICK_SIZES, type Workload } from "./workloads";
-import { Profile, loadInstrumented, calibrate, corrected, type ProfileSnapshot } from "./instrument";
+import { Profile, loadInstrumented, calibrate, corrected, type CorrectedProfile, type ProfileSnapshot } from "./instrument";
 import { buildSdkLogNoop, restoredLineCount } from "./sdk-variant";
 import { profile, categorize, type ProfileRow } from "./profile";
 import { inflateBench, renderInflate, type InflateBenchResult } from "./inflate";
@@ -414,19 +414,64 @@ async function measureStartup(files: Record<string, string>, rounds: number): Pr
 
 // ---------------------------------------------------------------- the run
 
+/** How long and how often each variant is sampled. */
+interface SamplingPlan {
+  rounds: number;
+  /** The aimed-for duration of one sample (a batch of whole streams), ms. */
+  targetMs: number;
+  warmupMs: number;
+  /** The largest batch: a bound on a sample's length when a stream takes next to nothing. */
+  maxBatch: number;
+}
+
+function samplingPlan(quick: boolean): SamplingPlan {
+  return { rounds: quick ? 3 : 15, targetMs: quick ? 2 : 30, warmupMs: quick ? 0 : 250, maxBatch: quick ? 20 : 20000 };
+}
+
+/** The whole run: every workload on every variant, then VM startup, malformed input, CPU
+ *  profiles (full runs) and the inflater; the results written as JSON (and Markdown if asked). */
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const quick = !!opts.quick;
   const t0 = now();
   const loadStart = loadavg()[0];
-  const rounds = quick ? 3 : 15;
-  const targetMs = quick ? 2 : 30;
-  const warmupMs = quick ? 0 : 250;
+  const plan = samplingPlan(quick);
 
   await buildSdkLogNoop();
+  const { modules, wasmBytes } = await compileVariants(opts.compare);
+  // The timers' cost per wrapped call: calibrated before each workload (the machine's load
+  // drifts), the median of all of them subtracted everywhere.
+  const calibrations: number[] = [calibrate()];
+  const workloads = selectWorkloads(quick, opts.only);
+  const { results, timerOverhead } = await measureWorkloads(workloads, modules, plan, calibrations, log);
+  const bookkeeping = sdkBookkeeping(results);
+
+  const startup = await measureVariantStartup(modules, quick, log);
+  const small = workloads.find((w) => w.name === "small-json") ?? workloads.find((w) => w.llm && !w.sse);
+  const malformed = small ? await malformedRuns(modules, small) : [];
+  const cpuProfiles = quick ? [] : await cpuProfileRuns(workloads, log);
+  const inflate = !opts.only?.length || opts.only.includes("inflate") ? await inflateBench(root, quick, log) : undefined;
+
+  const res: BenchResults = {
+    meta: runMeta(quick, plan, timerOverhead, t0, loadStart),
+    wasmBytes,
+    workloads: results,
+    sdkBookkeeping: bookkeeping,
+    malformed,
+    targets: targets(results, wasmBytes),
+    cpuProfiles,
+    startup,
+    inflate,
+  };
+  writeResults(res, opts, log);
+  return res;
+}
+
+/** Every variant's module, compiled once; the file sizes under the names the report uses. */
+async function compileVariants(compare: string | null | undefined) {
   const modules = {} as Record<FilterName, WebAssembly.Module>;
   const wasmBytes: Record<string, number> = {};
-  if (opts.compare) VARIANTS.compare.file = relative(root, resolve(opts.compare));
+  if (compare) VARIANTS.compare.file = relative(root, resolve(compare));
   for (const [name, { file }] of Object.entries(VARIANTS) as [FilterName, { file: string }][]) {
     if (!file) continue;
     const path = join(root, file);
@@ -435,300 +480,400 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     wasmBytes[name === "compare" ? `compare: ${file}` : file.replace(/^build\//, "")] = bytes.length;
     modules[name] = await WebAssembly.compile(bytes);
   }
-  // The timers' cost per wrapped call: calibrated before each workload (the machine's load
-  // drifts), the median of all of them subtracted everywhere.
-  const calibrations: number[] = [calibrate()];
-  const finalizers: ((overhead: number) => void)[] = [];
+  return { modules, wasmBytes };
+}
 
-  let workloads = buildWorkloads(quick ? QUICK_SIZES : FULL_SIZES);
-  if (opts.only?.length) workloads = workloads.filter((w) => opts.only!.some((o) => w.name.includes(o)));
+/** The run's workloads: every one, or those whose name contains one of `only`. */
+function selectWorkloads(quick: boolean, only: string[] | undefined): Workload[] {
+  const workloads = buildWorkloads(quick ? QUICK_SIZES : FULL_SIZES);
+  return only?.length ? workloads.filter((w) => only.some((o) => w.name.includes(o))) : workloads;
+}
 
-  const results: WorkloadResult[] = [];
+/** Every workload measured, then the numbers settled with the timers' cost: the median of
+ *  `calibrations` and of one more taken before each workload (pushed onto it). */
+async function measureWorkloads(
+  workloads: Workload[],
+  modules: Record<FilterName, WebAssembly.Module>,
+  plan: SamplingPlan,
+  calibrations: number[],
+  log: (line: string) => void,
+): Promise<{ results: WorkloadResult[]; timerOverhead: number }> {
+  const settle: ((overhead: number) => WorkloadResult)[] = [];
   for (const w of workloads) {
     const tw = now();
     calibrations.push(calibrate());
-    const filters: FilterName[] = [
-      ...FILTERS,
-      ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []),
-      ...(w.llm ? FLOORS : []),
-      ...(modules.compare ? (["compare"] as const) : []),
-    ];
-    const plain = new Map<FilterName, WasmVm>();
-    const instr = new Map<FilterName, { vm: WasmVm; prof: Profile }>();
-    const startBytes = new Map<FilterName, number>();
-    const fr: Partial<Record<FilterName, FilterResult>> = {};
-    const samplers: Sampler[] = [];
-    for (const f of filters) {
-      const vm = await newVm(modules[f], undefined, VARIANTS[f].config);
-      startBytes.set(f, vm.memoryBytes());
-      plain.set(f, vm);
-      const prof = new Profile();
-      const ivm = await newVm(modules[f], prof, VARIANTS[f].config);
-      instr.set(f, { vm: ivm, prof });
-      // Correctness: the first stream through each VM.
-      const s = drive(vm, w);
-      const problems = check(f, vm, s, w);
-      const si = drive(ivm, w);
-      for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
-      fr[f] = {
-        inWasmUs: NaN,
-        wasmSelfUs: NaN,
-        hostImportsUs: NaN,
-        e2eUs: NaN,
-        exportCalls: 0,
-        importCalls: 0,
-        timerShare: 0,
-        memory: { startBytes: startBytes.get(f)!, afterBytes: 0 },
-        profile: [],
-        correct: problems.length === 0,
-        problems,
-        extracted: extracted(s),
-        trapped: vm.failed || ivm.failed,
-      };
-      samplers.push({
-        key: `${f}:e2e`,
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) drive(vm, w);
-          return now() - t;
-        },
-      });
-      const sampler: Sampler = {
-        key: `${f}:wasm`,
-        batch: 1,
-        samples: [],
-        prof,
-        raw: [],
-        run: (n) => {
-          prof.reset();
-          const t = now();
-          for (let i = 0; i < n; i++) drive(ivm, w);
-          return now() - t;
-        },
-      };
-      samplers.push(sampler);
-    }
-    let js: WorkloadResult["js"] = null;
-    if (w.llm) {
-      const parsed = jsonParseWork(w);
-      const e = w.expect!;
-      const jsonParseCorrect = parsed.model === e.requestModel && parsed.prompt === e.prompt && parsed.completion === e.completion;
-      js = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
-      let sink = 0;
-      samplers.push({
-        key: "json-parse",
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
-          return now() - t;
-        },
-      });
-      const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      samplers.push({
-        key: "memchr",
-        batch: 1,
-        samples: [],
-        run: (n) => {
-          const t = now();
-          for (let i = 0; i < n; i++) sink += memchrWork(bufs);
-          return now() - t;
-        },
-      });
-      if (sink === 0.5) log("");
-    }
-
-    // Warm up, then size each sampler's batch to ~targetMs.
-    for (const s of samplers) {
-      const until = now() + warmupMs;
-      let once = s.run(1);
-      while (now() < until) once = Math.min(once, s.run(1));
-      const one = Math.min(once, s.run(1));
-      s.batch = Math.max(1, Math.min(quick ? 20 : 20000, Math.round(targetMs / Math.max(one, 1e-4))));
-    }
-    // Rounds, interleaved, rotating the order.
-    for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < samplers.length; k++) {
-        const s = samplers[(k + r) % samplers.length];
-        const ms = s.run(s.batch);
-        s.samples.push(ms / s.batch);
-        if (s.prof) {
-          const snap = s.prof.snapshot();
-          s.raw!.push({
-            ...snap,
-            time: snap.time.map((x) => x / s.batch),
-            calls: snap.calls.map((x) => x / s.batch),
-            inclusive: snap.inclusive / s.batch,
-            outerCalls: snap.outerCalls / s.batch,
-          });
-        }
-      }
-    }
-
-    // Keep the numbers, let the VMs go (a json-as VM holds ~150 MiB after a 10 MB body).
-    const afterBytes = new Map(filters.map((f) => [f, plain.get(f)!.memoryBytes()]));
-    const failed = new Map(filters.map((f) => [f, plain.get(f)!.failed || instr.get(f)!.vm.failed]));
-    for (const s of samplers) s.run = () => 0;
-    plain.clear();
-    instr.clear();
-    finalizers.push((overhead: number) => {
-      const by = (key: string) => samplers.find((s) => s.key === key)!;
-      for (const f of filters) {
-        const e2e = by(`${f}:e2e`);
-        const wasm = by(`${f}:wasm`);
-        const r = fr[f]!;
-        r.e2eUs = median(e2e.samples) * 1000;
-        const profiles = wasm.raw!.map((p) => corrected(p, overhead));
-        r.inWasmUs = median(profiles.map((p) => p.total)) * 1000;
-        // Where most of the raw time was the timers' own, the number is at the method's resolution.
-        const raw = median(wasm.raw!.map((p) => p.inclusive)) * 1000;
-        r.timerShare = raw > 0 ? 1 - r.inWasmUs / raw : 0;
-        // The split and the profile: mean shares over rounds, applied to the median.
-        const n = profiles.length;
-        const total = profiles.reduce((a, p) => a + p.total, 0) / n;
-        const share = (x: number) => (total > 0 ? x / total : 0);
-        r.wasmSelfUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.wasm, 0) / n);
-        r.hostImportsUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.host, 0) / n);
-        r.profile = profiles[0].bins
-          .map((b, i) => {
-            const ms = profiles.reduce((a, p) => a + p.bins[i].ms, 0) / n;
-            const c = profiles.reduce((a, p) => a + p.bins[i].calls, 0) / n;
-            return { name: b.name, side: b.side, us: r.inWasmUs * share(ms), pct: 100 * share(ms), calls: c };
-          })
-          .filter((b) => b.calls > 0)
-          .sort((a, b) => b.us - a.us);
-        r.exportCalls = r.profile.filter((b) => b.side === "wasm").reduce((a, b) => a + b.calls, 0);
-        r.importCalls = r.profile.filter((b) => b.side === "host").reduce((a, b) => a + b.calls, 0);
-        r.memory.afterBytes = afterBytes.get(f)!;
-        r.trapped = r.trapped || failed.get(f)!;
-        if (r.trapped && r.correct) {
-          r.correct = false;
-          r.problems.push("a VM trapped during the timed runs");
-        }
-      }
-      if (js) {
-        js.jsonParseUs = median(by("json-parse").samples) * 1000;
-        js.memchrUs = median(by("memchr").samples) * 1000;
-      }
-      const L = fr.llmproxy!,
-        N = fr.noop!,
-        J = fr.jsonas!;
-      const bytes = w.requestBody.length + w.responseBody.length;
-      const rate = (us: number) => (us > 0 ? bytes / us : NaN); // bytes/µs = MB/s
-      const row: WorkloadResult = {
-        name: w.name,
-        description: w.description,
-        requestBytes: w.requestBody.length,
-        responseBytes: w.responseBody.length,
-        chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
-        events: w.events,
-        streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
-        filters: fr,
-        js,
-        ratios: {
-          inWasmVsNoop: L.inWasmUs / N.inWasmUs,
-          e2eVsNoop: L.e2eUs / N.e2eUs,
-          inWasmVsJsonas: L.inWasmUs / J.inWasmUs,
-          e2eVsJsonas: L.e2eUs / J.e2eUs,
-          vsJsonParse: js ? L.inWasmUs / js.jsonParseUs : null,
-          vsMemchr: js ? L.inWasmUs / js.memchrUs : null,
-        },
-        rates: w.llm
-          ? {
-              llmproxy: rate(L.inWasmUs),
-              llmproxySelf: rate(L.wasmSelfUs),
-              jsonas: rate(J.inWasmUs),
-              floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null,
-              floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
-              jsonParse: js ? rate(js.jsonParseUs) : null,
-              memchr: js ? rate(js.memchrUs) : null,
-            }
-          : null,
-      };
-      results.push(row);
-      log(
-        `${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : ""}${filters.every((f) => fr[f]!.correct) ? "" : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]"}`,
-      );
-    });
+    settle.push(await measureWorkload(w, modules, plan, log));
     log(`${w.name}: measured in ${((now() - tw) / 1000).toFixed(1)} s`);
   }
   const timerOverhead = median(calibrations);
   log(
     `timer cost ${(timerOverhead * 1e6).toFixed(0)} ns per wrapped call (median of ${calibrations.length} calibrations, ${(Math.min(...calibrations) * 1e6).toFixed(0)}–${(Math.max(...calibrations) * 1e6).toFixed(0)})`,
   );
-  for (const f of finalizers) f(timerOverhead);
+  return { results: settle.map((s) => s(timerOverhead)), timerOverhead };
+}
 
+/** The variants a workload runs: the three filters, and the extra baselines that apply to it. */
+function variantsFor(w: Workload, modules: Record<FilterName, WebAssembly.Module>): FilterName[] {
+  return [
+    ...FILTERS,
+    ...(SDKLOG_WORKLOADS.includes(w.name) ? (["noop-sdklog"] as const) : []),
+    ...(w.llm ? FLOORS : []),
+    ...(modules.compare ? (["compare"] as const) : []),
+  ];
+}
+
+/** Samples every variant (and the JS baselines) on `w`, interleaved; returns what turns the
+ *  samples into the workload's row once the timers' cost is known. */
+async function measureWorkload(
+  w: Workload,
+  modules: Record<FilterName, WebAssembly.Module>,
+  plan: SamplingPlan,
+  log: (line: string) => void,
+): Promise<(overhead: number) => WorkloadResult> {
+  const filters = variantsFor(w, modules);
+  const vms = new Map<FilterName, VariantVms>();
+  const fr: Partial<Record<FilterName, FilterResult>> = {};
+  const samplers: Sampler[] = [];
+  for (const f of filters) {
+    const v = await startVariant(f, w, modules[f]);
+    vms.set(f, v.vms);
+    fr[f] = v.result;
+    samplers.push(...v.samplers);
+  }
+  let js: WorkloadResult["js"] = null;
+  if (w.llm) {
+    const baselines = jsBaselines(w, log);
+    js = baselines.js;
+    samplers.push(...baselines.samplers);
+  }
+  sizeBatches(samplers, plan);
+  sampleRounds(samplers, plan.rounds);
+
+  // Keep the numbers, let the VMs go (a json-as VM holds ~150 MiB after a 10 MB body).
+  const afterBytes = new Map(filters.map((f) => [f, vms.get(f)!.plain.memoryBytes()]));
+  const failed = new Map(filters.map((f) => [f, vms.get(f)!.plain.failed || vms.get(f)!.instrumented.failed]));
+  for (const s of samplers) s.run = () => 0;
+  vms.clear();
+  return (overhead: number) => {
+    const by = (key: string) => samplers.find((s) => s.key === key)!;
+    for (const f of filters) {
+      const r = fr[f]!;
+      settleFilterResult(r, by(`${f}:e2e`), by(`${f}:wasm`), overhead);
+      r.memory.afterBytes = afterBytes.get(f)!;
+      r.trapped = r.trapped || failed.get(f)!;
+      if (r.trapped && r.correct) {
+        r.correct = false;
+        r.problems.push("a VM trapped during the timed runs");
+      }
+    }
+    if (js) {
+      js.jsonParseUs = median(by("json-parse").samples) * 1000;
+      js.memchrUs = median(by("memchr").samples) * 1000;
+    }
+    const row = workloadRow(w, fr, js, samplers);
+    log(workloadSummary(w, filters, fr, js));
+    return row;
+  };
+}
+
+/** A variant's two VMs: plain (end-to-end time, memory) and instrumented (time inside the module). */
+interface VariantVms {
+  plain: WasmVm;
+  instrumented: WasmVm;
+}
+
+/** A variant's VMs on `w`, its correctness checked on the first stream through each, and its
+ *  two samplers (end to end on the plain VM, in-module time on the instrumented one). */
+async function startVariant(f: FilterName, w: Workload, module: WebAssembly.Module) {
+  const vm = await newVm(module, undefined, VARIANTS[f].config);
+  const startBytes = vm.memoryBytes();
+  const prof = new Profile();
+  const ivm = await newVm(module, prof, VARIANTS[f].config);
+  // Correctness: the first stream through each VM.
+  const s = drive(vm, w);
+  const problems = check(f, vm, s, w);
+  const si = drive(ivm, w);
+  for (const p of check(f, ivm, si, w)) problems.push(`instrumented: ${p}`);
+  const result: FilterResult = {
+    inWasmUs: NaN,
+    wasmSelfUs: NaN,
+    hostImportsUs: NaN,
+    e2eUs: NaN,
+    exportCalls: 0,
+    importCalls: 0,
+    timerShare: 0,
+    memory: { startBytes, afterBytes: 0 },
+    profile: [],
+    correct: problems.length === 0,
+    problems,
+    extracted: extracted(s),
+    trapped: vm.failed || ivm.failed,
+  };
+  // Each sampler's timed loop is written out (here and in jsBaselines): a shared helper calling a
+  // closure per stream would add that call to what is timed, and the sub-µs baselines would feel it.
+  const samplers: Sampler[] = [
+    {
+      key: `${f}:e2e`,
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) drive(vm, w);
+        return now() - t;
+      },
+    },
+    {
+      key: `${f}:wasm`,
+      batch: 1,
+      samples: [],
+      prof,
+      raw: [],
+      run: (n) => {
+        prof.reset();
+        const t = now();
+        for (let i = 0; i < n; i++) drive(ivm, w);
+        return now() - t;
+      },
+    },
+  ];
+  const vms: VariantVms = { plain: vm, instrumented: ivm };
+  return { vms, result, samplers };
+}
+
+/** The JS baselines on an LLM workload: JSON.parse (checked against what the filter must read)
+ *  and memchr, each a sampler. */
+function jsBaselines(w: Workload, log: (line: string) => void) {
+  const parsed = jsonParseWork(w);
+  const e = w.expect!;
+  const jsonParseCorrect = parsed.model === e.requestModel && parsed.prompt === e.prompt && parsed.completion === e.completion;
+  const js: NonNullable<WorkloadResult["js"]> = { jsonParseUs: NaN, memchrUs: NaN, jsonParseCorrect };
+  // The results go to a sink, so that V8 cannot drop the work as unused.
+  let sink = 0;
+  const bufs = [...w.requestChunks, ...w.responseChunks].map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  const samplers: Sampler[] = [
+    {
+      key: "json-parse",
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) sink += jsonParseWork(w).prompt;
+        return now() - t;
+      },
+    },
+    {
+      key: "memchr",
+      batch: 1,
+      samples: [],
+      run: (n) => {
+        const t = now();
+        for (let i = 0; i < n; i++) sink += memchrWork(bufs);
+        return now() - t;
+      },
+    },
+  ];
+  if (sink === 0.5) log("");
+  return { js, samplers };
+}
+
+/** Warm each sampler up, then size its batch to ~targetMs from its fastest single run. */
+function sizeBatches(samplers: Sampler[], plan: SamplingPlan): void {
+  for (const s of samplers) {
+    const until = now() + plan.warmupMs;
+    let once = s.run(1);
+    while (now() < until) once = Math.min(once, s.run(1));
+    const one = Math.min(once, s.run(1));
+    s.batch = Math.max(1, Math.min(plan.maxBatch, Math.round(plan.targetMs / Math.max(one, 1e-4))));
+  }
+}
+
+/** `rounds` rounds, the samplers interleaved in an order that rotates each round; per stream,
+ *  a sample's time and (instrumented samplers) its profile. */
+function sampleRounds(samplers: Sampler[], rounds: number): void {
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < samplers.length; k++) {
+      const s = samplers[(k + r) % samplers.length];
+      const ms = s.run(s.batch);
+      s.samples.push(ms / s.batch);
+      if (s.prof) {
+        const snap = s.prof.snapshot();
+        s.raw!.push({
+          ...snap,
+          time: snap.time.map((x) => x / s.batch),
+          calls: snap.calls.map((x) => x / s.batch),
+          inclusive: snap.inclusive / s.batch,
+          outerCalls: snap.outerCalls / s.batch,
+        });
+      }
+    }
+  }
+}
+
+/** A variant's medians from its samples, the timers' cost (`overhead`, ms per wrapped call) taken out. */
+function settleFilterResult(r: FilterResult, e2e: Sampler, wasm: Sampler, overhead: number): void {
+  r.e2eUs = median(e2e.samples) * 1000;
+  const profiles = wasm.raw!.map((p) => corrected(p, overhead));
+  r.inWasmUs = median(profiles.map((p) => p.total)) * 1000;
+  // Where most of the raw time was the timers' own, the number is at the method's resolution.
+  const raw = median(wasm.raw!.map((p) => p.inclusive)) * 1000;
+  r.timerShare = raw > 0 ? 1 - r.inWasmUs / raw : 0;
+  splitInModuleTime(r, profiles);
+}
+
+/** The split (module code / host imports) and the profile: mean shares over rounds, applied to the median. */
+function splitInModuleTime(r: FilterResult, profiles: CorrectedProfile[]): void {
+  const n = profiles.length;
+  const total = profiles.reduce((a, p) => a + p.total, 0) / n;
+  const share = (x: number) => (total > 0 ? x / total : 0);
+  r.wasmSelfUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.wasm, 0) / n);
+  r.hostImportsUs = r.inWasmUs * share(profiles.reduce((a, p) => a + p.host, 0) / n);
+  r.profile = profiles[0].bins
+    .map((b, i) => {
+      const ms = profiles.reduce((a, p) => a + p.bins[i].ms, 0) / n;
+      const c = profiles.reduce((a, p) => a + p.bins[i].calls, 0) / n;
+      return { name: b.name, side: b.side, us: r.inWasmUs * share(ms), pct: 100 * share(ms), calls: c };
+    })
+    .filter((b) => b.calls > 0)
+    .sort((a, b) => b.us - a.us);
+  r.exportCalls = r.profile.filter((b) => b.side === "wasm").reduce((a, b) => a + b.calls, 0);
+  r.importCalls = r.profile.filter((b) => b.side === "host").reduce((a, b) => a + b.calls, 0);
+}
+
+/** The workload's row: its shape, every variant's numbers, ours against the baselines. */
+function workloadRow(
+  w: Workload,
+  fr: Partial<Record<FilterName, FilterResult>>,
+  js: WorkloadResult["js"],
+  samplers: Sampler[],
+): WorkloadResult {
+  const L = fr.llmproxy!,
+    N = fr.noop!,
+    J = fr.jsonas!;
+  return {
+    name: w.name,
+    description: w.description,
+    requestBytes: w.requestBody.length,
+    responseBytes: w.responseBody.length,
+    chunks: { request: w.requestChunks.length, response: w.responseChunks.length },
+    events: w.events,
+    streamsPerSample: Object.fromEntries(samplers.map((s) => [s.key, s.batch])),
+    filters: fr,
+    js,
+    ratios: {
+      inWasmVsNoop: L.inWasmUs / N.inWasmUs,
+      e2eVsNoop: L.e2eUs / N.e2eUs,
+      inWasmVsJsonas: L.inWasmUs / J.inWasmUs,
+      e2eVsJsonas: L.e2eUs / J.e2eUs,
+      vsJsonParse: js ? L.inWasmUs / js.jsonParseUs : null,
+      vsMemchr: js ? L.inWasmUs / js.memchrUs : null,
+    },
+    rates: w.llm ? throughputRates(w, fr, js) : null,
+  };
+}
+
+/** MB/s over the request + response bodies (bytes/µs = MB/s). */
+function throughputRates(w: Workload, fr: Partial<Record<FilterName, FilterResult>>, js: WorkloadResult["js"]): WorkloadResult["rates"] {
+  const bytes = w.requestBody.length + w.responseBody.length;
+  const rate = (us: number) => (us > 0 ? bytes / us : NaN);
+  const L = fr.llmproxy!;
+  return {
+    llmproxy: rate(L.inWasmUs),
+    llmproxySelf: rate(L.wasmSelfUs),
+    jsonas: rate(fr.jsonas!.inWasmUs),
+    floorSdk: fr.bytescan ? rate(fr.bytescan.inWasmUs) : null,
+    floorScratch: fr["bytescan-scratch"] ? rate(fr["bytescan-scratch"].inWasmUs) : null,
+    jsonParse: js ? rate(js.jsonParseUs) : null,
+    memchr: js ? rate(js.memchrUs) : null,
+  };
+}
+
+/** The workload's line in the run's log, with every failed check. */
+function workloadSummary(
+  w: Workload,
+  filters: FilterName[],
+  fr: Partial<Record<FilterName, FilterResult>>,
+  js: WorkloadResult["js"],
+): string {
+  const L = fr.llmproxy!,
+    N = fr.noop!,
+    J = fr.jsonas!;
+  const baselines = js ? `; JSON.parse ${fmtUs(js.jsonParseUs)}; memchr ${fmtUs(js.memchrUs)}` : "";
+  const failed = filters.every((f) => fr[f]!.correct)
+    ? ""
+    : "  [CHECK FAILED: " + filters.flatMap((f) => fr[f]!.problems.map((p) => `${f}: ${p}`)).join("; ") + "]";
+  return `${w.name}: ours ${fmtUs(L.inWasmUs)} in wasm / ${fmtUs(L.e2eUs)} e2e; noop ${fmtUs(N.inWasmUs)} / ${fmtUs(N.e2eUs)}; json-as ${fmtUs(J.inWasmUs)}${baselines}${failed}`;
+}
+
+/** The no-op on the patched SDK against the SDK with its debug logging restored (headers-only). */
+function sdkBookkeeping(results: WorkloadResult[]): BenchResults["sdkBookkeeping"] {
   const ho = results.find((r) => r.name === "headers-only");
-  const sdkBookkeeping =
-    ho && ho.filters["noop-sdklog"]
-      ? {
-          patchedInWasmUs: ho.filters.noop!.inWasmUs,
-          unpatchedInWasmUs: ho.filters["noop-sdklog"].inWasmUs,
-          patchedE2eUs: ho.filters.noop!.e2eUs,
-          unpatchedE2eUs: ho.filters["noop-sdklog"].e2eUs,
-          restoredLogLines: restoredLineCount(),
-        }
-      : null;
+  return ho && ho.filters["noop-sdklog"]
+    ? {
+        patchedInWasmUs: ho.filters.noop!.inWasmUs,
+        unpatchedInWasmUs: ho.filters["noop-sdklog"].inWasmUs,
+        patchedE2eUs: ho.filters.noop!.e2eUs,
+        unpatchedE2eUs: ho.filters["noop-sdklog"].e2eUs,
+        restoredLogLines: restoredLineCount(),
+      }
+    : null;
+}
 
+/** VM startup of ours, the no-op, json-as (and the --compare build). */
+async function measureVariantStartup(
+  modules: Record<FilterName, WebAssembly.Module>,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<StartupResult[]> {
   const startupFiles: Record<string, string> = { llmproxy: VARIANTS.llmproxy.file, noop: VARIANTS.noop.file, jsonas: VARIANTS.jsonas.file };
   if (modules.compare) startupFiles.compare = VARIANTS.compare.file;
   const startup = await measureStartup(startupFiles, quick ? 3 : 21);
   log(`VM startup: ${startup.map((x) => `${x.filter} ${x.compileMs.toFixed(2)} + ${x.startMs.toFixed(2)} ms`).join("; ")}`);
+  return startup;
+}
 
-  const small = workloads.find((w) => w.name === "small-json") ?? workloads.find((w) => w.llm && !w.sse);
-  const malformed = small ? await malformedRuns(modules, small) : [];
-
+/** V8 CPU profiles (full runs): ours and json-as on the largest model-last request, ours on an
+ *  OpenAI stream and on the small call. */
+async function cpuProfileRuns(workloads: Workload[], log: (line: string) => void): Promise<BenchResults["cpuProfiles"]> {
   const cpuProfiles: BenchResults["cpuProfiles"] = [];
-  if (!quick) {
-    const big = workloads
-      .filter((w) => w.name.startsWith("req-") && w.name.endsWith("model-last"))
-      .sort((a, b) => b.requestBody.length - a.requestBody.length)[0];
-    const sse = workloads.find((w) => w.name.startsWith("sse-openai") && !w.name.endsWith("split"));
-    const smallW = workloads.find((w) => w.name === "small-json");
-    const plan: [Workload | undefined, string][] = [
-      [big, "llmproxy"],
-      [big, "jsonas"],
-      [sse, "llmproxy"],
-      [smallW, "llmproxy"],
-    ];
-    for (const [w, f] of plan) {
-      if (!w) continue;
-      const rows = await profile(w, f, 2500);
-      cpuProfiles.push({ workload: w.name, filter: f, categories: categorize(rows), top: rows.slice(0, 12) });
-      log(`profiled ${f} on ${w.name}`);
-    }
+  const big = workloads
+    .filter((w) => w.name.startsWith("req-") && w.name.endsWith("model-last"))
+    .sort((a, b) => b.requestBody.length - a.requestBody.length)[0];
+  const sse = workloads.find((w) => w.name.startsWith("sse-openai") && !w.name.endsWith("split"));
+  const smallW = workloads.find((w) => w.name === "small-json");
+  const plan: [Workload | undefined, string][] = [
+    [big, "llmproxy"],
+    [big, "jsonas"],
+    [sse, "llmproxy"],
+    [smallW, "llmproxy"],
+  ];
+  for (const [w, f] of plan) {
+    if (!w) continue;
+    const rows = await profile(w, f, 2500);
+    cpuProfiles.push({ workload: w.name, filter: f, categories: categorize(rows), top: rows.slice(0, 12) });
+    log(`profiled ${f} on ${w.name}`);
   }
+  return cpuProfiles;
+}
 
-  const inflate = !opts.only?.length || opts.only.includes("inflate") ? await inflateBench(root, quick, log) : undefined;
-
-  const meta = {
+/** The run's circumstances; taken last, so the duration and the end load average cover the run. */
+function runMeta(quick: boolean, plan: SamplingPlan, timerOverhead: number, t0: number, loadStart: number): BenchResults["meta"] {
+  return {
     date: new Date().toISOString(),
     quick,
     node: process.version,
     cpu: cpuModel(),
     nproc: availableParallelism(),
-    rounds,
-    targetMs,
+    rounds: plan.rounds,
+    targetMs: plan.targetMs,
     timerOverheadNs: timerOverhead * 1e6,
     durationS: (now() - t0) / 1000,
     loadavg: [loadStart, loadavg()[0]],
   };
-  const res: BenchResults = {
-    meta,
-    wasmBytes,
-    workloads: results,
-    sdkBookkeeping,
-    malformed,
-    targets: targets(results, wasmBytes),
-    cpuProfiles,
-    startup,
-    inflate,
-  };
+}
 
-  const out = opts.out === undefined ? join(root, "bench/results", quick ? "quick.json" : "latest.json") : opts.out;
+/** The JSON (default bench/results/latest.json, quick.json with --quick; none for out: null), and the Markdown if asked. */
+function writeResults(res: BenchResults, opts: BenchOptions, log: (line: string) => void): void {
+  const out = opts.out === undefined ? join(root, "bench/results", res.meta.quick ? "quick.json" : "latest.json") : opts.out;
   if (out) {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(res, null, 2) + "\n");
@@ -738,7 +883,6 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResults> {
     writeMarkdown(opts.markdown, res);
     log(`wrote ${relative(process.cwd(), opts.markdown)}`);
   }
-  return res;
 }
 
 // ---------------------------------------------------------------- targets
@@ -856,11 +1000,33 @@ function table(head: string[], rows: string[][]): string {
   return lines.join("\n");
 }
 
+/** The report's tables as Markdown (stdout, and the body of --markdown): one function per section,
+ *  in the report's order. */
 export function renderTables(res: BenchResults): string {
   const W = res.workloads;
-  const parts: string[] = [];
-  parts.push("### Time per stream (median; filter = time inside the module's calls, timers' cost removed)\n");
-  parts.push(
+  const parts: string[] = [
+    ...timePerStreamTable(W),
+    ...endToEndTable(W),
+    ...throughputTable(W),
+    ...beforeAfterTable(res),
+    ...ssePerEventTable(W),
+    ...startupTable(res.startup),
+    ...memoryTable(W),
+    ...whereTheTimeGoesTables(W),
+    ...(res.cpuProfiles ?? []).flatMap(cpuProfileTables),
+    ...moduleSizesTable(res.wasmBytes),
+    ...sdkBookkeepingTable(res.sdkBookkeeping),
+    ...malformedTable(res.malformed),
+    ...(res.inflate ? [renderInflate(res.inflate, table)] : []),
+    ...targetsTable(res),
+  ];
+  return parts.join("\n") + "\n";
+}
+
+/** The headline: time inside the module's calls per stream, ours against every baseline. */
+function timePerStreamTable(W: WorkloadResult[]): string[] {
+  return [
+    "### Time per stream (median; filter = time inside the module's calls, timers' cost removed)\n",
     table(
       [
         "workload",
@@ -892,12 +1058,14 @@ export function renderTables(res: BenchResults): string {
         ];
       }),
     ),
-  );
-  parts.push(
     "\n† most of the raw instrumented time was the timers' own (subtracted): below the method's resolution; use the end-to-end numbers for these.",
-  );
-  parts.push("\n### End-to-end host time per stream (uninstrumented VM: host + module)\n");
-  parts.push(
+  ];
+}
+
+/** The whole stream through the host, uninstrumented, and ours split into module code and host imports. */
+function endToEndTable(W: WorkloadResult[]): string[] {
+  return [
+    "\n### End-to-end host time per stream (uninstrumented VM: host + module)\n",
     table(
       [
         "workload",
@@ -925,10 +1093,14 @@ export function renderTables(res: BenchResults): string {
         ];
       }),
     ),
-  );
+  ];
+}
+
+/** MB/s over the bodies of the LLM workloads, against the read floors and the JS baselines. */
+function throughputTable(W: WorkloadResult[]): string[] {
   const rated = W.filter((r) => r.rates);
-  parts.push("\n### Throughput over the body bytes (MB/s = 10^6 B/s)\n");
-  parts.push(
+  return [
+    "\n### Throughput over the body bytes (MB/s = 10^6 B/s)\n",
     table(
       [
         "workload",
@@ -951,89 +1123,94 @@ export function renderTables(res: BenchResults): string {
         fmtRate(r.rates!.memchr),
       ]),
     ),
-  );
-  parts.push(
     "\nread floor = bench/baselines/bytescan.ts: every chunk copied into the module and passed over once with a SIMD quote count, nothing else; with the SDK's malloc (a GC-managed ArrayBuffer per chunk, as the filter does today) or a reused scratch block.",
-  );
-  if (W.some((r) => r.filters.compare)) {
-    parts.push(
-      `\n### Before / after: the build given with --compare (${
-        Object.keys(res.wasmBytes)
-          .find((k) => k.startsWith("compare"))
-          ?.replace(/^compare: /, "") ?? "?"
-      }) and ours, same run\n`,
-    );
-    parts.push(
-      table(
-        ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
-        W.filter((r) => r.filters.compare).map((r) => {
-          const b = r.filters.compare!,
-            a = r.filters.llmproxy!;
-          return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
-        }),
-      ),
-    );
-  }
+  ];
+}
+
+/** --compare: the other build against ours, workload by workload (none without --compare). */
+function beforeAfterTable(res: BenchResults): string[] {
+  const W = res.workloads;
+  if (!W.some((r) => r.filters.compare)) return [];
+  const before =
+    Object.keys(res.wasmBytes)
+      .find((k) => k.startsWith("compare"))
+      ?.replace(/^compare: /, "") ?? "?";
+  return [
+    `\n### Before / after: the build given with --compare (${before}) and ours, same run\n`,
+    table(
+      ["workload", "before: in module calls", "after", "before / after", "before: end to end", "after", "before / after"],
+      W.filter((r) => r.filters.compare).map((r) => {
+        const b = r.filters.compare!,
+          a = r.filters.llmproxy!;
+        return [r.name, fmtIn(b), fmtIn(a), fmtX(b.inWasmUs / a.inWasmUs), fmtUs(b.e2eUs), fmtUs(a.e2eUs), fmtX(b.e2eUs / a.e2eUs)];
+      }),
+    ),
+  ];
+}
+
+/** Streams: what each data event costs beyond the no-op, against copying it in and JSON.parse of it. */
+function ssePerEventTable(W: WorkloadResult[]): string[] {
   const sse = W.filter((r) => r.events && r.js);
-  if (sse.length) {
-    const hasCompare = sse.some((r) => r.filters.compare);
-    parts.push("\n### SSE: cost per event (in module calls, per data event; added = ours − no-op)\n");
-    parts.push(
-      table(
-        [
-          "workload",
-          "events",
-          "ours",
-          "added",
-          "copy in (SDK malloc)",
-          "copy in (scratch)",
-          "JSON.parse",
-          "added / copy in (SDK malloc)",
-          "added / JSON.parse",
-          ...(hasCompare ? ["before: added", "before / after"] : []),
-        ],
-        sse.map((r) => {
-          const e = perEvent(r);
-          return [
-            r.name,
-            String(r.events),
-            fmtUs(e.ours),
-            fmtUs(e.added),
-            fmtUs(e.copySdk),
-            fmtUs(e.copyScratch),
-            fmtUs(e.jsonParse),
-            fmtX(e.added / e.copySdk),
-            fmtX(e.added / e.jsonParse),
-            ...(hasCompare ? [fmtUs(e.beforeAdded), fmtX(e.beforeAdded / e.added)] : []),
-          ];
-        }),
-      ),
-    );
-    parts.push(
-      "\ncopy in = the read floor (bytescan: the chunk copied into the module through the SDK's getBuffer, one SIMD pass) minus the no-op, per event: what any filter that reads the body pays. JSON.parse = V8 parsing the event's data in the bench process." +
-        (hasCompare ? " before = the build given with --compare, in the same run." : ""),
-    );
-  }
-  if (res.startup?.length) {
-    parts.push("\n### VM startup (median of interleaved rounds; this host on Node's V8)\n");
-    parts.push(
-      table(
-        ["module", "bytes", "compile", "instantiate + start + configure", "total"],
-        res.startup.map((x) => [
-          x.filter,
-          String(x.bytes),
-          `${x.compileMs.toFixed(2)} ms`,
-          `${x.startMs.toFixed(2)} ms`,
-          `${(x.compileMs + x.startMs).toFixed(2)} ms`,
-        ]),
-      ),
-    );
-    parts.push(
-      "\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.",
-    );
-  }
-  parts.push("\n### Wasm linear memory (start → after the workload's streams)\n");
-  parts.push(
+  if (!sse.length) return [];
+  const hasCompare = sse.some((r) => r.filters.compare);
+  return [
+    "\n### SSE: cost per event (in module calls, per data event; added = ours − no-op)\n",
+    table(
+      [
+        "workload",
+        "events",
+        "ours",
+        "added",
+        "copy in (SDK malloc)",
+        "copy in (scratch)",
+        "JSON.parse",
+        "added / copy in (SDK malloc)",
+        "added / JSON.parse",
+        ...(hasCompare ? ["before: added", "before / after"] : []),
+      ],
+      sse.map((r) => {
+        const e = perEvent(r);
+        return [
+          r.name,
+          String(r.events),
+          fmtUs(e.ours),
+          fmtUs(e.added),
+          fmtUs(e.copySdk),
+          fmtUs(e.copyScratch),
+          fmtUs(e.jsonParse),
+          fmtX(e.added / e.copySdk),
+          fmtX(e.added / e.jsonParse),
+          ...(hasCompare ? [fmtUs(e.beforeAdded), fmtX(e.beforeAdded / e.added)] : []),
+        ];
+      }),
+    ),
+    "\ncopy in = the read floor (bytescan: the chunk copied into the module through the SDK's getBuffer, one SIMD pass) minus the no-op, per event: what any filter that reads the body pays. JSON.parse = V8 parsing the event's data in the bench process." +
+      (hasCompare ? " before = the build given with --compare, in the same run." : ""),
+  ];
+}
+
+/** VM startup per module: what Envoy pays per worker and per configuration update. */
+function startupTable(startup: StartupResult[] | undefined): string[] {
+  if (!startup?.length) return [];
+  return [
+    "\n### VM startup (median of interleaved rounds; this host on Node's V8)\n",
+    table(
+      ["module", "bytes", "compile", "instantiate + start + configure", "total"],
+      startup.map((x) => [
+        x.filter,
+        String(x.bytes),
+        `${x.compileMs.toFixed(2)} ms`,
+        `${x.startMs.toFixed(2)} ms`,
+        `${(x.compileMs + x.startMs).toFixed(2)} ms`,
+      ]),
+    ),
+    "\ncompile = WebAssembly.compile of the module's bytes (a unique custom section each time, so V8's module cache cannot answer; V8 compiles lazily, so functions first called during start are compiled there); start = instantiate with the host's imports, _initialize, on_context_create, on_vm_start, on_configure with the empty plugin configuration. Envoy pays this per worker thread and on every configuration update.",
+  ];
+}
+
+function memoryTable(W: WorkloadResult[]): string[] {
+  return [
+    "\n### Wasm linear memory (start → after the workload's streams)\n",
     table(
       ["workload", "ours", "no-op", "json-as"],
       W.map((r) => [
@@ -1043,7 +1220,12 @@ export function renderTables(res: BenchResults): string {
         ),
       ]),
     ),
-  );
+  ];
+}
+
+/** The instrumented profiles: ours and json-as on the largest request, ours on the small call. */
+function whereTheTimeGoesTables(W: WorkloadResult[]): string[] {
+  const parts: string[] = [];
   const big = W.filter((r) => r.name.startsWith("req-")).sort((a, b) => b.requestBytes - a.requestBytes)[0];
   if (big) {
     for (const f of ["llmproxy", "jsonas"] as const) {
@@ -1051,14 +1233,7 @@ export function renderTables(res: BenchResults): string {
       parts.push(
         `\n### Where the time goes: ${f === "llmproxy" ? "ours" : "json-as"}, ${big.name} (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)})\n`,
       );
-      parts.push(
-        table(
-          ["side", "function", "time", "share", "calls"],
-          p.profile
-            .slice(0, 8)
-            .map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
-        ),
-      );
+      parts.push(profileBinsTable(p.profile.slice(0, 8)));
     }
   }
   const small = W.find((r) => r.name === "small-json");
@@ -1067,88 +1242,92 @@ export function renderTables(res: BenchResults): string {
     parts.push(
       `\n### Where the time goes: ours, small-json (mean per stream, ${fmtUs(p.wasmSelfUs + p.hostImportsUs)}; ${p.exportCalls.toFixed(0)} calls in, ${p.importCalls.toFixed(0)} calls out)\n`,
     );
-    parts.push(
-      table(
-        ["side", "function", "time", "share", "calls"],
-        p.profile
-          .slice(0, 12)
-          .map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
-      ),
-    );
+    parts.push(profileBinsTable(p.profile.slice(0, 12)));
   }
-  for (const cp of res.cpuProfiles ?? []) {
-    const total = cp.categories.reduce((a, c) => a + c.selfMs, 0);
-    parts.push(
-      `\n### CPU profile: ${cp.filter === "llmproxy" ? "ours" : cp.filter}, ${cp.workload} (V8 sampling profiler over the names-kept release build, host + module; shares of self time)\n`,
-    );
-    parts.push(
-      table(
-        ["what", "share"],
-        cp.categories.filter((c) => c.pct >= 0.5).map((c) => [c.category, `${c.pct.toFixed(1)}%`]),
-      ),
-    );
-    parts.push("");
-    parts.push(
-      table(
-        ["top functions (self time)", "share"],
-        cp.top
-          .slice(0, 8)
-          .map((r) => [`${r.where === "wasm" ? "" : r.where + " "}${r.name}`.replace(/\|/g, "\\|"), `${r.pct.toFixed(1)}%`]),
-      ),
-    );
-    void total;
-  }
-  parts.push("\n### Module sizes\n");
-  parts.push(
+  return parts;
+}
+
+/** An instrumented profile's bins: each export of the module and each host import it called. */
+function profileBinsTable(bins: FilterResult["profile"]): string {
+  return table(
+    ["side", "function", "time", "share", "calls"],
+    bins.map((b) => [b.side === "wasm" ? "module" : "host", b.name, fmtUs(b.us), `${b.pct.toFixed(1)}%`, b.calls.toFixed(0)]),
+  );
+}
+
+/** A V8 sampling profile: the self time by category, then the top functions. */
+function cpuProfileTables(cp: BenchResults["cpuProfiles"][number]): string[] {
+  return [
+    `\n### CPU profile: ${cp.filter === "llmproxy" ? "ours" : cp.filter}, ${cp.workload} (V8 sampling profiler over the names-kept release build, host + module; shares of self time)\n`,
+    table(
+      ["what", "share"],
+      cp.categories.filter((c) => c.pct >= 0.5).map((c) => [c.category, `${c.pct.toFixed(1)}%`]),
+    ),
+    "",
+    table(
+      ["top functions (self time)", "share"],
+      cp.top.slice(0, 8).map((r) => [`${r.where === "wasm" ? "" : r.where + " "}${r.name}`.replace(/\|/g, "\\|"), `${r.pct.toFixed(1)}%`]),
+    ),
+  ];
+}
+
+function moduleSizesTable(wasmBytes: BenchResults["wasmBytes"]): string[] {
+  return [
+    "\n### Module sizes\n",
     table(
       ["file", "bytes"],
-      Object.entries(res.wasmBytes).map(([k, v]) => [k, String(v)]),
+      Object.entries(wasmBytes).map(([k, v]) => [k, String(v)]),
     ),
-  );
-  if (res.sdkBookkeeping) {
-    const b = res.sdkBookkeeping;
-    parts.push("\n### The SDK's per-stream bookkeeping (no-op filter, headers-only stream)\n");
-    parts.push(
-      table(
-        ["SDK", "in module calls", "end to end"],
-        [
-          ["patched (debug strings removed)", fmtUs(b.patchedInWasmUs), fmtUs(b.patchedE2eUs)],
-          [`original logging (${b.restoredLogLines} debug lines restored)`, fmtUs(b.unpatchedInWasmUs), fmtUs(b.unpatchedE2eUs)],
-        ],
-      ),
-    );
-  }
-  if (res.malformed.length) {
-    parts.push("\n### Malformed input (a fresh VM each; then one valid stream on the same VM)\n");
-    parts.push(
-      table(
-        ["case", "ours: trap?", "ours: next stream", "json-as: trap?", "json-as: next stream"],
-        res.malformed.map((m) => [
-          m.case,
-          m.llmproxy.trapped ? "TRAP" : `no (${m.llmproxy.skipReason ?? "usage read"})`,
-          m.llmproxy.nextStreamOk ? "ok" : "FAILED",
-          m.jsonas.trapped ? `TRAP (${(m.jsonas.error ?? "").replace(/\s+in ~lib.*$/, "").slice(0, 60)})` : "no",
-          m.jsonas.nextStreamOk ? "ok" : "503 (VM failed)",
-        ]),
-      ),
-    );
-  }
-  if (res.inflate) parts.push(renderInflate(res.inflate, table));
-  parts.push("\n### Targets\n");
-  if (res.meta.quick) {
-    // Tiny bodies, 3 rounds, 2 ms samples: the harness ran, the figures judge nothing.
-    parts.push(
+  ];
+}
+
+/** The no-op filter on the patched SDK against the SDK with its debug logging restored. */
+function sdkBookkeepingTable(b: BenchResults["sdkBookkeeping"]): string[] {
+  if (!b) return [];
+  return [
+    "\n### The SDK's per-stream bookkeeping (no-op filter, headers-only stream)\n",
+    table(
+      ["SDK", "in module calls", "end to end"],
+      [
+        ["patched (debug strings removed)", fmtUs(b.patchedInWasmUs), fmtUs(b.patchedE2eUs)],
+        [`original logging (${b.restoredLogLines} debug lines restored)`, fmtUs(b.unpatchedInWasmUs), fmtUs(b.unpatchedE2eUs)],
+      ],
+    ),
+  ];
+}
+
+/** Whether a malformed body traps the VM, and whether the VM still serves the next stream. */
+function malformedTable(malformed: MalformedResult[]): string[] {
+  if (!malformed.length) return [];
+  return [
+    "\n### Malformed input (a fresh VM each; then one valid stream on the same VM)\n",
+    table(
+      ["case", "ours: trap?", "ours: next stream", "json-as: trap?", "json-as: next stream"],
+      malformed.map((m) => [
+        m.case,
+        m.llmproxy.trapped ? "TRAP" : `no (${m.llmproxy.skipReason ?? "usage read"})`,
+        m.llmproxy.nextStreamOk ? "ok" : "FAILED",
+        m.jsonas.trapped ? `TRAP (${(m.jsonas.error ?? "").replace(/\s+in ~lib.*$/, "").slice(0, 60)})` : "no",
+        m.jsonas.nextStreamOk ? "ok" : "503 (VM failed)",
+      ]),
+    ),
+  ];
+}
+
+function targetsTable(res: BenchResults): string[] {
+  // Tiny bodies, 3 rounds, 2 ms samples: the harness ran, the figures judge nothing.
+  if (res.meta.quick)
+    return [
+      "\n### Targets\n",
       "Not judged: `--quick` checks that every workload and baseline runs, with tiny bodies and 3 rounds; its figures are too small and too few for a target. Run without `--quick` for the verdicts.",
-    );
-  } else {
-    parts.push(
-      table(
-        ["target", "measured", "met"],
-        res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
-      ),
-    );
-  }
-  return parts.join("\n") + "\n";
+    ];
+  return [
+    "\n### Targets\n",
+    table(
+      ["target", "measured", "met"],
+      res.targets.map((t) => [t.target, t.measured, t.met ? "yes" : "**no**"]),
+    ),
+  ];
 }
 
 function markdown(res: BenchResults): string {

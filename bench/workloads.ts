@@ -409,156 +409,193 @@ function largeAsciiRequests(sizes: Sizes): Workload[] {
   return list;
 }
 
-/** The workloads of an Anthropic Messages stream. */
+/** Claude's counts in the Anthropic stream: input tokens in message_start; output tokens = the text deltas. */
+const ANTHROPIC_PROMPT = 472;
+/** Events that are not text deltas: message_start, content_block_start/_stop, message_delta, message_stop. */
+const ANTHROPIC_FRAMING_EVENTS = 5;
+
+/** The workloads of an Anthropic Messages stream, as SSE and as Bedrock's event stream. */
 function anthropicStream(sizes: Sizes): Workload[] {
-  const list: Workload[] = [];
   // 3c. Anthropic Messages streaming: message_start (model, input tokens), text deltas that name
   //     no usage or model field at all, message_delta (output tokens); one event per chunk.
-  {
-    const rnd = prng(0xa7e1);
-    const n = sizes.events;
-    const model = "claude-3-5-haiku-20241022";
-    const req = enc.encode(
-      JSON.stringify({
-        model: "claude-3-5-haiku-latest",
-        max_tokens: 1024,
-        stream: true,
-        messages: [{ role: "user", content: prose(rnd, 700) }],
-      }),
-    );
-    const anthropicEvents: unknown[] = [];
-    const sse = (event: string, data: unknown) => {
-      anthropicEvents.push(data);
-      return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    };
-    const texts = [
-      sse("message_start", {
-        type: "message_start",
-        message: {
-          id: "msg_01XFDUDYJgAACzvnptvVoYEL",
-          type: "message",
-          role: "assistant",
-          model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: { input_tokens: 472, output_tokens: 1 },
-        },
-      }),
-      sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
-    ];
-    for (let i = 0; i < n - 5; i++)
-      texts.push(
-        sse("content_block_delta", {
-          type: "content_block_delta",
-          index: 0,
-          delta: { type: "text_delta", text: " " + prose(rnd, 4 + Math.floor(rnd() * 12)) },
-        }),
-      );
-    texts.push(sse("content_block_stop", { type: "content_block_stop", index: 0 }));
-    texts.push(
-      sse("message_delta", {
-        type: "message_delta",
-        delta: { stop_reason: "end_turn", stop_sequence: null },
-        usage: { output_tokens: n - 5 },
-      }),
-    );
-    texts.push(sse("message_stop", { type: "message_stop" }));
-    const { body, ends } = events(texts);
-    list.push({
-      name: `sse-anthropic-${n}`,
-      description: `Anthropic Messages stream, ${n} events (${kb(body.length)}), one event per chunk`,
-      requestHeaders: withLength(
-        [
-          [":method", "POST"],
-          [":path", "/v1/messages"],
-          [":authority", "api.anthropic.com"],
-          [":scheme", "https"],
-          ["content-type", "application/json"],
-          ["x-api-key", "sk-ant-bench"],
-          ["anthropic-version", "2023-06-01"],
-          ["accept", "text/event-stream"],
-        ],
-        req,
-      ),
-      requestChunks: [req],
-      requestBody: req,
-      responseHeaders: [
-        [":status", "200"],
-        ["content-type", "text/event-stream; charset=utf-8"],
-        ["request-id", "req_018EeWyXxfu5pfWkrYcMdjWG"],
-      ],
-      responseChunks: cutAt(body, ends),
-      responseBody: body,
-      sse: true,
-      llm: true,
-      large: false,
-      events: n,
-      expect: { requestModel: "claude-3-5-haiku-latest", responseModel: model, prompt: 472, completion: n - 5 },
-    });
+  const rnd = prng(0xa7e1);
+  const n = sizes.events;
+  const model = "claude-3-5-haiku-20241022";
+  // The request draws from the PRNG before the deltas: the order keeps the bytes measured before.
+  const req = anthropicRequest(rnd);
+  const stream = anthropicEvents(rnd, n, model);
+  return [anthropicSseWorkload(n, model, req, stream.texts), bedrockInvokeStreamWorkload(n, model, req, stream.data)];
+}
 
-    // 3d. The same events from Claude on Bedrock (invoke-with-response-stream): each one base64 in
-    //     a `chunk` message of the AWS event stream, Bedrock's metrics on the last; a frame per
-    //     chunk. Beside 3c it gives the framing's and base64's cost per event.
-    const frames = anthropicEvents.map((e, i) =>
-      chunkMessage(
-        i < anthropicEvents.length - 1
-          ? e
-          : {
-              ...(e as object),
-              "amazon-bedrock-invocationMetrics": {
-                inputTokenCount: 472,
-                outputTokenCount: n - 5,
-                invocationLatency: 2100,
-                firstByteLatency: 380,
-              },
-            },
-        "abcdefghijklmnop".slice(0, 1 + (i % 16)),
-      ),
-    );
-    const ebody = new Uint8Array(Buffer.concat(frames));
-    const eends: number[] = [];
-    let at = 0;
-    for (const f of frames) eends.push((at += f.length));
-    const ereq = enc.encode(
-      JSON.stringify({
-        anthropic_version: "bedrock-2023-05-31",
-        max_tokens: 1024,
-        messages: JSON.parse(new TextDecoder().decode(req)).messages,
+/** The client's request: a streamed call with one ~700-byte user message. */
+function anthropicRequest(rnd: () => number): Uint8Array {
+  return enc.encode(
+    JSON.stringify({
+      model: "claude-3-5-haiku-latest",
+      max_tokens: 1024,
+      stream: true,
+      messages: [{ role: "user", content: prose(rnd, 700) }],
+    }),
+  );
+}
+
+/** The stream's `n` events: as SSE texts, and their data objects (for the Bedrock framing). */
+function anthropicEvents(rnd: () => number, n: number, model: string): { texts: string[]; data: unknown[] } {
+  const data: unknown[] = [];
+  const sse = (event: string, d: unknown) => {
+    data.push(d);
+    return `event: ${event}\ndata: ${JSON.stringify(d)}\n\n`;
+  };
+  const texts = [
+    sse("message_start", {
+      type: "message_start",
+      message: {
+        id: "msg_01XFDUDYJgAACzvnptvVoYEL",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: ANTHROPIC_PROMPT, output_tokens: 1 },
+      },
+    }),
+    sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+  ];
+  for (let i = 0; i < n - ANTHROPIC_FRAMING_EVENTS; i++)
+    texts.push(
+      sse("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text: " " + prose(rnd, 4 + Math.floor(rnd() * 12)) },
       }),
     );
-    list.push({
-      name: `eventstream-bedrock-invoke-${n}`,
-      description: `the same Claude stream through Bedrock invoke-with-response-stream, ${n} event-stream frames (${kb(ebody.length)}), one per chunk`,
-      requestHeaders: withLength(
-        [
-          [":method", "POST"],
-          [":path", "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/invoke-with-response-stream"],
-          [":authority", "bedrock-runtime.us-east-1.amazonaws.com"],
-          [":scheme", "https"],
-          ["content-type", "application/json"],
-          ["accept", "application/vnd.amazon.eventstream"],
-        ],
-        ereq,
-      ),
-      requestChunks: [ereq],
-      requestBody: ereq,
-      responseHeaders: [
-        [":status", "200"],
-        ["content-type", "application/vnd.amazon.eventstream"],
-        ["x-amzn-requestid", "34a8c7a8-854e-4255-91d2-1d9840e60626"],
+  texts.push(sse("content_block_stop", { type: "content_block_stop", index: 0 }));
+  texts.push(
+    sse("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: n - ANTHROPIC_FRAMING_EVENTS },
+    }),
+  );
+  texts.push(sse("message_stop", { type: "message_stop" }));
+  return { texts, data };
+}
+
+/** 3c: the stream as Anthropic's API sends it, one SSE event per chunk. */
+function anthropicSseWorkload(n: number, model: string, req: Uint8Array, texts: string[]): Workload {
+  const { body, ends } = events(texts);
+  return {
+    name: `sse-anthropic-${n}`,
+    description: `Anthropic Messages stream, ${n} events (${kb(body.length)}), one event per chunk`,
+    requestHeaders: withLength(
+      [
+        [":method", "POST"],
+        [":path", "/v1/messages"],
+        [":authority", "api.anthropic.com"],
+        [":scheme", "https"],
+        ["content-type", "application/json"],
+        ["x-api-key", "sk-ant-bench"],
+        ["anthropic-version", "2023-06-01"],
+        ["accept", "text/event-stream"],
       ],
-      responseChunks: cutAt(ebody, eends),
-      responseBody: ebody,
-      sse: false,
-      eventStream: true,
-      llm: true,
-      large: false,
-      events: n,
-      expect: { requestModel: "anthropic.claude-3-5-haiku-20241022-v1:0", responseModel: model, prompt: 472, completion: n - 5 },
-    });
-  }
-  return list;
+      req,
+    ),
+    requestChunks: [req],
+    requestBody: req,
+    responseHeaders: [
+      [":status", "200"],
+      ["content-type", "text/event-stream; charset=utf-8"],
+      ["request-id", "req_018EeWyXxfu5pfWkrYcMdjWG"],
+    ],
+    responseChunks: cutAt(body, ends),
+    responseBody: body,
+    sse: true,
+    llm: true,
+    large: false,
+    events: n,
+    expect: {
+      requestModel: "claude-3-5-haiku-latest",
+      responseModel: model,
+      prompt: ANTHROPIC_PROMPT,
+      completion: n - ANTHROPIC_FRAMING_EVENTS,
+    },
+  };
+}
+
+/** 3d. The same events from Claude on Bedrock (invoke-with-response-stream): each one base64 in
+ *  a `chunk` message of the AWS event stream, Bedrock's metrics on the last; a frame per chunk.
+ *  Beside 3c it gives the framing's and base64's cost per event. */
+function bedrockInvokeStreamWorkload(n: number, model: string, req: Uint8Array, data: unknown[]): Workload {
+  const frames = bedrockChunkFrames(n, data);
+  const ebody = new Uint8Array(Buffer.concat(frames));
+  const eends: number[] = [];
+  let at = 0;
+  for (const f of frames) eends.push((at += f.length));
+  // The Anthropic request's messages in Bedrock's body (the model is in the path).
+  const ereq = enc.encode(
+    JSON.stringify({
+      anthropic_version: "bedrock-2023-05-31",
+      max_tokens: 1024,
+      messages: JSON.parse(new TextDecoder().decode(req)).messages,
+    }),
+  );
+  return {
+    name: `eventstream-bedrock-invoke-${n}`,
+    description: `the same Claude stream through Bedrock invoke-with-response-stream, ${n} event-stream frames (${kb(ebody.length)}), one per chunk`,
+    requestHeaders: withLength(
+      [
+        [":method", "POST"],
+        [":path", "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/invoke-with-response-stream"],
+        [":authority", "bedrock-runtime.us-east-1.amazonaws.com"],
+        [":scheme", "https"],
+        ["content-type", "application/json"],
+        ["accept", "application/vnd.amazon.eventstream"],
+      ],
+      ereq,
+    ),
+    requestChunks: [ereq],
+    requestBody: ereq,
+    responseHeaders: [
+      [":status", "200"],
+      ["content-type", "application/vnd.amazon.eventstream"],
+      ["x-amzn-requestid", "34a8c7a8-854e-4255-91d2-1d9840e60626"],
+    ],
+    responseChunks: cutAt(ebody, eends),
+    responseBody: ebody,
+    sse: false,
+    eventStream: true,
+    llm: true,
+    large: false,
+    events: n,
+    expect: {
+      requestModel: "anthropic.claude-3-5-haiku-20241022-v1:0",
+      responseModel: model,
+      prompt: ANTHROPIC_PROMPT,
+      completion: n - ANTHROPIC_FRAMING_EVENTS,
+    },
+  };
+}
+
+/** Each event's data in a `chunk` frame; the last also carries Bedrock's invocation metrics.
+ *  The `p` padding varies in length, as in Bedrock's frames. */
+function bedrockChunkFrames(n: number, data: unknown[]): Buffer[] {
+  return data.map((e, i) =>
+    chunkMessage(
+      i < data.length - 1
+        ? e
+        : {
+            ...(e as object),
+            "amazon-bedrock-invocationMetrics": {
+              inputTokenCount: ANTHROPIC_PROMPT,
+              outputTokenCount: n - ANTHROPIC_FRAMING_EVENTS,
+              invocationLatency: 2100,
+              firstByteLatency: 380,
+            },
+          },
+      "abcdefghijklmnop".slice(0, 1 + (i % 16)),
+    ),
+  );
 }
 
 /** The workloads of a DashScope native stream. */

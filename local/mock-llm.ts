@@ -214,6 +214,437 @@ function partsText(list: unknown): string | undefined {
     .join("\n");
 }
 
+// ---------------------------------------------------------------- the other shapes' answers
+
+/** The prompt text of a request in `shape`, where that provider puts it; undefined: there is none. */
+function shapeInputText(shape: MockShape, body: Record<string, unknown>): string | undefined {
+  switch (shape) {
+    case "responses":
+      return responsesInputText(body.input);
+    case "gemini":
+      return partsText(body.contents);
+    case "dashscope-apps":
+      return typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
+        ? (body.input as { prompt: string }).prompt
+        : undefined;
+    case "anthropic":
+    case "vertex-anthropic":
+    case "cohere":
+    case "ollama":
+      return messagesText(body.messages) ?? inputText(body.prompt ?? body.input ?? body.texts);
+    case "tgi":
+      return inputText(body.inputs);
+    case "gemini-embed":
+      return embedText(body);
+    case "openai-images":
+    case "openai-audio":
+      return inputText(body.prompt ?? "an uploaded file");
+    case "bedrock-converse":
+    case "bedrock-converse-stream":
+    case "bedrock-invoke":
+    case "bedrock-invoke-stream":
+      return partsText(body.messages);
+  }
+}
+
+/** What a shape's answer is made of: the request, and the counts every shape reports. */
+interface ShapeCall {
+  /** The shape, and the model and streaming its path named. */
+  at: { shape: MockShape; model?: string; stream?: boolean };
+  body: Record<string, unknown>;
+  /** For what some shapes read off the request line and headers (the path, ?alt=sse, x-dashscope-sse). */
+  req: IncomingMessage;
+  model: string;
+  requestId: string;
+  /** The reply: its words are the completion tokens. */
+  words: string[];
+  /** Prompt and completion tokens. */
+  p: number;
+  n: number;
+  /** The mock prompt cache's share of `p`, and the reply's "reasoning" share of `n`. */
+  cached: number;
+  reasoning: number;
+  /** Unix seconds. */
+  created: number;
+}
+
+/** One JSON body (with extra headers), or events the mock writes one at a time. */
+type ShapeAnswer =
+  | { json: unknown; headers?: Record<string, string> }
+  | { events: (string | Uint8Array)[]; headers: Record<string, string> };
+
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
+const BEDROCK_STREAM_HEADERS = { "content-type": "application/vnd.amazon.eventstream", "x-amzn-bedrock-content-type": "application/json" };
+
+/** SSE with named events (`event: NAME`, then `data: JSON`), as OpenAI's Responses API, Anthropic and Cohere send. */
+function namedSse(events: [string, unknown][]): ShapeAnswer {
+  return { events: events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`), headers: SSE_HEADERS };
+}
+
+/** The path without the query (shapes that serve more than one path tell them apart by it). */
+function pathOf(req: IncomingMessage): string {
+  return (req.url ?? "/").split("?")[0];
+}
+
+/** The reply's words as text deltas: a space before every word but the first. */
+function deltas(words: string[]): string[] {
+  return words.map((w, i) => (i ? " " : "") + w);
+}
+
+/** OpenAI Responses API: one response object, or response.created, text deltas, response.completed. */
+function responsesAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n } = c;
+  const usage = {
+    input_tokens: p,
+    input_tokens_details: { cached_tokens: c.cached },
+    output_tokens: n,
+    output_tokens_details: { reasoning_tokens: c.reasoning },
+    total_tokens: p + n,
+  };
+  const response = (status: string, u: unknown, output: unknown[]) => ({
+    id: `resp_${c.requestId}`,
+    object: "response",
+    created_at: c.created,
+    status,
+    error: null,
+    model: c.model,
+    output,
+    usage: u,
+  });
+  const message = {
+    type: "message",
+    id: `msg_${c.requestId}`,
+    status: "completed",
+    role: "assistant",
+    content: [{ type: "output_text", text: c.words.join(" "), annotations: [] }],
+  };
+  if (c.body.stream !== true) return { json: response("completed", usage, [message]) };
+  return namedSse([
+    ["response.created", { type: "response.created", sequence_number: 0, response: response("in_progress", null, []) }],
+    ...deltas(c.words).map((delta, i): [string, unknown] => [
+      "response.output_text.delta",
+      { type: "response.output_text.delta", sequence_number: i + 1, item_id: message.id, output_index: 0, content_index: 0, delta },
+    ]),
+    ["response.completed", { type: "response.completed", sequence_number: n + 1, response: response("completed", usage, [message]) }],
+  ]);
+}
+
+/** Gemini generateContent; streamed, SSE with ?alt=sse, else one JSON array written an element at a time. */
+function geminiAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, reasoning } = c;
+  const chunk = (t: string, done: number, last: boolean) => ({
+    candidates: [{ content: { parts: [{ text: t }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+    usageMetadata: {
+      promptTokenCount: p,
+      candidatesTokenCount: done,
+      totalTokenCount: p + done + (last ? reasoning : 0),
+      cachedContentTokenCount: c.cached,
+      ...(last ? { thoughtsTokenCount: reasoning } : {}),
+    },
+    modelVersion: c.model,
+    responseId: c.requestId,
+  });
+  if (!c.at.stream) return { json: chunk(c.words.join(" "), n, true) };
+  const parts = deltas(c.words).map((t, i) => chunk(t, i + 1, i === n - 1));
+  if (parts.length === 0) parts.push(chunk("", 0, true));
+  const alt = new URL(c.req.url ?? "/", "http://x").searchParams.get("alt") === "sse";
+  if (alt) return { events: parts.map((x) => `data: ${JSON.stringify(x)}\r\n\r\n`), headers: SSE_HEADERS };
+  return {
+    events: parts.map((x, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(x) + (i === parts.length - 1 ? "]" : "")),
+    headers: { "content-type": "application/json; charset=UTF-8" },
+  };
+}
+
+/** Anthropic Messages: one message, or message_start, a text block's deltas, message_delta (output tokens). */
+function anthropicAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached, model } = c;
+  const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
+  const id = `msg_${c.requestId}`;
+  if (c.body.stream !== true) {
+    const content = [{ type: "text", text: c.words.join(" ") }];
+    return { json: { id, type: "message", role: "assistant", model, content, stop_reason: "end_turn", stop_sequence: null, usage } };
+  }
+  const start = { id, type: "message", role: "assistant", model, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } };
+  return namedSse([
+    ["message_start", { type: "message_start", message: start }],
+    ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+    ...deltas(c.words).map((text): [string, unknown] => [
+      "content_block_delta",
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } },
+    ]),
+    ["content_block_stop", { type: "content_block_stop", index: 0 }],
+    ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }],
+    ["message_stop", { type: "message_stop" }],
+  ]);
+}
+
+/** Anthropic on Vertex AI (rawPredict, streamRawPredict): the Messages API's body; the model came from the path. */
+function vertexAnthropicAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached } = c;
+  const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
+  const message = {
+    id: `msg_vrtx_${c.requestId}`,
+    type: "message",
+    role: "assistant",
+    model: c.model,
+    stop_reason: "end_turn",
+    stop_sequence: null,
+  };
+  if (!c.at.stream) return { json: { ...message, content: [{ type: "text", text: c.words.join(" ") }], usage } };
+  return namedSse([
+    [
+      "message_start",
+      { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } },
+    ],
+    ...deltas(c.words).map((text): [string, unknown] => [
+      "content_block_delta",
+      { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } },
+    ]),
+    ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: n } }],
+    ["message_stop", { type: "message_stop" }],
+  ]);
+}
+
+/** Bedrock Converse: the usage in the body, the prompt cache's reads apart from the input. */
+function bedrockConverseAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached } = c;
+  return {
+    json: {
+      output: { message: { role: "assistant", content: [{ text: c.words.join(" ") }] } },
+      stopReason: "end_turn",
+      usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
+      metrics: { latencyMs: 5 },
+    },
+  };
+}
+
+/** Bedrock ConverseStream: AWS event stream frames, one message per event; usage in the closing metadata event. */
+function bedrockConverseStreamAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached } = c;
+  const frames = [
+    eventMessage("messageStart", { p: "abcdefgh", role: "assistant" }),
+    ...deltas(c.words).map((text) => eventMessage("contentBlockDelta", { contentBlockIndex: 0, delta: { text }, p: "abcd" })),
+    eventMessage("contentBlockStop", { contentBlockIndex: 0, p: "abcdefghijkl" }),
+    eventMessage("messageStop", { p: "abcdef", stopReason: "end_turn" }),
+    eventMessage("metadata", {
+      metrics: { latencyMs: 5 },
+      p: "abc",
+      usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
+    }),
+  ];
+  return { events: frames, headers: BEDROCK_STREAM_HEADERS };
+}
+
+/** Bedrock InvokeModel: the Messages API's body, and Bedrock's own counts in headers (sent for every model). */
+function bedrockInvokeAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached } = c;
+  return {
+    json: {
+      id: `msg_bdrk_${c.requestId}`,
+      type: "message",
+      role: "assistant",
+      model: c.model,
+      content: [{ type: "text", text: c.words.join(" ") }],
+      stop_reason: "end_turn",
+      stop_sequence: null,
+      usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
+    },
+    headers: {
+      "x-amzn-bedrock-input-token-count": String(p - cached),
+      "x-amzn-bedrock-output-token-count": String(n),
+      "x-amzn-bedrock-cache-read-input-token-count": String(cached),
+      "x-amzn-bedrock-cache-write-input-token-count": "0",
+    },
+  };
+}
+
+/** Bedrock InvokeModelWithResponseStream: the Messages API's events, base64 in `chunk` events; Bedrock's metrics on the last. */
+function bedrockInvokeStreamAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, cached } = c;
+  const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: 1 };
+  const message = {
+    id: `msg_bdrk_${c.requestId}`,
+    type: "message",
+    role: "assistant",
+    model: c.model,
+    content: [],
+    stop_reason: null,
+    usage,
+  };
+  const frames = [
+    chunkMessage({ type: "message_start", message }),
+    chunkMessage({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+    ...deltas(c.words).map((text) => chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } })),
+    chunkMessage({ type: "content_block_stop", index: 0 }),
+    chunkMessage({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }),
+    chunkMessage({
+      type: "message_stop",
+      "amazon-bedrock-invocationMetrics": {
+        inputTokenCount: p - cached,
+        outputTokenCount: n,
+        invocationLatency: 5,
+        firstByteLatency: 1,
+        cacheReadInputTokenCount: cached,
+        cacheWriteInputTokenCount: 0,
+      },
+    }),
+  ];
+  return { events: frames, headers: BEDROCK_STREAM_HEADERS };
+}
+
+/** DashScope applications: an app that called two models, a planner (qwen-turbo, 20 tokens out) and the answerer. */
+function dashscopeAppsAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, words, requestId } = c;
+  const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
+  const event = (k: number, last: boolean) => ({
+    output: { finish_reason: last ? "stop" : "null", session_id: requestId, text: words.slice(0, k).join(" ") },
+    usage: { models: [planner, { model_id: c.model, input_tokens: p + 20, output_tokens: k }] },
+    request_id: requestId,
+  });
+  const sse = c.req.headers["x-dashscope-sse"] === "enable" || /text\/event-stream/.test(String(c.req.headers.accept ?? ""));
+  if (!sse) return { json: event(n, true) };
+  return {
+    events: words.map((_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`),
+    headers: { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" },
+  };
+}
+
+/** Cohere v2: /v2/embed (billed input tokens), /v2/chat (one message, or message-start, deltas, message-end). */
+function cohereAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, requestId } = c;
+  if (pathOf(c.req) === "/v2/embed")
+    return {
+      json: {
+        id: requestId,
+        texts: c.body.texts,
+        embeddings: { float: [[0.016, -0.008]] },
+        meta: { api_version: { version: "2" }, billed_units: { input_tokens: p } },
+      },
+    };
+  // Cohere bills no prompt template: billed input is the words alone.
+  const usage = {
+    billed_units: { input_tokens: Math.max(0, p - 5), output_tokens: n },
+    tokens: { input_tokens: p, output_tokens: n },
+    cached_tokens: c.cached,
+  };
+  if (c.body.stream !== true) {
+    const message = { role: "assistant", content: [{ type: "text", text: c.words.join(" ") }] };
+    return { json: { id: requestId, message, finish_reason: "COMPLETE", usage } };
+  }
+  return namedSse([
+    ["message-start", { type: "message-start", id: requestId, delta: { message: { role: "assistant" } } }],
+    ...deltas(c.words).map((text): [string, unknown] => [
+      "content-delta",
+      { type: "content-delta", index: 0, delta: { message: { content: { text } } } },
+    ]),
+    ["message-end", { type: "message-end", delta: { finish_reason: "COMPLETE", usage } }],
+  ]);
+}
+
+/** Ollama: /api/embed, and /api/chat or /api/generate as one object or NDJSON (streaming unless "stream": false). */
+function ollamaAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n, model } = c;
+  const path = pathOf(c.req);
+  if (path === "/api/embed") return { json: { model, embeddings: [[0.01, -0.0017]], total_duration: 14143917, prompt_eval_count: p } };
+  const chat = path === "/api/chat";
+  const part = (w: string, done: boolean) => ({
+    model,
+    created_at: new Date().toISOString(),
+    ...(chat ? { message: { role: "assistant", content: w } } : { response: w }),
+    done,
+    ...(done ? { done_reason: "stop", total_duration: 4883583458, prompt_eval_count: p, eval_count: n } : {}),
+  });
+  if (c.body.stream === false) return { json: part(c.words.join(" "), true) };
+  const lines = [...deltas(c.words).map((w) => part(w, false)), part("", true)].map((o) => `${JSON.stringify(o)}\n`);
+  return { events: lines, headers: { "content-type": "application/x-ndjson" } };
+}
+
+/** Hugging Face TGI: /generate (generated_text and details), /generate_stream (token events; details on the last). */
+function tgiAnswer(c: ShapeCall): ShapeAnswer {
+  const { n, words } = c;
+  const details = { finish_reason: "eos_token", generated_tokens: n, seed: null };
+  if (!c.at.stream) return { json: { generated_text: words.join(" "), details: { ...details, prefill: [], tokens: [] } } };
+  const events = deltas(words).map((text, i) => {
+    const last = i === n - 1;
+    const ev = {
+      index: i + 1,
+      token: { id: i, text, logprob: -0.5, special: false },
+      generated_text: last ? words.join(" ") : null,
+      details: last ? details : null,
+    };
+    return `data:${JSON.stringify(ev)}\n\n`;
+  });
+  return { events, headers: SSE_HEADERS };
+}
+
+/** OpenAI images: gpt-image-1's usage; dall-e models report none. */
+function openaiImagesAnswer(c: ShapeCall): ShapeAnswer {
+  const { p } = c;
+  const usage = {
+    input_tokens: p,
+    input_tokens_details: { text_tokens: p, image_tokens: 0 },
+    output_tokens: 272,
+    total_tokens: p + 272,
+  };
+  return { json: { created: c.created, data: [{ b64_json: "iVBORw0KGgo=" }], ...(c.model.startsWith("dall-e") ? {} : { usage }) } };
+}
+
+/** OpenAI transcriptions: whisper-1 bills by duration (seconds, not tokens); gpt-4o-transcribe by tokens. */
+function openaiAudioAnswer(c: ShapeCall): ShapeAnswer {
+  const { p, n } = c;
+  return {
+    json: {
+      text: c.words.join(" "),
+      usage:
+        c.model === "whisper-1"
+          ? { type: "duration", seconds: 7 }
+          : { type: "tokens", input_tokens: p, output_tokens: n, total_tokens: p + n },
+    },
+  };
+}
+
+/** Gemini embeddings: Vertex :predict (token counts per instance); AI Studio reports no token counts. */
+function geminiEmbedAnswer(c: ShapeCall): ShapeAnswer {
+  const path = pathOf(c.req);
+  const body = c.body;
+  if (path.endsWith(":predict")) {
+    const instances = Array.isArray(body.instances) ? body.instances : [];
+    return {
+      json: {
+        predictions: instances.map((x) => ({
+          embeddings: {
+            statistics: { token_count: countWords(String((x as { content?: unknown } | null)?.content ?? "")), truncated: false },
+            values: [0.01, -0.02],
+          },
+        })),
+        metadata: { billableCharacterCount: JSON.stringify(instances).length },
+      },
+    };
+  }
+  if (path.endsWith(":batchEmbedContents"))
+    return { json: { embeddings: (Array.isArray(body.requests) ? body.requests : []).map(() => ({ values: [0.01, -0.02] })) } };
+  return { json: { embedding: { values: [0.01, -0.02] } } };
+}
+
+/** Each shape's answer, from the providers' documented formats. */
+const SHAPE_ANSWERS: Record<MockShape, (c: ShapeCall) => ShapeAnswer> = {
+  responses: responsesAnswer,
+  anthropic: anthropicAnswer,
+  gemini: geminiAnswer,
+  "bedrock-converse": bedrockConverseAnswer,
+  "bedrock-converse-stream": bedrockConverseStreamAnswer,
+  "bedrock-invoke": bedrockInvokeAnswer,
+  "bedrock-invoke-stream": bedrockInvokeStreamAnswer,
+  "dashscope-apps": dashscopeAppsAnswer,
+  cohere: cohereAnswer,
+  ollama: ollamaAnswer,
+  tgi: tgiAnswer,
+  "vertex-anthropic": vertexAnthropicAnswer,
+  "gemini-embed": geminiEmbedAnswer,
+  "openai-images": openaiImagesAnswer,
+  "openai-audio": openaiAudioAnswer,
+};
+
 /**
  * Events: "request" (MockRequest, when the mock has answered or started streaming), "sse"
  * ({ id, index, last }) after each SSE event is written.
@@ -470,7 +901,8 @@ export class MockLlm extends EventEmitter {
     );
   }
 
-  /** The shapes beyond OpenAI chat and DashScope native, from the providers' documented formats. */
+  /** The shapes beyond OpenAI chat and DashScope native: the model and the prompt checked, the
+   *  counts made, then the shape's answer (SHAPE_ANSWERS) sent whole or streamed. */
   private otherShape(
     req: IncomingMessage,
     res: ServerResponse,
@@ -485,24 +917,7 @@ export class MockLlm extends EventEmitter {
       send(400, { error: { message, type: "invalid_request_error", code: "invalid_parameter_error" }, request_id: requestId });
     const model = at.model ?? bodyModel;
     if (model === "") return bad("Model not specified");
-    const text =
-      at.shape === "responses"
-        ? responsesInputText(body.input)
-        : at.shape === "gemini"
-          ? partsText(body.contents)
-          : at.shape === "dashscope-apps"
-            ? typeof (body.input as { prompt?: unknown } | undefined)?.prompt === "string"
-              ? (body.input as { prompt: string }).prompt
-              : undefined
-            : at.shape === "anthropic" || at.shape === "vertex-anthropic" || at.shape === "cohere" || at.shape === "ollama"
-              ? (messagesText(body.messages) ?? inputText(body.prompt ?? body.input ?? body.texts))
-              : at.shape === "tgi"
-                ? inputText(body.inputs)
-                : at.shape === "gemini-embed"
-                  ? embedText(body)
-                  : at.shape === "openai-images" || at.shape === "openai-audio"
-                    ? inputText(body.prompt ?? "an uploaded file")
-                    : partsText(body.messages);
+    const text = shapeInputText(at.shape, body);
     if (text === undefined) return bad("no input text");
     const p = promptTokens(model, text);
     const { words } = reply(model, text);
@@ -512,394 +927,9 @@ export class MockLlm extends EventEmitter {
     const cached = Math.floor(p / 4);
     const reasoning = Math.floor(n / 10);
     const created = Math.floor(Date.now() / 1000);
-    const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
-    switch (at.shape) {
-      case "responses": {
-        const usage = {
-          input_tokens: p,
-          input_tokens_details: { cached_tokens: cached },
-          output_tokens: n,
-          output_tokens_details: { reasoning_tokens: reasoning },
-          total_tokens: p + n,
-        };
-        const response = (status: string, u: unknown, output: unknown[]) => ({
-          id: `resp_${requestId}`,
-          object: "response",
-          created_at: created,
-          status,
-          error: null,
-          model,
-          output,
-          usage: u,
-        });
-        const message = {
-          type: "message",
-          id: `msg_${requestId}`,
-          status: "completed",
-          role: "assistant",
-          content: [{ type: "output_text", text: words.join(" "), annotations: [] }],
-        };
-        if (body.stream !== true) return send(200, response("completed", usage, [message]));
-        const events = [
-          ["response.created", { type: "response.created", sequence_number: 0, response: response("in_progress", null, []) }],
-          ...words.map((w, i) => [
-            "response.output_text.delta",
-            {
-              type: "response.output_text.delta",
-              sequence_number: i + 1,
-              item_id: message.id,
-              output_index: 0,
-              content_index: 0,
-              delta: (i ? " " : "") + w,
-            },
-          ]),
-          ["response.completed", { type: "response.completed", sequence_number: n + 1, response: response("completed", usage, [message]) }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "gemini": {
-        const chunk = (t: string, done: number, last: boolean) => ({
-          candidates: [{ content: { parts: [{ text: t }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
-          usageMetadata: {
-            promptTokenCount: p,
-            candidatesTokenCount: done,
-            totalTokenCount: p + done + (last ? reasoning : 0),
-            cachedContentTokenCount: cached,
-            ...(last ? { thoughtsTokenCount: reasoning } : {}),
-          },
-          modelVersion: model,
-          responseId: requestId,
-        });
-        if (!at.stream) return send(200, chunk(words.join(" "), n, true));
-        const parts = words.map((w, i) => chunk((i ? " " : "") + w, i + 1, i === n - 1));
-        if (parts.length === 0) parts.push(chunk("", 0, true));
-        const alt = new URL(req.url ?? "/", "http://x").searchParams.get("alt") === "sse";
-        if (alt)
-          return this.stream(
-            res,
-            rec,
-            parts.map((c) => `data: ${JSON.stringify(c)}\r\n\r\n`),
-            sseHeaders,
-            requestId,
-          );
-        // without alt=sse: one JSON array, written an element at a time
-        return this.stream(
-          res,
-          rec,
-          parts.map((c, i) => (i === 0 ? "[" : ",\r\n") + JSON.stringify(c) + (i === parts.length - 1 ? "]" : "")),
-          { "content-type": "application/json; charset=UTF-8" },
-          requestId,
-        );
-      }
-      case "bedrock-converse":
-        return send(200, {
-          output: { message: { role: "assistant", content: [{ text: words.join(" ") }] } },
-          stopReason: "end_turn",
-          usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
-          metrics: { latencyMs: 5 },
-        });
-      case "anthropic": {
-        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
-        if (body.stream !== true) {
-          return send(200, {
-            id: `msg_${requestId}`,
-            type: "message",
-            role: "assistant",
-            model,
-            content: [{ type: "text", text: words.join(" ") }],
-            stop_reason: "end_turn",
-            stop_sequence: null,
-            usage,
-          });
-        }
-        const events = [
-          [
-            "message_start",
-            {
-              type: "message_start",
-              message: {
-                id: `msg_${requestId}`,
-                type: "message",
-                role: "assistant",
-                model,
-                content: [],
-                stop_reason: null,
-                usage: { ...usage, output_tokens: 1 },
-              },
-            },
-          ],
-          ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
-          ...words.map((w, i) => [
-            "content_block_delta",
-            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
-          ]),
-          ["content_block_stop", { type: "content_block_stop", index: 0 }],
-          [
-            "message_delta",
-            { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } },
-          ],
-          ["message_stop", { type: "message_stop" }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "bedrock-converse-stream": {
-        // AWS event stream frames, one message per event; usage in the closing metadata event
-        const frames = [
-          eventMessage("messageStart", { p: "abcdefgh", role: "assistant" }),
-          ...words.map((w, i) =>
-            eventMessage("contentBlockDelta", { contentBlockIndex: 0, delta: { text: (i ? " " : "") + w }, p: "abcd" }),
-          ),
-          eventMessage("contentBlockStop", { contentBlockIndex: 0, p: "abcdefghijkl" }),
-          eventMessage("messageStop", { p: "abcdef", stopReason: "end_turn" }),
-          eventMessage("metadata", {
-            metrics: { latencyMs: 5 },
-            p: "abc",
-            usage: { inputTokens: p - cached, outputTokens: n, totalTokens: p + n, cacheReadInputTokens: cached, cacheWriteInputTokens: 0 },
-          }),
-        ];
-        return this.stream(res, rec, frames, BEDROCK_STREAM_HEADERS, requestId);
-      }
-      case "bedrock-invoke-stream": {
-        // the Messages API's events, base64 in `chunk` events; Bedrock's metrics on the last
-        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: 1 };
-        const message = { id: `msg_bdrk_${requestId}`, type: "message", role: "assistant", model, content: [], stop_reason: null, usage };
-        const frames = [
-          chunkMessage({ type: "message_start", message }),
-          chunkMessage({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
-          ...words.map((w, i) =>
-            chunkMessage({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } }),
-          ),
-          chunkMessage({ type: "content_block_stop", index: 0 }),
-          chunkMessage({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: n } }),
-          chunkMessage({
-            type: "message_stop",
-            "amazon-bedrock-invocationMetrics": {
-              inputTokenCount: p - cached,
-              outputTokenCount: n,
-              invocationLatency: 5,
-              firstByteLatency: 1,
-              cacheReadInputTokenCount: cached,
-              cacheWriteInputTokenCount: 0,
-            },
-          }),
-        ];
-        return this.stream(res, rec, frames, BEDROCK_STREAM_HEADERS, requestId);
-      }
-      case "bedrock-invoke":
-        return send(
-          200,
-          {
-            id: `msg_bdrk_${requestId}`,
-            type: "message",
-            role: "assistant",
-            model,
-            content: [{ type: "text", text: words.join(" ") }],
-            stop_reason: "end_turn",
-            stop_sequence: null,
-            usage: { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n },
-          },
-          // Bedrock's own counts, sent for every model's InvokeModel answer
-          {
-            "x-amzn-bedrock-input-token-count": String(p - cached),
-            "x-amzn-bedrock-output-token-count": String(n),
-            "x-amzn-bedrock-cache-read-input-token-count": String(cached),
-            "x-amzn-bedrock-cache-write-input-token-count": "0",
-          },
-        );
-      case "vertex-anthropic":
-      case "cohere":
-      case "ollama":
-      case "tgi":
-      case "gemini-embed":
-      case "openai-images":
-      case "openai-audio":
-        return this.moreShapes(req, res, rec, body, at, model, { p, n, cached, words, requestId }, send);
-      case "dashscope-apps": {
-        // an app that called two models: a planner (qwen-turbo, 20 tokens out) and the answerer
-        const planner = { model_id: "qwen-turbo", input_tokens: p, output_tokens: 20 };
-        const event = (k: number, last: boolean) => ({
-          output: { finish_reason: last ? "stop" : "null", session_id: requestId, text: words.slice(0, k).join(" ") },
-          usage: { models: [planner, { model_id: model, input_tokens: p + 20, output_tokens: k }] },
-          request_id: requestId,
-        });
-        const sse = req.headers["x-dashscope-sse"] === "enable" || /text\/event-stream/.test(String(req.headers.accept ?? ""));
-        if (!sse) return send(200, event(n, true));
-        const events = words.map(
-          (_, i) => `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(event(i + 1, i === n - 1))}\n\n`,
-        );
-        return this.stream(res, rec, events, { "content-type": "text/event-stream;charset=UTF-8", "cache-control": "no-cache" }, requestId);
-      }
-    }
-  }
-
-  /** Cohere v2, Ollama, TGI, Anthropic on Vertex AI and Gemini embeddings. */
-  private moreShapes(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rec: MockRequest,
-    body: Record<string, unknown>,
-    at: { shape: MockShape; model?: string; stream?: boolean },
-    model: string,
-    u: { p: number; n: number; cached: number; words: string[]; requestId: string },
-    send: (status: number, obj: unknown) => void,
-  ): void {
-    const { p, n, cached, words, requestId } = u;
-    const path = (req.url ?? "/").split("?")[0];
-    const sseHeaders = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
-    switch (at.shape) {
-      case "vertex-anthropic": {
-        // The Messages API's body, as Vertex returns it; the model came from the path.
-        const usage = { input_tokens: p - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: n };
-        const message = {
-          id: `msg_vrtx_${requestId}`,
-          type: "message",
-          role: "assistant",
-          model,
-          stop_reason: "end_turn",
-          stop_sequence: null,
-        };
-        if (!at.stream) return send(200, { ...message, content: [{ type: "text", text: words.join(" ") }], usage });
-        const events = [
-          [
-            "message_start",
-            { type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } },
-          ],
-          ...words.map((w, i) => [
-            "content_block_delta",
-            { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: (i ? " " : "") + w } },
-          ]),
-          ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: n } }],
-          ["message_stop", { type: "message_stop" }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "cohere": {
-        if (path === "/v2/embed")
-          return send(200, {
-            id: requestId,
-            texts: body.texts,
-            embeddings: { float: [[0.016, -0.008]] },
-            meta: { api_version: { version: "2" }, billed_units: { input_tokens: p } },
-          });
-        // Cohere bills no prompt template: billed input is the words alone.
-        const usage = {
-          billed_units: { input_tokens: Math.max(0, p - 5), output_tokens: n },
-          tokens: { input_tokens: p, output_tokens: n },
-          cached_tokens: cached,
-        };
-        if (body.stream !== true)
-          return send(200, {
-            id: requestId,
-            message: { role: "assistant", content: [{ type: "text", text: words.join(" ") }] },
-            finish_reason: "COMPLETE",
-            usage,
-          });
-        const events = [
-          ["message-start", { type: "message-start", id: requestId, delta: { message: { role: "assistant" } } }],
-          ...words.map((w, i) => [
-            "content-delta",
-            { type: "content-delta", index: 0, delta: { message: { content: { text: (i ? " " : "") + w } } } },
-          ]),
-          ["message-end", { type: "message-end", delta: { finish_reason: "COMPLETE", usage } }],
-        ] as [string, unknown][];
-        return this.stream(
-          res,
-          rec,
-          events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`),
-          sseHeaders,
-          requestId,
-        );
-      }
-      case "ollama": {
-        if (path === "/api/embed")
-          return send(200, { model, embeddings: [[0.01, -0.0017]], total_duration: 14143917, prompt_eval_count: p });
-        const chat = path === "/api/chat";
-        const part = (w: string, done: boolean) => ({
-          model,
-          created_at: new Date().toISOString(),
-          ...(chat ? { message: { role: "assistant", content: w } } : { response: w }),
-          done,
-          ...(done ? { done_reason: "stop", total_duration: 4883583458, prompt_eval_count: p, eval_count: n } : {}),
-        });
-        if (body.stream === false) return send(200, part(words.join(" "), true));
-        const lines = [...words.map((w, i) => part((i ? " " : "") + w, false)), part("", true)].map((o) => `${JSON.stringify(o)}\n`);
-        return this.stream(res, rec, lines, { "content-type": "application/x-ndjson" }, requestId);
-      }
-      case "tgi": {
-        const details = { finish_reason: "eos_token", generated_tokens: n, seed: null };
-        if (!at.stream) return send(200, { generated_text: words.join(" "), details: { ...details, prefill: [], tokens: [] } });
-        const events = words.map((w, i) => {
-          const last = i === n - 1;
-          const ev = {
-            index: i + 1,
-            token: { id: i, text: (i ? " " : "") + w, logprob: -0.5, special: false },
-            generated_text: last ? words.join(" ") : null,
-            details: last ? details : null,
-          };
-          return `data:${JSON.stringify(ev)}\n\n`;
-        });
-        return this.stream(res, rec, events, sseHeaders, requestId);
-      }
-      case "openai-images": {
-        // gpt-image-1's usage; dall-e models report none.
-        const usage = {
-          input_tokens: p,
-          input_tokens_details: { text_tokens: p, image_tokens: 0 },
-          output_tokens: 272,
-          total_tokens: p + 272,
-        };
-        return send(200, {
-          created: Math.floor(Date.now() / 1000),
-          data: [{ b64_json: "iVBORw0KGgo=" }],
-          ...(model.startsWith("dall-e") ? {} : { usage }),
-        });
-      }
-      case "openai-audio":
-        // whisper-1 bills by duration (seconds, not tokens); gpt-4o-transcribe by tokens.
-        return send(200, {
-          text: words.join(" "),
-          usage:
-            model === "whisper-1"
-              ? { type: "duration", seconds: 7 }
-              : { type: "tokens", input_tokens: p, output_tokens: n, total_tokens: p + n },
-        });
-      case "gemini-embed": {
-        if (path.endsWith(":predict")) {
-          const instances = Array.isArray(body.instances) ? body.instances : [];
-          return send(200, {
-            predictions: instances.map((x) => ({
-              embeddings: {
-                statistics: { token_count: countWords(String((x as { content?: unknown } | null)?.content ?? "")), truncated: false },
-                values: [0.01, -0.02],
-              },
-            })),
-            metadata: { billableCharacterCount: JSON.stringify(instances).length },
-          });
-        }
-        // AI Studio reports no token counts for embeddings.
-        if (path.endsWith(":batchEmbedContents"))
-          return send(200, { embeddings: (Array.isArray(body.requests) ? body.requests : []).map(() => ({ values: [0.01, -0.02] })) });
-        return send(200, { embedding: { values: [0.01, -0.02] } });
-      }
-    }
+    const answer = SHAPE_ANSWERS[at.shape]({ at, body, req, model, requestId, words, p, n, cached, reasoning, created });
+    if ("events" in answer) return this.stream(res, rec, answer.events, answer.headers, requestId);
+    return send(200, answer.json, answer.headers);
   }
 
   private stream(
@@ -949,8 +979,6 @@ export class MockLlm extends EventEmitter {
     next();
   }
 }
-
-const BEDROCK_STREAM_HEADERS = { "content-type": "application/vnd.amazon.eventstream", "x-amzn-bedrock-content-type": "application/json" };
 
 export async function startMockLlm(options: MockLlmOptions, port = 0): Promise<MockLlm> {
   return new MockLlm(options).listen(port);
