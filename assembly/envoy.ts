@@ -67,6 +67,66 @@ export function headerValue(map: HeaderMap, key: ArrayBuffer): string | null {
   return String.UTF8.decode(takeReturned());
 }
 
+// A whole header map read at once (proxy_get_header_map_pairs) into a reused block lent to the
+// host's malloc: one host call (and one malloc call back into the VM) where reading the headers
+// one by one costs two of each per header. Past the block, a managed buffer.
+const PAIRS_BYTES: i32 = 16 * 1024;
+let pairsBlock: usize = 0;
+// biome-ignore lint/correctness/noUnusedVariables: never read; holding the buffer is what keeps it from the collector
+let pairsOverflow: ArrayBuffer | null = null;
+
+/** A header map as read by readHeaders: valid until the next readHeaders, and only as the map
+ *  was then (a header replaced since is not seen). */
+export class HeaderSnapshot {
+  /** The serialized pairs: u32 count, count × (u32 name size, u32 value size), then each name
+   *  and value followed by a NUL (proxy-wasm-cpp-host exportPairs). */
+  ptr: usize = 0;
+  size: i32 = 0;
+  count: i32 = 0;
+
+  /** The first value of header `name` (lower case, pre-encoded), or null. */
+  value(name: ArrayBuffer): string | null {
+    const n = this.count;
+    const end = this.ptr + <usize>this.size;
+    let sizes = this.ptr + 4;
+    let text = sizes + <usize>n * 8;
+    const len = name.byteLength;
+    for (let i = 0; i < n; i++, sizes += 8) {
+      const k = <usize>load<u32>(sizes);
+      const v = <usize>load<u32>(sizes + 4);
+      const valueAt = text + k + 1;
+      if (valueAt + v > end) return null; // never so from the host: a bound, not a case
+      if (<i32>k == len && memory.compare(text, changetype<usize>(name), k) == 0) return String.UTF8.decodeUnsafe(valueAt, v);
+      text = valueAt + v + 1;
+    }
+    return null;
+  }
+}
+const snapshot = new HeaderSnapshot();
+
+/** Reads a whole header map; an empty snapshot when unavailable (a failure is counted). */
+export function readHeaders(map: HeaderMap): HeaderSnapshot {
+  if (pairsBlock == 0) pairsBlock = heap.alloc(<usize>PAIRS_BYTES);
+  pairsOverflow = null;
+  clearOut();
+  lend(pairsBlock, PAIRS_BYTES);
+  const result = imports.proxy_get_header_map_pairs(map, OUT_PTR, OUT_SIZE);
+  lend(0, 0);
+  const ptr = load<usize>(OUT_PTR);
+  const size = <i32>load<usize>(OUT_SIZE);
+  snapshot.ptr = 0;
+  snapshot.size = 0;
+  snapshot.count = 0;
+  if (!answered(result) || ptr == 0 || size < 4) return snapshot;
+  if (ptr != pairsBlock) pairsOverflow = takeReturned();
+  const count = <i32>load<u32>(ptr);
+  if (count < 0 || <i64>count * 8 + 4 > <i64>size) return snapshot;
+  snapshot.ptr = ptr;
+  snapshot.size = size;
+  snapshot.count = count;
+  return snapshot;
+}
+
 export function replaceHeader(map: HeaderMap, name: string, value: string): bool {
   const key = String.UTF8.encode(name);
   const v = String.UTF8.encode(value);

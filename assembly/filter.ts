@@ -8,7 +8,7 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
+import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, readHeaders, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
 import { HeldBody, holdsInVm } from "./held-body";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
@@ -76,9 +76,11 @@ export class LlmStream extends Context {
     // Only a POST can be an LLM call, and only providers act on other methods: with none
     // configured, a GET costs one header read.
     if (!post && config.providers.length == 0) return FilterHeadersStatusValues.Continue;
-    const authority = headerValue(HeaderMap.Request, H_AUTHORITY);
+    // The rest in one read (a copy: the edits below do not change what it says).
+    const headers = readHeaders(HeaderMap.Request);
+    const authority = headers.value(H_AUTHORITY);
     this.destinationHost = hostOf(authority !== null ? authority : "");
-    let path = headerValue(HeaderMap.Request, H_PATH);
+    let path = headers.value(H_PATH);
     if (path === null) path = "/";
     // The caller's own API key, read before a provider's key may replace it.
     const clientKey = post && this.vm.identity.wantsApiKey ? clientApiKey() : null;
@@ -105,7 +107,7 @@ export class LlmStream extends Context {
     const bare = barePath(path);
     const shape = classifyPath(config.apiPaths, bare);
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const contentType = headerValue(HeaderMap.Request, H_CONTENT_TYPE);
+    const contentType = headers.value(H_CONTENT_TYPE);
     // A form upload (image edits, audio transcriptions) is observed, its body never read.
     const form = contentType !== null && shape.formRequests && contentType.toLowerCase().includes("multipart/form-data");
     if (contentType !== null && !form && !contentType.toLowerCase().includes("json")) return FilterHeadersStatusValues.Continue;
@@ -115,11 +117,11 @@ export class LlmStream extends Context {
     this.usage.billing = shape.billing;
     this.usage.startNs = nowNanoseconds();
     this.usage.totalIsPrompt = shape.totalIsPromptFor(bare);
-    applyAcceptEncoding(provider !== null && provider.acceptEncoding >= 0 ? provider.acceptEncoding : config.acceptEncoding);
+    applyAcceptEncoding(provider !== null && provider.acceptEncoding >= 0 ? provider.acceptEncoding : config.acceptEncoding, headers.value(H_ACCEPT_ENCODING));
     if (shape.streamSignal == StreamSignal.Header) {
       // DashScope streams by header (X-DashScope-SSE: enable, or Accept: text/event-stream).
-      const sse = headerValue(HeaderMap.Request, H_DASHSCOPE_SSE);
-      const accept = headerValue(HeaderMap.Request, H_ACCEPT);
+      const sse = headers.value(H_DASHSCOPE_SSE);
+      const accept = headers.value(H_ACCEPT);
       if ((sse !== null && sse.toLowerCase() == "enable") || (accept !== null && accept.includes("text/event-stream"))) this.streaming = true;
     } else if (shape.streamSignal == StreamSignal.Path) {
       this.streaming = shape.streamsAt(bare);
@@ -127,7 +129,7 @@ export class LlmStream extends Context {
     if (shape.modelSource == ModelSource.Path) {
       this.usage.requestModel = shape.modelFromPath(bare);
     }
-    const encoding = headerValue(HeaderMap.Request, H_CONTENT_ENCODING);
+    const encoding = headers.value(H_CONTENT_ENCODING);
     const readable = encoding === null || encoding.toLowerCase() == "identity";
     // Shapes whose request body names nothing we read (model and stream flag in the path or
     // headers) are never scanned.
@@ -139,7 +141,7 @@ export class LlmStream extends Context {
     }
     this.requestScanner = acquireScanner(shape.request);
     if (provider !== null && this.wantsRewrite(shape)) {
-      if (declaredLength(headerValue(HeaderMap.Request, H_CONTENT_LENGTH)) > <i64>this.vm.config.maxRewriteBodyBytes) {
+      if (declaredLength(headers.value(H_CONTENT_LENGTH)) > <i64>this.vm.config.maxRewriteBodyBytes) {
         // Known to be over the bound: never held (not even copied into the VM, held-body.ts).
         countSkippedRewrite(this.vm, "too_large");
       } else {
@@ -274,15 +276,16 @@ export class LlmStream extends Context {
   onResponseHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const shape = this.api;
     if (shape === null) return FilterHeadersStatusValues.Continue;
-    const status = headerValue(HeaderMap.Response, H_STATUS);
+    const headers = readHeaders(HeaderMap.Response);
+    const status = headers.value(H_STATUS);
     this.status = status !== null ? I32.parseInt(status) : 0;
-    const coding = bodyCoding(headerValue(HeaderMap.Response, H_CONTENT_ENCODING));
+    const coding = bodyCoding(headers.value(H_CONTENT_ENCODING));
     this.usage.status = this.status;
-    const contentType = headerValue(HeaderMap.Response, H_CONTENT_TYPE);
+    const contentType = headers.value(H_CONTENT_TYPE);
     const ct = contentType !== null ? contentType.toLowerCase() : "";
     if (this.status < 200 || this.status >= 300) {
       this.skip = Skip.ErrorStatus;
-      if (this.status >= 400) this.readErrorBody(shape, coding, ct);
+      if (this.status >= 400) this.readErrorBody(shape, coding, ct, headers.value(H_AMZN_ERROR_TYPE));
     } else if (coding == BodyCoding.Unreadable) {
       this.skip = Skip.Compressed; // brotli, zstd...: not read (acceptEncoding keeps them from being asked for)
     } else if (ct.includes("vnd.amazon.eventstream")) {
@@ -328,8 +331,9 @@ export class LlmStream extends Context {
     if (parser !== null) {
       parser.feed(ptr, len);
       // Time to first token: the chunk that completed the first event (SSE), or the first
-      // bytes of an unframed stream (Gemini's JSON array).
-      if (this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
+      // bytes of an unframed stream (Gemini's JSON array). Published for streamed answers only,
+      // so an unstreamed one spends no clock read (a host call) on it.
+      if (this.streaming && this.usage.firstTokenNs == 0 && parser.hasContent) this.usage.firstTokenNs = nowNanoseconds();
     }
   }
 
@@ -340,8 +344,7 @@ export class LlmStream extends Context {
 
   /** An error answer's body is read (JSON or SSE, gzip'd or deflated too) for the provider's error code
    *  and message, and Bedrock's x-amzn-errortype header kept: the error's class. */
-  private readErrorBody(shape: ApiShape, coding: BodyCoding, ct: string): void {
-    const amzn = headerValue(HeaderMap.Response, H_AMZN_ERROR_TYPE);
+  private readErrorBody(shape: ApiShape, coding: BodyCoding, ct: string, amzn: string | null): void {
     if (amzn !== null) {
       const colon = amzn.indexOf(":"); // "ValidationException:http://internal.amazon.com/coral/..."
       this.usage.errorCode = colon >= 0 ? amzn.substring(0, colon) : amzn;
@@ -441,10 +444,10 @@ class InflatedBody extends InflateSink {
   }
 }
 
-/** The request's accept-encoding, as the acceptEncoding setting asks (compress/codings.ts). */
-function applyAcceptEncoding(mode: i32): void {
+/** The request's accept-encoding (`value`, as sent), as the acceptEncoding setting asks
+ *  (compress/codings.ts). */
+function applyAcceptEncoding(mode: i32, value: string | null): void {
   if (mode == AcceptEncoding.Keep) return;
-  const value = headerValue(HeaderMap.Request, H_ACCEPT_ENCODING);
   if (mode == AcceptEncoding.Identity) {
     if (value === null || value != "identity") replaceHeader(HeaderMap.Request, "accept-encoding", "identity");
     return;

@@ -13,7 +13,7 @@ import { execFile, spawn, spawnSync } from "node:child_process";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
@@ -294,7 +294,16 @@ export interface EnvoyBenchResult {
   }[];
 }
 
-export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; perf?: boolean }): Promise<EnvoyBenchResult> {
+export async function runEnvoyBench(opts: {
+  quick: boolean;
+  only?: string[];
+  perf?: boolean;
+  compare?: string;
+}): Promise<EnvoyBenchResult> {
+  // --compare: another build of the filter, observing only, beside this one in every round.
+  const variants = opts.compare
+    ? [...VARIANTS, { name: "observe-only (compare)", wasm: opts.compare, config: "", routed: false }]
+    : VARIANTS;
   const install = spawnSync("bash", [join(repoRoot, "scripts", "wrk.sh")], { encoding: "utf8" });
   if (install.status !== 0) throw new Error(`wrk is not available: ${install.stderr.trim()}`);
   const binary = await ensureEnvoy(ENVOY_VERSIONS.newest);
@@ -308,9 +317,9 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; per
   const envoys = new Map<string, EnvoyProcess>();
   const startupMs: Record<string, number> = {};
   try {
-    for (const v of VARIANTS) {
+    for (const v of variants) {
       const bootstrap = sidecarBootstrap({
-        wasmFile: join(repoRoot, v.wasm ?? "build/noop.wasm"),
+        wasmFile: resolve(repoRoot, v.wasm ?? "build/noop.wasm"),
         upstream: { kind: "plain", address: "127.0.0.1", port: upstream.port },
         proxyPort: 0,
         adminPort: 0,
@@ -339,7 +348,7 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; per
       for (const w of all) {
         current = w;
         // rotate the order each round so no variant always runs first
-        const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+        const order = variants.map((_, i) => variants[(i + round) % variants.length]);
         for (const v of order) {
           const s = await drive(envoys.get(v.name)!, v, w, seconds, dir);
           const key = `${w.name}\u0000${v.name}`;
@@ -357,7 +366,7 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; per
       // the kernel's.
       for (const w of all) {
         current = w;
-        for (const v of VARIANTS) {
+        for (const v of variants) {
           const envoy = envoys.get(v.name)!;
           const { shares, result } = await underPerf(envoy.child.pid!, dir, () => drive(envoy, v, w, seconds, dir));
           profiles.push({ workload: w.name, variant: v.name, cpuUsPerRequest: result.cpuUsPerRequest, shares });
@@ -399,7 +408,11 @@ export async function runEnvoyBench(opts: { quick: boolean; only?: string[]; per
  *  place the code lives: Envoy's binary (its own code, V8's runtime and the proxy-wasm host
  *  functions: the official build is stripped, so no finer), the code V8 compiled from the
  *  module (anonymous executable memory: perf has no map for it), the kernel, libc. */
-export async function underPerf<T>(pid: number, dir: string, during: () => Promise<T>): Promise<{ shares: Record<string, number>; result: T }> {
+export async function underPerf<T>(
+  pid: number,
+  dir: string,
+  during: () => Promise<T>,
+): Promise<{ shares: Record<string, number>; result: T }> {
   const data = join(dir, "perf.data");
   const perf = spawn("perf", ["record", "-q", "-F", "2999", "-p", String(pid), "-o", data], { stdio: "ignore" });
   const exited = new Promise<void>((r) => perf.on("close", () => r()));
@@ -512,7 +525,13 @@ export async function envoyBenchMain(argv: string[]): Promise<void> {
   const i = argv.indexOf("--markdown");
   const md = i >= 0 ? argv[i + 1] : undefined;
   const o = argv.indexOf("--only");
-  const r = await runEnvoyBench({ quick, only: o >= 0 ? argv[o + 1].split(",") : undefined, perf: argv.includes("--perf") });
+  const c = argv.indexOf("--compare");
+  const r = await runEnvoyBench({
+    quick,
+    only: o >= 0 ? argv[o + 1].split(",") : undefined,
+    perf: argv.includes("--perf"),
+    compare: c >= 0 ? argv[c + 1] : undefined,
+  });
   const text = renderEnvoyBench(r);
   process.stdout.write(text);
   if (md) writeFileSync(md, text);

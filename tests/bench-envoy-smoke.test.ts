@@ -27,8 +27,9 @@ describe("the Envoy benchmark (quick)", () => {
   it("measures every workload in every variant", async () => {
     const r = await runEnvoyBench({ quick: true });
     expect(new Set(r.rows.map((x) => x.variant))).toEqual(new Set(["no filter", "no-op filter", "observe-only", "seed routing"]));
-    expect(new Set(r.rows.map((x) => x.workload)).size).toBe(6);
+    expect(new Set(r.rows.map((x) => x.workload)).size).toBe(7);
     expect(r.rows.some((x) => x.workload.endsWith("events, gzip"))).toBe(true);
+    expect(r.rows.some((x) => x.workload.endsWith("one per write"))).toBe(true);
     for (const row of r.rows) {
       expect(row.requests, `${row.workload} / ${row.variant}`).toBeGreaterThan(0);
       expect(row.errors, `${row.workload} / ${row.variant}`).toBe(0);
