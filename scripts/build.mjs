@@ -30,6 +30,7 @@ export const outputs = [
   ["bench/baselines/noop.ts", "build/noop.wasm", "release", BASELINE_RUNTIME],
   ["bench/baselines/jsonas.ts", "build/jsonas.wasm", "release", ["--transform", "json-as/transform", ...BASELINE_RUNTIME]],
   ["bench/baselines/bytescan.ts", "build/bytescan.wasm", "release", BASELINE_RUNTIME],
+  ["bench/baselines/hostcalls.ts", "build/hostcalls.wasm", "release", BASELINE_RUNTIME],
 ];
 
 const BASELINES = ["build/noop.wasm", "build/jsonas.wasm", "build/bytescan.wasm"];
@@ -38,7 +39,8 @@ const BASELINES = ["build/noop.wasm", "build/jsonas.wasm", "build/bytescan.wasm"
 export const NEEDS = {
   start: ["build/llmproxy.wasm"],
   test: ["build/llmproxy.wasm", "build/inflate-probe.wasm", ...BASELINES],
-  bench: ["build/llmproxy.wasm", "build/inflate-probe.wasm", ...BASELINES],
+  // and the host-call probe (bench/envoy-host-calls.ts), which the test suite does not load
+  bench: ["build/llmproxy.wasm", "build/inflate-probe.wasm", ...BASELINES, "build/hostcalls.wasm"],
   all: outputs.map(([, out]) => out),
 };
 
