@@ -67,6 +67,28 @@ export function headerValue(map: HeaderMap, key: ArrayBuffer): string | null {
   return String.UTF8.decode(takeReturned());
 }
 
+// A short header value compared in place: read into a small block lent to the host's malloc, so
+// the check every request pays (`:method`) allocates nothing.
+const SMALL_BYTES: i32 = 64;
+let smallBlock: usize = 0;
+
+/** Whether header `name` (pre-encoded) is there with exactly the bytes of `expected`. */
+export function headerEquals(map: HeaderMap, name: ArrayBuffer, expected: ArrayBuffer): bool {
+  if (smallBlock == 0) smallBlock = heap.alloc(<usize>SMALL_BYTES);
+  clearOut();
+  lend(smallBlock, SMALL_BYTES);
+  const result = imports.proxy_get_header_map_value(map, changetype<usize>(name), name.byteLength, OUT_PTR, OUT_SIZE);
+  lend(0, 0);
+  if (!answered(result)) return false;
+  const ptr = load<usize>(OUT_PTR);
+  const size = <i32>load<usize>(OUT_SIZE);
+  if (ptr != smallBlock) {
+    if (ptr != 0) takeReturned(); // longer than the block, so not `expected`: let it go
+    return false;
+  }
+  return size == expected.byteLength && memory.compare(ptr, changetype<usize>(expected), <usize>size) == 0;
+}
+
 // A whole header map read at once (proxy_get_header_map_pairs) into a reused block lent to the
 // host's malloc: one host call (and one malloc call back into the VM) where reading the headers
 // one by one costs two of each per header. Past the block, a managed buffer.

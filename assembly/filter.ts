@@ -8,7 +8,7 @@ import { ApiShape, Auth, ModelSource, StreamSignal } from "./apis/shape";
 import { barePath, classifyPath } from "./apis/registry";
 import { Field } from "./apis/fields";
 import { JsonScanner, acquireScanner, releaseScanner } from "./json/scanner";
-import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, readHeaders, READ_WINDOW, headerValue, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
+import { getProperty, Buffer, bufferedSize, getBuffer, readBuffer, readHeaders, READ_WINDOW, headerEquals, HeaderMap, nowNanoseconds, removeHeader, replaceHeader, setBuffer, setBufferBytes, log, Level } from "./envoy";
 import { HeldBody, holdsInVm } from "./held-body";
 import { decideRouting, hostOf, Routing } from "./routing";
 import { ModelPolicy } from "./config";
@@ -35,6 +35,7 @@ const H_CONTENT_LENGTH = String.UTF8.encode("content-length");
 const H_STATUS = String.UTF8.encode(":status");
 const H_ACCEPT_ENCODING = String.UTF8.encode("accept-encoding");
 const H_AMZN_ERROR_TYPE = String.UTF8.encode("x-amzn-errortype");
+const B_POST = String.UTF8.encode("POST");
 
 export class LlmStream extends Context {
   /** The API shape of this request, or null when it is no LLM call. */
@@ -71,8 +72,7 @@ export class LlmStream extends Context {
 
   onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.vm.config;
-    const method = headerValue(HeaderMap.Request, H_METHOD);
-    const post = method !== null && method == "POST";
+    const post = headerEquals(HeaderMap.Request, H_METHOD, B_POST);
     // Only a POST can be an LLM call, and only providers act on other methods: with none
     // configured, a GET costs one header read.
     if (!post && config.providers.length == 0) return FilterHeadersStatusValues.Continue;

@@ -18,9 +18,41 @@ function allowed(c: u32): bool {
   return (c - 0x30 < 10) || ((c | 0x20) - 0x61 < 26) || c == 0x2d || c == 0x2e || c == 0x5f || c == 0x3a || c == 0x2f || c == 0x40 || c == 0x2b;
 }
 
+// The last input and its label, per kind: a workload's calls mostly name the same model and
+// host, and a repeat then costs a compare instead of three allocations (and the collector's work).
+/** Longer inputs are not remembered (the copy would cost what the memo saves). */
+const MAX_MEMO_BYTES = 256;
+let lastBytes: Uint8Array = new Uint8Array(0);
+let lastBytesLabel: string = UNKNOWN;
+let lastString: string = "";
+let lastStringLabel: string = UNKNOWN;
+
 /** A label value from raw bytes (a model name from a body): ASCII-safe, bounded, never empty. */
 export function labelFromBytes(bytes: Uint8Array | null): string {
   if (bytes === null || bytes.length == 0) return UNKNOWN;
+  const n = bytes.length;
+  if (n == lastBytes.length && memory.compare(bytes.dataStart, lastBytes.dataStart, <usize>n) == 0) return lastBytesLabel;
+  const label = sanitize(bytes);
+  if (n <= MAX_MEMO_BYTES) {
+    lastBytes = bytes.slice(0); // a copy: the caller's array may be a reused buffer
+    lastBytesLabel = label;
+  }
+  return label;
+}
+
+/** A label value from a string (a header, node metadata). */
+export function labelFromString(s: string | null): string {
+  if (s === null || s.length == 0) return UNKNOWN;
+  if (s == lastString) return lastStringLabel;
+  const label = sanitize(Uint8Array.wrap(String.UTF8.encode(s)));
+  if (s.length <= MAX_MEMO_BYTES) {
+    lastString = s;
+    lastStringLabel = label;
+  }
+  return label;
+}
+
+function sanitize(bytes: Uint8Array): string {
   const n = min(bytes.length, MAX_LABEL_BYTES);
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -31,11 +63,6 @@ export function labelFromBytes(bytes: Uint8Array | null): string {
   return String.UTF8.decode(out.buffer);
 }
 
-/** A label value from a string (a header, node metadata). */
-export function labelFromString(s: string | null): string {
-  if (s === null || s.length == 0) return UNKNOWN;
-  return labelFromBytes(Uint8Array.wrap(String.UTF8.encode(s)));
-}
 
 /** Breaks the sequences Istio's unanchored stats_tags regexes look for (see the top). */
 function defuse(v: Uint8Array): void {
