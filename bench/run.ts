@@ -1374,7 +1374,7 @@ bench/results/latest.json.
   --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
   --compare FILE      another build of the filter measured beside ours on every workload
   --envoy             the real-Envoy benchmark instead (bench/envoy.ts; takes --quick, --only,
-                      --markdown, --perf, --compare)
+                      --markdown, --perf, --compare, --from-json)
   --perf              with --envoy: one more cell per workload and variant under perf, to
                       split Envoy's CPU between its own code, the module's and the kernel
   -h, --help          this text
@@ -1411,7 +1411,7 @@ function benchMain(): void {
     process.stdout.write(BENCH_USAGE);
     return;
   }
-  if (args["from-json"]) {
+  if (args["from-json"] && !args.envoy) {
     // Re-render a saved run.
     const res = JSON.parse(readFileSync(args["from-json"], "utf8")) as BenchResults;
     if (args.markdown) writeMarkdown(args.markdown, res);
