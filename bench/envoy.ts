@@ -575,18 +575,20 @@ function renderProfiles(r: EnvoyBenchResult): string[] {
   return lines;
 }
 
-export async function envoyBenchMain(argv: string[]): Promise<void> {
-  const quick = argv.includes("--quick");
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const md = value("--markdown");
-  const from = value("--from-json");
+/** `npm run bench -- --envoy ...`, its options already checked by bench/run.ts (parseArgs). */
+export async function envoyBenchMain(opts: {
+  quick: boolean;
+  only?: string[];
+  markdown?: string;
+  perf: boolean;
+  compare?: string;
+  fromJson?: string;
+}): Promise<void> {
+  const md = opts.markdown;
   let r: EnvoyBenchResult;
-  if (from) r = JSON.parse(readFileSync(from, "utf8")) as EnvoyBenchResult;
+  if (opts.fromJson) r = JSON.parse(readFileSync(opts.fromJson, "utf8")) as EnvoyBenchResult;
   else {
-    r = await runEnvoyBench({ quick, only: value("--only")?.split(","), perf: argv.includes("--perf"), compare: value("--compare") });
+    r = await runEnvoyBench(opts);
     mkdirSync(join(repoRoot, "bench", "results"), { recursive: true });
     writeFileSync(join(repoRoot, "bench", "results", "envoy-latest.json"), JSON.stringify(r, null, 1));
   }

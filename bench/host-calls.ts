@@ -4,12 +4,13 @@
 //   npx tsx bench/host-calls.ts [--only NAME]
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { WasmVm } from "../host";
 import { wasmPluginConfig } from "../repo/manifests";
 import { buildWorkloads, drive, QUICK_SIZES } from "./workloads";
 
 const root = join(import.meta.dirname, "..");
-const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+const { only } = parseArgs({ options: { only: { type: "string" } }, strict: true, allowPositionals: false }).values;
 
 async function census(pluginConfig: string, label: string): Promise<void> {
   const module = new WebAssembly.Module(readFileSync(join(root, "build/llmproxy.wasm")));

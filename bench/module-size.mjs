@@ -7,9 +7,9 @@ import { main as asc } from "assemblyscript/asc";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 process.chdir(join(dirname(fileURLToPath(import.meta.url)), ".."));
-const top = Number(process.argv[process.argv.indexOf("--top") + 1]) || 30;
 
 function leb(bytes, at) {
   let v = 0;
@@ -119,6 +119,9 @@ export function analyse(bytes) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { values } = parseArgs({ options: { top: { type: "string", default: "30" } }, strict: true, allowPositionals: false });
+  const top = Number(values.top);
+  if (!(top > 0)) throw new Error("--top takes a positive number");
   mkdirSync("build/knobs", { recursive: true });
   const out = "build/knobs/release-named.wasm";
   const { error, stderr } = await asc([

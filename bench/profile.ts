@@ -10,6 +10,7 @@ import { Session } from "node:inspector/promises";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { WasmVm } from "../host/abi/vm";
 import { buildWorkloads, drive, FULL_SIZES, type Workload } from "./workloads";
@@ -181,15 +182,21 @@ const isMain =
   process.argv[1] !== undefined &&
   fileURLToPath(import.meta.url) === (process.argv[1].startsWith("/") ? process.argv[1] : join(process.cwd(), process.argv[1]));
 if (isMain) {
-  const args = process.argv.slice(2);
-  const opt = (n: string, d: string) => {
-    const i = args.indexOf(n);
-    return i >= 0 ? args.splice(i, 2)[1] : d;
-  };
-  const filter = opt("--filter", "llmproxy");
-  const ms = Number(opt("--ms", "3000"));
-  const top = Number(opt("--top", "30"));
-  const workload = args[0] ?? "req-10MB-model-last";
+  const { values, positionals } = parseArgs({
+    options: {
+      filter: { type: "string", default: "llmproxy" },
+      ms: { type: "string", default: "3000" },
+      top: { type: "string", default: "30" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  const filter = values.filter;
+  if (!(filter in ENTRIES)) throw new Error(`--filter: one of ${Object.keys(ENTRIES).join(", ")}`);
+  const ms = Number(values.ms);
+  const top = Number(values.top);
+  if (!(ms > 0) || !(top > 0)) throw new Error("--ms and --top take positive numbers");
+  const workload = positionals[0] ?? "req-10MB-model-last";
   const w = buildWorkloads(FULL_SIZES).find((x) => x.name === workload);
   if (!w) throw new Error(`no workload ${workload}`);
   const rows = await profile(w, filter, ms);

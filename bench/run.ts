@@ -1422,7 +1422,16 @@ function benchMain(): void {
   execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "--if-needed", "--for", "bench"], { stdio: "inherit" });
   if (args.envoy) {
     // Real Envoy with wrk: bench/envoy.ts.
-    void import("./envoy").then((m) => m.envoyBenchMain(process.argv.slice(2)));
+    void import("./envoy").then((m) =>
+      m.envoyBenchMain({
+        quick: !!args.quick,
+        only: args.only?.split(","),
+        markdown: args.markdown,
+        perf: !!args.perf,
+        compare: args.compare,
+        fromJson: args["from-json"],
+      }),
+    );
     return;
   }
   runBench({

@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const SCHEMA_FILE = join(root, "config", "schema.json");
@@ -138,7 +139,7 @@ export function generate({ check = false } = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const check = process.argv.includes("--check");
+  const { check } = parseArgs({ options: { check: { type: "boolean", default: false } }, strict: true, allowPositionals: false }).values;
   const stale = generate({ check });
   for (const f of stale) console.error(`${check ? "stale" : "wrote"}: ${f}`);
   if (check && stale.length > 0) process.exitCode = 1;
