@@ -326,7 +326,7 @@ export function renderHostCalls(r: HostCallsResult): string {
     ``,
     `## The filter's small chat call: its host calls × these costs`,
     ``,
-    `The filter's host calls per small chat call (observe-only), counted in the test host for exactly this call (the request as Envoy hands it to the filter, the answer in one body callback; as bench/host-calls.ts counts them; header reads split by whether the header was there), each import priced at the unit cost above, against what the filter measured over the no-op filter in this run (the no-op filter already pays the callbacks themselves and the SDK's per-stream bookkeeping). bench/RESULTS-host-calls.md counts another request and answer (the test host's small-json) with an earlier build, hence its different figures.`,
+    `The filter's host calls per small chat call (observe-only), counted in the test host for exactly this call (the request as Envoy hands it to the filter, the answer in one body callback; as bench/host-calls.ts counts them; header reads split by whether the header was there), each import priced at the unit cost above, against what the filter measured over the no-op filter in this run (the no-op filter already pays the callbacks themselves and the SDK's per-stream bookkeeping). bench/RESULTS-host-calls.md counts another request and answer (the test host's small-json), hence its different figures.`,
     ``,
     `| import | calls per request | µs per call | µs per request |`,
     `|---|---:|---:|---:|`,
