@@ -15,13 +15,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { sidecarBootstrap } from "../envoy/bootstrap";
 import { ensureEnvoy } from "../envoy/install";
-import { startEnvoy, type EnvoyProcess } from "../envoy/process";
+import type { EnvoyProcess } from "../envoy/process";
 import { ENVOY_VERSIONS } from "../envoy/versions";
 import { WasmVm } from "../host";
 import { repoRoot } from "../repo/manifests";
-import { drive, startUpstream, stripWasm, workloads, type Sample, type Variant, type Workload } from "./envoy";
+import { drive, startUpstream, startVariant, workloads, type Sample, type Variant, type Workload } from "./envoy";
 import { median } from "./median";
 import { drive as driveInHost, type Workload as HostWorkload } from "./workloads";
 
@@ -204,28 +203,7 @@ export async function runHostCalls(opts: Options): Promise<HostCallsResult> {
     return s;
   };
   try {
-    for (const v of all) {
-      const bootstrap = sidecarBootstrap({
-        wasmFile: join(repoRoot, v.wasm ?? "build/noop.wasm"),
-        upstream: { kind: "plain", address: "127.0.0.1", port: upstream.port },
-        proxyPort: 0,
-        adminPort: 0,
-        accessLogPath: "/dev/null",
-        pluginConfig: v.config,
-      });
-      if (!v.wasm) stripWasm(bootstrap);
-      envoys.set(
-        v.name,
-        await startEnvoy({
-          binary,
-          bootstrap,
-          concurrency: 1,
-          env: { DASHSCOPE_API_KEY: "sk-bench" },
-          logLevel: "error",
-          wasmLogLevel: "error",
-        }),
-      );
-    }
+    for (const v of all) envoys.set(v.name, await startVariant(binary, v, upstream.port));
     // Warm-up: connections, V8's optimizing tier, the filter's pools; not recorded.
     for (const v of all) await drive(envoys.get(v.name)!, v, w, 1, dir);
     const kinds = [...byKind.keys()];

@@ -318,29 +318,8 @@ export async function runEnvoyBench(opts: {
   const startupMs: Record<string, number> = {};
   try {
     for (const v of variants) {
-      const bootstrap = sidecarBootstrap({
-        wasmFile: resolve(repoRoot, v.wasm ?? "build/noop.wasm"),
-        upstream: { kind: "plain", address: "127.0.0.1", port: upstream.port },
-        proxyPort: 0,
-        adminPort: 0,
-        accessLogPath: "/dev/null",
-        pluginConfig: v.config,
-        // 12 MiB: the 10 MB request is streamed through, but the router may hold it on retries.
-        bufferLimitBytes: 12 << 20,
-      });
-      if (!v.wasm) stripWasm(bootstrap);
       const t0 = performance.now();
-      envoys.set(
-        v.name,
-        await startEnvoy({
-          binary,
-          bootstrap,
-          concurrency: 1,
-          env: { DASHSCOPE_API_KEY: "sk-bench" },
-          logLevel: "error",
-          wasmLogLevel: "error",
-        }),
-      );
+      envoys.set(v.name, await startVariant(binary, v, upstream.port));
       startupMs[v.name] = performance.now() - t0;
     }
     const samples = new Map<string, Sample[]>();
@@ -402,6 +381,29 @@ export async function runEnvoyBench(opts: {
     for (const e of envoys.values()) await e.stop();
     upstream.server.close();
   }
+}
+
+/** One variant's Envoy (one worker) in front of the upstream on `port`. */
+export async function startVariant(binary: string, v: Variant, port: number): Promise<EnvoyProcess> {
+  const bootstrap = sidecarBootstrap({
+    wasmFile: resolve(repoRoot, v.wasm ?? "build/noop.wasm"),
+    upstream: { kind: "plain", address: "127.0.0.1", port },
+    proxyPort: 0,
+    adminPort: 0,
+    accessLogPath: "/dev/null",
+    pluginConfig: v.config,
+    // 12 MiB: the 10 MB request is streamed through, but the router may hold it on retries.
+    bufferLimitBytes: 12 << 20,
+  });
+  if (!v.wasm) stripWasm(bootstrap);
+  return startEnvoy({
+    binary,
+    bootstrap,
+    concurrency: 1,
+    env: { DASHSCOPE_API_KEY: "sk-bench" },
+    logLevel: "error",
+    wasmLogLevel: "error",
+  });
 }
 
 /** Runs `during` while perf samples every thread of `pid`; returns the share of samples per
