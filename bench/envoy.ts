@@ -299,6 +299,8 @@ export async function runEnvoyBench(opts: {
   only?: string[];
   perf?: boolean;
   compare?: string;
+  /** Rounds per cell (default 3, 1 with quick): each figure is the median over them. */
+  rounds?: number;
 }): Promise<EnvoyBenchResult> {
   // --compare: another build of the filter, observing only, beside this one in every round.
   const variants = opts.compare
@@ -311,7 +313,7 @@ export async function runEnvoyBench(opts: {
   let current = all[0];
   const upstream = await startUpstream(() => current);
   const dir = mkdtempSync(join(tmpdir(), "asm-llm-bench-"));
-  const rounds = opts.quick ? 1 : 3;
+  const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
   const seconds = opts.quick ? 1 : 3;
   const load0 = loadavg()[0];
   const envoys = new Map<string, EnvoyProcess>();
@@ -585,6 +587,7 @@ export async function envoyBenchMain(opts: {
   perf: boolean;
   compare?: string;
   fromJson?: string;
+  rounds?: number;
 }): Promise<void> {
   const md = opts.markdown;
   let r: EnvoyBenchResult;

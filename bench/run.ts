@@ -1374,7 +1374,8 @@ bench/results/latest.json.
   --from-json FILE    re-render a saved run (with --markdown FILE: as Markdown)
   --compare FILE      another build of the filter measured beside ours on every workload
   --envoy             the real-Envoy benchmark instead (bench/envoy.ts; takes --quick, --only,
-                      --markdown, --perf, --compare, --from-json)
+                      --markdown, --perf, --compare, --from-json, --rounds)
+  --rounds N          with --envoy: rounds per cell (default 3; medians over them)
   --perf              with --envoy: one more cell per workload and variant under perf, to
                       split Envoy's CPU between its own code, the module's and the kernel
   -h, --help          this text
@@ -1390,6 +1391,7 @@ const BENCH_FLAGS = {
   compare: { type: "string" },
   envoy: { type: "boolean" },
   perf: { type: "boolean" },
+  rounds: { type: "string" },
 } as const;
 
 /** The command line, checked: an unknown option or a stray argument is an error, not a run. */
@@ -1418,6 +1420,10 @@ function benchMain(): void {
     else process.stdout.write(renderTables(res));
     return;
   }
+  if (args.rounds !== undefined && !(Number.isInteger(Number(args.rounds)) && Number(args.rounds) > 0)) {
+    console.error("bench: --rounds takes a positive integer");
+    process.exit(2);
+  }
   // Built here, after the options are checked, so --help and a typo answer at once.
   execFileSync(process.execPath, [join(root, "scripts", "build.mjs"), "--if-needed", "--for", "bench"], { stdio: "inherit" });
   if (args.envoy) {
@@ -1430,6 +1436,7 @@ function benchMain(): void {
         perf: !!args.perf,
         compare: args.compare,
         fromJson: args["from-json"],
+        rounds: args.rounds === undefined ? undefined : Number(args.rounds),
       }),
     );
     return;

@@ -19,9 +19,10 @@ describe("tool command lines", () => {
     [process.execPath, ["bench/module-size.mjs", "--top", "x"]],
     [process.execPath, ["bench/module-size.mjs", "--tpo", "3"]],
     [process.execPath, ["scripts/config-schema.mjs", "--chekc"]],
+    [tsx, ["bench/run.ts", "--envoy", "--rounds", "0"]],
   ])("%#: %j fails with a message", (command, args) => {
     const r = run(command, args);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/Unknown option|--filter|--top/);
+    expect(r.stderr).toMatch(/Unknown option|--filter|--top|--rounds/);
   });
 });
