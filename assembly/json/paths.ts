@@ -50,6 +50,7 @@ export class PathTrie {
    *  and those of the array elements directly below them, which no key names). */
   nameFields: StaticArray<u32> = [];
   nameNext: StaticArray<i32> = [];
+  nameLen: StaticArray<i32> = [];
   /** Per first byte: the first name starting with it, or -1. */
   nameByFirst: StaticArray<i32> = new StaticArray<i32>(256).fill(-1);
   /** A field on the elements of a root array: no key names it, so no key search can clear it. */
@@ -149,6 +150,7 @@ export class PathTrie {
     this.names = grow<Uint8Array>(this.names, key);
     this.nameFields = grow<u32>(this.nameFields, 0);
     this.nameNext = grow<i32>(this.nameNext, this.nameByFirst[first]);
+    this.nameLen = grow<i32>(this.nameLen, key.length);
     this.nameByFirst[first] = i;
   }
 
@@ -163,8 +165,7 @@ export class PathTrie {
   nameIndex(ptr: usize, len: i32): i32 {
     const first = len > 0 ? <i32>load<u8>(ptr) : 0x22;
     for (let i = unchecked(this.nameByFirst[first]); i >= 0; i = unchecked(this.nameNext[i])) {
-      const name = unchecked(this.names[i]);
-      if (name.length == len && memory.compare(name.dataStart, ptr, len) == 0) return i;
+      if (unchecked(this.nameLen[i]) == len && memory.compare(unchecked(this.names[i]).dataStart, ptr, len) == 0) return i;
     }
     return -1;
   }

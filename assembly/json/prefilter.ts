@@ -82,9 +82,15 @@ export function judgedByEveryKey(trie: PathTrie, perChunk: u32): bool {
 export function quietByEveryKey(trie: PathTrie, ptr: usize, len: i32, knownField: i32, known: Uint8Array | null, ignored: u32): bool {
   if (trie.unkeyedField) return false;
   const end = ptr + <usize>len;
+  const byFirst = trie.nameByFirst;
   for (let p = findQuote(ptr, end); p < end; p = findQuote(p + 1, end)) {
-    if (!keyPosition(ptr, p)) continue;
     const name = p + 1;
+    if (name >= end) return !keyPosition(ptr, p); // a key may go on past the data
+    // A raw name decodes to one starting with its first byte, unless that is a backslash: no
+    // trie name starts so, and no key is looked at further (most quotes end here).
+    const first = load<u8>(name);
+    if (first != 0x5c && unchecked(byFirst[first]) < 0) continue;
+    if (!keyPosition(ptr, p)) continue;
     let q = name;
     for (; q < end; q++) {
       const c = load<u8>(q);
