@@ -72,9 +72,11 @@ export class LlmStream extends Context {
 
   onRequestHeaders(_headers: u32, end_of_stream: bool): FilterHeadersStatusValues {
     const config = this.vm.config;
+    // Only a POST with a body can be an LLM call (every API shape's request has one), and only
+    // providers act on other requests: with none configured, a request whose headers end the
+    // stream (a GET, a HEAD) costs no host call at all, and any other non-POST one header read.
+    if (end_of_stream && config.providers.length == 0) return FilterHeadersStatusValues.Continue;
     const post = headerEquals(HeaderMap.Request, H_METHOD, B_POST);
-    // Only a POST can be an LLM call, and only providers act on other methods: with none
-    // configured, a GET costs one header read.
     if (!post && config.providers.length == 0) return FilterHeadersStatusValues.Continue;
     // The rest in one read (a copy: the edits below do not change what it says).
     const headers = readHeaders(HeaderMap.Request);

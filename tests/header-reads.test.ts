@@ -119,4 +119,33 @@ describe("headers read in one call, labels and series remembered", () => {
     expect(r1.filterState["wasm.asm.llmproxy.request_model_label"]).toBe("same-len-1");
     expect(r2.filterState["wasm.asm.llmproxy.request_model_label"]).toBe("same-len-2");
   });
+
+  it("a request whose headers end the stream (a GET) costs no host call; a bodyless POST is no LLM call", () => {
+    const counts = new Map<string, number>();
+    s.vm.hostCallCounts = counts;
+    try {
+      s.call({
+        request: { method: "GET", path: "/v1/models", authority: "api.openai.com", headers: [] },
+        response: { status: 200, headers: JSON_HEADERS, body: "{}" },
+      });
+      expect([...counts.keys()]).toEqual([]);
+      const empty = s.call({
+        request: { method: "POST", path: "/v1/chat/completions", authority: "api.openai.com", headers: JSON_HEADERS },
+        response: { status: 400, headers: JSON_HEADERS, body: '{"error":{"message":"empty body","type":"invalid_request_error"}}' },
+      });
+      expect(empty.filterState).toEqual({});
+      expect([...counts.keys()]).toEqual([]);
+    } finally {
+      s.vm.hostCallCounts = undefined;
+    }
+  });
+
+  it("with providers configured, a bodyless request is still routed (its headers are read)", async () => {
+    const routed = await sidecar({ pluginConfig: { providers: [{ name: "p", hosts: ["llm.example"], api: "openai", apiKey: "sk-x" }] } });
+    const r = routed.call({
+      request: { method: "GET", path: "/v1/models", authority: "llm.example", headers: [] },
+      response: { status: 200, headers: JSON_HEADERS, body: "{}" },
+    });
+    expect(r.upstreamRequest?.headers.find(([k]) => k === "authorization")?.[1]).toBe("Bearer sk-x");
+  });
 });
