@@ -4,9 +4,7 @@
 // about 5 KiB per reload in real Envoy (336 to 1,392 KiB over 200 reloads, still rising).
 import { describe, expect, it } from "vitest";
 import { sidecar, type Sidecar } from "./helpers/sidecar";
-import { openaiJson } from "./helpers/bodies";
-
-const enc = new TextEncoder();
+import { observedChat } from "./helpers/calls";
 
 /** A configuration that changes with `i` (what makes Envoy start a new root context). */
 function config(i: number): string {
@@ -20,7 +18,7 @@ function config(i: number): string {
 describe("plugin reloads on a running VM", () => {
   it("500 reloads with a changed configuration (and a request after each): linear memory flat after the first 100", async () => {
     const s = await sidecar({ pluginConfig: config(0) });
-    const request = () => llmCall(s);
+    const request = () => observedChat(s);
     const sizes: number[] = [];
     request();
     const metricIds = s.vm.metricIds.ids.size;
@@ -75,7 +73,7 @@ describe("plugin reloads on a running VM", () => {
     get.finish();
     expect(gauge()).toBeUndefined();
     // ...the first LLM call after the configuration sets it.
-    llmCall(s);
+    observedChat(s);
     // (as the call began: memory the call itself grew shows at the next tick)
     expect(gauge()).toBeGreaterThan(0);
     expect(gauge()).toBeLessThanOrEqual(s.vm.memoryBytes());
@@ -90,34 +88,10 @@ describe("plugin reloads on a running VM", () => {
     const ids = s.vm.metricIds.ids.size;
     for (let i = 1; i <= 3; i++) {
       expect(s.vm.reload(config(i))).toBe(true);
-      llmCall(s);
+      observedChat(s);
       s.vm.tick();
       expect(gauge()).toBe(s.vm.memoryBytes());
     }
     expect(s.vm.metricIds.ids.size).toBe(ids); // defined once per VM, not per root
   });
 });
-
-/** One observed chat completion (a POST to an LLM path): 3 prompt and 4 completion tokens. */
-function llmCall(s: Sidecar): void {
-  const st = s.vm.newStream();
-  st.sendRequestHeaders(
-    [
-      [":method", "POST"],
-      [":path", "/v1/chat/completions"],
-      [":authority", "api.openai.com"],
-      ["content-type", "application/json"],
-    ],
-    false,
-  );
-  st.sendRequestBody(enc.encode('{"model":"gpt-4o-mini","messages":[]}'), true);
-  st.sendResponseHeaders(
-    [
-      [":status", "200"],
-      ["content-type", "application/json"],
-    ],
-    false,
-  );
-  st.sendResponseBody(openaiJson("gpt-4o-mini", { prompt: 3, completion: 4 }), true);
-  st.finish();
-}
